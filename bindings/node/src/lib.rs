@@ -1,0 +1,1 @@
+//! Node binding (placeholder until the Node issue lands).

@@ -1,0 +1,167 @@
+//! The shared server state behind every connection: configuration, the world (`State`), faults,
+//! rate limiter, request log, and the HTTP client for webhook deliveries. Each part has its own
+//! `std::sync::Mutex` so that a poll does not wait on, say, the request log; flags let the hot
+//! path skip the fault and rate-limit locks when nothing is configured.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::faults::{FaultKind, FaultState, Faults};
+use crate::rate_limit::{Bucket, Decision, RateLimiter};
+use crate::recorder::{RecordedRequest, RequestLog};
+use crate::state::State;
+use crate::util::{hash, lock};
+use crate::webhooks;
+
+/// Everything the request handlers share.
+pub(crate) struct App {
+    pub config: Config,
+    state: Mutex<State>,
+    faults: Mutex<FaultState>,
+    faults_active: AtomicBool,
+    limiter: Mutex<RateLimiter>,
+    limits_active: AtomicBool,
+    log: Mutex<RequestLog>,
+    request_seq: AtomicU64,
+    /// Wakes the lifecycle ticker when a new deadline may be earlier than the one it sleeps to.
+    pub ticker: Notify,
+    /// Client for webhook deliveries.
+    pub http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+impl App {
+    /// A fresh app for this configuration; must run inside a tokio runtime.
+    pub fn new(config: Config) -> std::io::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .no_proxy()
+            .build()
+            .map_err(std::io::Error::other)?;
+        let app = App {
+            state: Mutex::new(State::new(config.state(), 0)),
+            faults: Mutex::new(FaultState::new(Faults::default(), config.seed)),
+            faults_active: AtomicBool::new(false),
+            limiter: Mutex::new(RateLimiter::default()),
+            limits_active: AtomicBool::new(false),
+            log: Mutex::new(RequestLog::new(config.request_log_limit)),
+            request_seq: AtomicU64::new(0),
+            ticker: Notify::new(),
+            http,
+            runtime: tokio::runtime::Handle::current(),
+            config,
+        };
+        app.set_faults(app.config.faults.clone());
+        for b in Bucket::ALL {
+            app.set_rate_limit(b, app.config.rate_limits[b as usize]);
+        }
+        Ok(app)
+    }
+
+    /// Runs `f` on the world, then spawns the webhook deliveries it queued (after unlocking).
+    pub fn with_state<R>(self: &Arc<Self>, f: impl FnOnce(&mut State) -> R) -> R {
+        let (result, jobs) = {
+            let mut state = lock(&self.state);
+            let result = f(&mut state);
+            let jobs = if state.outbox.is_empty() { Vec::new() } else { std::mem::take(&mut state.outbox) };
+            (result, jobs)
+        };
+        for job in jobs {
+            self.runtime.spawn(webhooks::deliver(self.clone(), job));
+        }
+        result
+    }
+
+    /// A new request id, `req_` + 16 hex digits (deterministic sequence per seed).
+    pub fn request_id(&self) -> String {
+        let n = self.request_seq.fetch_add(1, Ordering::Relaxed);
+        format!("req_{:016x}", hash(self.config.seed, &[9, n]))
+    }
+
+    /// Whether any fault is configured (lets the hot path skip the lock).
+    pub fn faults_active(&self) -> bool {
+        self.faults_active.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the faults.
+    pub fn set_faults(&self, faults: Faults) {
+        let mut f = lock(&self.faults);
+        self.faults_active.store(!faults.is_empty(), Ordering::Relaxed);
+        f.faults = faults;
+    }
+
+    /// The current faults (with the script as consumed so far).
+    pub fn faults(&self) -> Faults {
+        lock(&self.faults).faults.clone()
+    }
+
+    /// Picks the fault for one request and returns it with the added latency.
+    pub fn pick_fault(&self, method: &str, route: Option<&str>) -> (Option<FaultKind>, u64) {
+        let mut f = lock(&self.faults);
+        let fault = f.pick(method, route);
+        self.faults_active.store(!f.faults.is_empty(), Ordering::Relaxed);
+        (fault, f.faults.latency_ms)
+    }
+
+    /// Sets or removes a bucket's limit.
+    pub fn set_rate_limit(&self, bucket: Bucket, per_second: Option<f64>) {
+        let mut l = lock(&self.limiter);
+        l.set(bucket, per_second);
+        self.limits_active.store(l.any(), Ordering::Relaxed);
+    }
+
+    /// The configured limits, indexed like [`Bucket::ALL`].
+    pub fn rate_limits(&self) -> [Option<f64>; 3] {
+        lock(&self.limiter).limits()
+    }
+
+    /// Takes a token from a bucket.
+    pub fn rate(&self, bucket: Bucket, now: Instant, unix_ms: u64) -> Decision {
+        if !self.limits_active.load(Ordering::Relaxed) {
+            return Decision::Unlimited;
+        }
+        lock(&self.limiter).take(bucket, now, unix_ms)
+    }
+
+    /// Whether requests are recorded.
+    pub fn recording(&self) -> bool {
+        self.config.request_log_limit > 0
+    }
+
+    /// Records a request.
+    pub fn record(&self, r: RecordedRequest) {
+        lock(&self.log).push(r);
+    }
+
+    /// The request log.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).all()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// Back to the start: seeded world, the faults and limits given at start, empty request log
+    /// and delivery records, request ids from the start of their sequence.
+    pub fn reset(&self) {
+        {
+            let mut state = lock(&self.state);
+            let generation = state.generation + 1;
+            *state = State::new(self.config.state(), generation);
+        }
+        *lock(&self.faults) = FaultState::new(Faults::default(), self.config.seed);
+        self.set_faults(self.config.faults.clone());
+        for b in Bucket::ALL {
+            self.set_rate_limit(b, self.config.rate_limits[b as usize]);
+        }
+        self.clear_requests();
+        self.request_seq.store(0, Ordering::Relaxed);
+        self.ticker.notify_one();
+    }
+}

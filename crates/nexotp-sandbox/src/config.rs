@@ -1,0 +1,176 @@
+//! Configuration and the builder that starts a sandbox.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use crate::faults::Faults;
+use crate::handle::SandboxHandle;
+use crate::rate_limit::Bucket;
+use crate::state::StateConfig;
+
+/// The API key a sandbox accepts unless told otherwise.
+pub const DEFAULT_API_KEY: &str = "sk_test_sandbox";
+
+/// The default seed.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// How many requests the request log keeps by default (the oldest are forgotten first).
+pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// Everything a running sandbox was started with; `reset` returns to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub api_key: String,
+    pub seed: u64,
+    pub code_delay: Duration,
+    pub order_ttl: Duration,
+    pub initial_balance: Decimal,
+    pub rate_limits: [Option<f64>; 3],
+    pub faults: Faults,
+    pub request_log_limit: usize,
+    pub log_requests: bool,
+}
+
+impl Config {
+    /// The part the state needs.
+    pub fn state(&self) -> StateConfig {
+        StateConfig {
+            seed: self.seed,
+            code_delay: self.code_delay,
+            order_ttl: self.order_ttl,
+            initial_balance: self.initial_balance,
+        }
+    }
+}
+
+/// Builds and starts a sandbox: `Sandbox::builder().seed(7).start().await?`.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start` is awaited"]
+pub struct SandboxBuilder {
+    config: Config,
+    host: String,
+    port: u16,
+    bind: Option<SocketAddr>,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        SandboxBuilder {
+            config: Config {
+                api_key: DEFAULT_API_KEY.to_string(),
+                seed: DEFAULT_SEED,
+                code_delay: Duration::from_secs(2),
+                order_ttl: Duration::from_secs(20 * 60),
+                initial_balance: Decimal::new(2500, 2),
+                rate_limits: [None; 3],
+                faults: Faults::default(),
+                request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
+                log_requests: false,
+            },
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            bind: None,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The API key requests must carry in `X-NexOTP-API-Key` (default [`DEFAULT_API_KEY`]).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.config.api_key = key.into();
+        self
+    }
+
+    /// The seed of the catalogue, phone numbers, codes, secrets and random faults (default 42).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Time from order creation (or resend) to the code's arrival (default 2 s).
+    pub fn code_delay(mut self, delay: Duration) -> Self {
+        self.config.code_delay = delay;
+        self
+    }
+
+    /// Time after which a pending order expires and is refunded (default 20 min).
+    pub fn order_ttl(mut self, ttl: Duration) -> Self {
+        self.config.order_ttl = ttl;
+        self
+    }
+
+    /// The starting wallet balance (default 25.00), recorded as a `deposit` transaction.
+    pub fn initial_balance(mut self, balance: Decimal) -> Self {
+        self.config.initial_balance = balance;
+        self
+    }
+
+    /// Limits a bucket to `per_second` requests per second (burst of the same size, at least 1).
+    pub fn rate_limit(mut self, bucket: Bucket, per_second: f64) -> Self {
+        self.config.rate_limits[bucket as usize] = Some(per_second);
+        self
+    }
+
+    /// Faults to inject from the start.
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.config.faults = faults;
+        self
+    }
+
+    /// How many requests [`SandboxHandle::requests`] keeps (default 10 000; 0 records none).
+    pub fn request_log_limit(mut self, limit: usize) -> Self {
+        self.config.request_log_limit = limit;
+        self
+    }
+
+    /// Prints one line per API request to stdout (the binary's `--verbose`).
+    pub fn log_requests(mut self, on: bool) -> Self {
+        self.config.log_requests = on;
+        self
+    }
+
+    /// The host or IP to listen on (default `127.0.0.1`; `localhost` means `127.0.0.1`).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self.bind = None;
+        self
+    }
+
+    /// The port to listen on (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self.bind = None;
+        self
+    }
+
+    /// The exact address to listen on (overrides `host` and `port`).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    fn address(&self) -> io::Result<SocketAddr> {
+        if let Some(addr) = self.bind {
+            return Ok(addr);
+        }
+        let host = self.host.trim().trim_start_matches('[').trim_end_matches(']');
+        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            host.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("host must be an IP address or localhost, got {host:?}"))
+            })?
+        };
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    /// Binds the listener and starts serving. Must be called within a tokio runtime; the server
+    /// runs on that runtime until [`SandboxHandle::shutdown`] or until the handle is dropped.
+    pub async fn start(self) -> io::Result<SandboxHandle> {
+        let addr = self.address()?;
+        SandboxHandle::start(self.config, addr).await
+    }
+}

@@ -1,0 +1,704 @@
+//! The sandbox's world: catalogue, wallet, ledger, orders and webhooks. Everything here is
+//! synchronous and runs under one `std::sync::Mutex` (never held across an await).
+//!
+//! Order lifecycle transitions are computed from deadlines: a read advances the order it reads
+//! (lazily), and the background ticker advances every order whose deadline passed, so events
+//! (and webhook deliveries) happen even when nobody polls. Each transition happens once, at the
+//! deadline's time, whichever path notices it first.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::catalogue::{Catalogue, Country, Pool};
+use crate::reply::to_json;
+use crate::util::{hash, money, ser_money, ser_time, unix_ms_now};
+use crate::webhooks::{DeliveryJob, DeliveryRecord};
+
+/// First order id.
+pub(crate) const FIRST_ORDER_ID: u64 = 5001;
+/// First transaction id.
+pub(crate) const FIRST_TRANSACTION_ID: u64 = 1001;
+
+/// The part of the configuration the state needs.
+#[derive(Debug, Clone)]
+pub(crate) struct StateConfig {
+    pub seed: u64,
+    pub code_delay: Duration,
+    pub order_ttl: Duration,
+    pub initial_balance: Decimal,
+}
+
+/// An API error raised by the business rules: status, code, message, details.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: String, details: Value) -> Self {
+        ApiError { status, code, message, details }
+    }
+
+    fn order_not_found(id: u64) -> Self {
+        ApiError::new(404, "order_not_found", format!("Order {id} was not found."), json!({"order_id": id}))
+    }
+
+    fn invalid(param: &str, message: String) -> Self {
+        ApiError::new(400, "invalid_parameter", message, json!({"param": param}))
+    }
+}
+
+/// Order statuses (contract.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OrderStatus {
+    Pending,
+    Received,
+    #[allow(dead_code)] // part of the contract; the sandbox has no completion path yet
+    Completed,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Received => "received",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+}
+
+/// An order, serialised exactly as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Order {
+    pub id: u64,
+    pub status: OrderStatus,
+    pub service: &'static str,
+    pub country: &'static str,
+    pub pool: &'static str,
+    pub phone: String,
+    #[serde(serialize_with = "ser_money")]
+    pub price: Decimal,
+    pub code: Option<String>,
+    pub codes: Vec<String>,
+    pub sms: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub updated_at: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub expires_at: u64,
+    #[serde(skip)]
+    code_due: Option<Instant>,
+    #[serde(skip)]
+    expires: Instant,
+    #[serde(skip)]
+    codes_issued: u64,
+    #[serde(skip)]
+    slot: (usize, usize, usize),
+}
+
+/// The cancel answer: the order plus the refunded amount.
+#[derive(Serialize)]
+pub(crate) struct CancelledOrder<'a> {
+    #[serde(flatten)]
+    pub order: &'a Order,
+    #[serde(serialize_with = "ser_money")]
+    pub refund: Decimal,
+}
+
+/// A ledger entry.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Transaction {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(serialize_with = "ser_money")]
+    pub amount: Decimal,
+    #[serde(serialize_with = "ser_money")]
+    pub balance_after: Decimal,
+    pub description: String,
+    pub order_id: Option<u64>,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: u64,
+}
+
+/// A registered webhook (the secret is never serialised with it).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Webhook {
+    pub id: u64,
+    pub endpoint_url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: u64,
+    #[serde(skip)]
+    pub secret: String,
+}
+
+/// A webhook with its secret: the create answer and the control state.
+#[derive(Serialize)]
+pub(crate) struct WebhookWithSecret<'a> {
+    #[serde(flatten)]
+    pub webhook: &'a Webhook,
+    pub secret: &'a str,
+}
+
+/// A validated `POST /order`.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderRequest {
+    pub service: String,
+    pub country: String,
+    pub pool: Option<String>,
+    pub pricing_option: Option<i64>,
+    pub max_price: Option<Decimal>,
+}
+
+/// The whole mutable world of one sandbox.
+pub(crate) struct State {
+    cfg: StateConfig,
+    base_instant: Instant,
+    base_unix_ms: u64,
+    /// Incremented by each reset, so that late delivery results of an old world are ignored.
+    pub generation: u64,
+    catalogue: Catalogue,
+    balance: Decimal,
+    transactions: Vec<Transaction>,
+    orders: Vec<Order>,
+    webhooks: Vec<Webhook>,
+    next_webhook_id: u64,
+    event_seq: u64,
+    requests_total: u64,
+    deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Deliveries to spawn once the lock is released.
+    pub outbox: Vec<DeliveryJob>,
+    deliveries: Vec<DeliveryRecord>,
+}
+
+impl State {
+    /// The seeded starting world.
+    pub fn new(cfg: StateConfig, generation: u64) -> Self {
+        let mut s = State {
+            catalogue: Catalogue::new(cfg.seed),
+            base_instant: Instant::now(),
+            base_unix_ms: unix_ms_now(),
+            generation,
+            balance: Decimal::ZERO,
+            transactions: Vec::new(),
+            orders: Vec::new(),
+            webhooks: Vec::new(),
+            next_webhook_id: 1,
+            event_seq: 0,
+            requests_total: 0,
+            deadlines: BinaryHeap::new(),
+            outbox: Vec::new(),
+            deliveries: Vec::new(),
+            cfg,
+        };
+        let initial = s.cfg.initial_balance;
+        if !initial.is_zero() {
+            let at = s.base_unix_ms;
+            s.post("deposit", initial, "Sandbox starting balance".into(), None, at);
+        }
+        s
+    }
+
+    /// Unix milliseconds of an instant.
+    pub fn unix_ms(&self, t: Instant) -> u64 {
+        match t.checked_duration_since(self.base_instant) {
+            Some(d) => self.base_unix_ms + d.as_millis() as u64,
+            None => self.base_unix_ms.saturating_sub(self.base_instant.duration_since(t).as_millis() as u64),
+        }
+    }
+
+    /// Counts an authenticated API request (for `usage.requests_today`).
+    pub fn count_request(&mut self) {
+        self.requests_total += 1;
+    }
+
+    fn post(&mut self, kind: &'static str, amount: Decimal, description: String, order_id: Option<u64>, at: u64) {
+        self.balance += amount;
+        let id = FIRST_TRANSACTION_ID + self.transactions.len() as u64;
+        self.transactions.push(Transaction {
+            id,
+            kind,
+            amount,
+            balance_after: self.balance,
+            description,
+            order_id,
+            created_at: at,
+        });
+    }
+
+    /// The wallet balance.
+    pub fn balance(&self) -> Decimal {
+        self.balance
+    }
+
+    /// Sets the balance, recording the difference as an `adjustment` transaction.
+    pub fn set_balance(&mut self, balance: Decimal, now: Instant) {
+        let delta = balance - self.balance;
+        let at = self.unix_ms(now);
+        self.post("adjustment", delta, format!("Sandbox balance set to {}", money(balance)), None, at);
+    }
+
+    /// `GET /account`.
+    pub fn account(&self) -> Value {
+        let orders = self.orders.len() as u64;
+        json!({
+            "user_id": 1,
+            "email": "sandbox@nexotp.test",
+            "balance": money(self.balance),
+            "currency": "USD",
+            "plan": "sandbox",
+            "usage": {"orders_today": orders, "orders_total": orders, "requests_today": self.requests_total},
+        })
+    }
+
+    /// `GET /account/transactions`: a page (newest first) and the total count.
+    pub fn transactions(&self, page: u64, per_page: u64) -> (Vec<&Transaction>, u64) {
+        let total = self.transactions.len() as u64;
+        let skip = page.saturating_sub(1).saturating_mul(per_page);
+        let items = self.transactions.iter().rev().skip(skip.min(total) as usize).take(per_page as usize).collect();
+        (items, total)
+    }
+
+    /// `GET /countries`.
+    pub fn countries(&self) -> &[Country] {
+        &self.catalogue.countries
+    }
+
+    fn country_index(&self, code: &str) -> Result<usize, ApiError> {
+        self.catalogue.country(code).ok_or_else(|| ApiError::invalid("country", format!("Unknown country: {code}.")))
+    }
+
+    fn service_index(&self, id: &str) -> Result<usize, ApiError> {
+        self.catalogue.service(id).ok_or_else(|| ApiError::invalid("service", format!("Unknown service: {id}.")))
+    }
+
+    /// `GET /services?country=`.
+    pub fn services(&self, country: &str) -> Result<Value, ApiError> {
+        let c = self.country_index(country)?;
+        let list = self
+            .catalogue
+            .services
+            .iter()
+            .enumerate()
+            .map(|(s, svc)| {
+                let pools = self.catalogue.pools(s, c);
+                let price = pools.iter().map(|p| p.price).min().unwrap_or_default();
+                let available: u64 = pools.iter().map(|p| u64::from(p.available)).sum();
+                json!({"id": svc.id, "name": svc.name, "price": money(price), "available": available})
+            })
+            .collect();
+        Ok(Value::Array(list))
+    }
+
+    /// `GET /price?service=&country=`.
+    pub fn price(&self, service: &str, country: &str) -> Result<Value, ApiError> {
+        let s = self.service_index(service)?;
+        let c = self.country_index(country)?;
+        let pools = self.catalogue.pools(s, c);
+        let price = pools.iter().map(|p| p.price).min().unwrap_or_default();
+        let available: u64 = pools.iter().map(|p| u64::from(p.available)).sum();
+        Ok(json!({
+            "service": self.catalogue.services[s].id,
+            "country": self.catalogue.countries[c].code,
+            "price": money(price),
+            "currency": "USD",
+            "available": available,
+            "pools": pools,
+        }))
+    }
+
+    fn next_code(&mut self, idx: usize) -> String {
+        let o = &mut self.orders[idx];
+        loop {
+            let n = o.codes_issued;
+            o.codes_issued += 1;
+            let code = format!("{:06}", hash(self.cfg.seed, &[5, o.id, n]) % 1_000_000);
+            if !o.codes.contains(&code) {
+                return code;
+            }
+        }
+    }
+
+    /// `POST /order`.
+    pub fn create_order(&mut self, req: &OrderRequest, now: Instant) -> Result<&Order, ApiError> {
+        let s = self.service_index(&req.service)?;
+        let c = self.country_index(&req.country)?;
+        let pools = self.catalogue.pools(s, c);
+        let p = match &req.pool {
+            Some(pool) => pools
+                .iter()
+                .position(|p| p.id == pool)
+                .ok_or_else(|| ApiError::invalid("pool", format!("Unknown pool {pool} for {} in {}.", req.service, req.country)))?,
+            None => {
+                let stocked = pools.iter().enumerate().filter(|(_, p)| p.available > 0);
+                let best = if req.pricing_option == Some(1) {
+                    stocked.max_by(|a, b| a.1.success_rate.cmp(&b.1.success_rate).then(b.1.price.cmp(&a.1.price)))
+                } else {
+                    stocked.min_by(|a, b| a.1.price.cmp(&b.1.price).then(b.1.success_rate.cmp(&a.1.success_rate)))
+                };
+                match best {
+                    Some((i, _)) => i,
+                    None => usize::MAX,
+                }
+            }
+        };
+        let chosen: Option<&Pool> = pools.get(p).filter(|pool| pool.available > 0);
+        let Some(pool) = chosen else {
+            return Err(ApiError::new(
+                409,
+                "no_numbers_available",
+                format!("No numbers available for {} in {}.", req.service, req.country),
+                json!({"service": req.service, "country": req.country}),
+            ));
+        };
+        let price = pool.price;
+        let pool_id = pool.id;
+        if let Some(max) = req.max_price
+            && price > max
+        {
+            return Err(ApiError::new(
+                409,
+                "max_price_exceeded",
+                format!("The price {} is above max_price {}.", money(price), max.normalize()),
+                json!({"price": money(price), "max_price": max.normalize().to_string()}),
+            ));
+        }
+        if self.balance < price {
+            return Err(ApiError::new(
+                402,
+                "insufficient_balance",
+                format!("Insufficient balance: {} available, {} needed.", money(self.balance), money(price)),
+                json!({"balance": money(self.balance), "price": money(price)}),
+            ));
+        }
+        self.catalogue.pools_mut(s, c)[p].available -= 1;
+        let id = FIRST_ORDER_ID + self.orders.len() as u64;
+        let at = self.unix_ms(now);
+        let svc = &self.catalogue.services[s];
+        let cty = &self.catalogue.countries[c];
+        let description = format!("Order {id}: {} number ({})", svc.name, cty.name);
+        let phone = format!("{}555{:07}", cty.dial_code, hash(self.cfg.seed, &[4, id]) % 10_000_000);
+        let expires = now + self.cfg.order_ttl;
+        let order = Order {
+            id,
+            status: OrderStatus::Pending,
+            service: svc.id,
+            country: cty.code,
+            pool: pool_id,
+            phone,
+            price,
+            code: None,
+            codes: Vec::new(),
+            sms: None,
+            created_at: at,
+            updated_at: at,
+            expires_at: self.unix_ms(expires),
+            code_due: Some(now + self.cfg.code_delay),
+            expires,
+            codes_issued: 0,
+            slot: (s, c, p),
+        };
+        self.deadlines.push(Reverse((now + self.cfg.code_delay, id)));
+        self.deadlines.push(Reverse((expires, id)));
+        self.orders.push(order);
+        self.post("order", -price, description, Some(id), at);
+        let idx = self.orders.len() - 1;
+        self.emit("order.created", idx, at);
+        Ok(&self.orders[idx])
+    }
+
+    fn index(&self, id: u64) -> Result<usize, ApiError> {
+        id.checked_sub(FIRST_ORDER_ID)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.orders.len())
+            .ok_or_else(|| ApiError::order_not_found(id))
+    }
+
+    /// Applies any transition whose deadline passed.
+    fn advance(&mut self, idx: usize, now: Instant) {
+        let o = &self.orders[idx];
+        if o.status != OrderStatus::Pending {
+            return;
+        }
+        if let Some(due) = o.code_due
+            && due <= now
+            && due <= o.expires
+        {
+            self.receive_code(idx, None, due);
+        } else if o.expires <= now {
+            let at = o.expires;
+            self.expire(idx, at);
+        }
+    }
+
+    fn receive_code(&mut self, idx: usize, code: Option<String>, at: Instant) {
+        let code = code.unwrap_or_else(|| self.next_code(idx));
+        let at_ms = self.unix_ms(at);
+        let o = &mut self.orders[idx];
+        o.sms = Some(format!("Your code is {code}"));
+        o.codes.push(code.clone());
+        o.code = Some(code);
+        o.status = OrderStatus::Received;
+        o.code_due = None;
+        o.updated_at = at_ms;
+        self.emit("order.code_received", idx, at_ms);
+    }
+
+    fn refund(&mut self, idx: usize, why: &str, at_ms: u64) -> Decimal {
+        let (id, price, (s, c, p)) = {
+            let o = &self.orders[idx];
+            (o.id, o.price, o.slot)
+        };
+        self.catalogue.pools_mut(s, c)[p].available += 1;
+        self.post("refund", price, format!("Refund: order {id} {why}"), Some(id), at_ms);
+        price
+    }
+
+    fn expire(&mut self, idx: usize, at: Instant) {
+        let at_ms = self.unix_ms(at);
+        let o = &mut self.orders[idx];
+        o.status = OrderStatus::Expired;
+        o.code_due = None;
+        o.updated_at = at_ms;
+        // An order that got a code was used: only an order that never got one is refunded.
+        if o.codes.is_empty() {
+            self.refund(idx, "expired", at_ms);
+        }
+        self.emit("order.expired", idx, at_ms);
+    }
+
+    /// `GET /order/{id}`.
+    pub fn order(&mut self, id: u64, now: Instant) -> Result<&Order, ApiError> {
+        let idx = self.index(id)?;
+        self.advance(idx, now);
+        Ok(&self.orders[idx])
+    }
+
+    /// `POST /order/{id}/cancel`.
+    pub fn cancel(&mut self, id: u64, now: Instant) -> Result<CancelledOrder<'_>, ApiError> {
+        let idx = self.index(id)?;
+        self.advance(idx, now);
+        let status = self.orders[idx].status;
+        if status != OrderStatus::Pending {
+            return Err(ApiError::new(
+                409,
+                "order_not_cancellable",
+                format!("Only a pending order can be cancelled; order {id} is {}.", status.as_str()),
+                json!({"order_id": id, "status": status.as_str()}),
+            ));
+        }
+        let at = self.unix_ms(now);
+        let o = &mut self.orders[idx];
+        o.status = OrderStatus::Cancelled;
+        o.code_due = None;
+        o.updated_at = at;
+        let refund = self.refund(idx, "cancelled", at);
+        self.emit("order.cancelled", idx, at);
+        Ok(CancelledOrder { order: &self.orders[idx], refund })
+    }
+
+    /// `POST /order/{id}/resend`.
+    pub fn resend(&mut self, id: u64, now: Instant) -> Result<&Order, ApiError> {
+        let idx = self.index(id)?;
+        self.advance(idx, now);
+        let status = self.orders[idx].status;
+        if status != OrderStatus::Received {
+            return Err(ApiError::new(
+                409,
+                "resend_not_supported",
+                format!("Only an order that has received a code can be resent; order {id} is {}.", status.as_str()),
+                json!({"order_id": id, "status": status.as_str()}),
+            ));
+        }
+        let due = now + self.cfg.code_delay;
+        let expires = now + self.cfg.order_ttl;
+        let (at, expires_at) = (self.unix_ms(now), self.unix_ms(expires));
+        let o = &mut self.orders[idx];
+        o.status = OrderStatus::Pending;
+        o.code = None;
+        o.sms = None;
+        o.code_due = Some(due);
+        o.expires = expires;
+        o.expires_at = expires_at;
+        o.updated_at = at;
+        self.deadlines.push(Reverse((due, id)));
+        self.deadlines.push(Reverse((expires, id)));
+        Ok(&self.orders[idx])
+    }
+
+    /// Control: deliver a code now (a given one, or the next seeded one).
+    pub fn force_code(&mut self, id: u64, code: Option<String>, now: Instant) -> Result<&Order, ApiError> {
+        let idx = self.index(id)?;
+        self.advance(idx, now);
+        match self.orders[idx].status {
+            OrderStatus::Pending | OrderStatus::Received => {
+                self.receive_code(idx, code, now);
+                Ok(&self.orders[idx])
+            }
+            other => Err(ApiError::new(
+                409,
+                "order_closed",
+                format!("Order {id} is {}; it cannot receive a code.", other.as_str()),
+                json!({"status": other.as_str()}),
+            )),
+        }
+    }
+
+    /// Control: expire an order now (refunded if it never got a code).
+    pub fn force_expire(&mut self, id: u64, now: Instant) -> Result<&Order, ApiError> {
+        let idx = self.index(id)?;
+        self.advance(idx, now);
+        match self.orders[idx].status {
+            OrderStatus::Pending | OrderStatus::Received => {
+                self.expire(idx, now);
+                Ok(&self.orders[idx])
+            }
+            other => Err(ApiError::new(
+                409,
+                "order_closed",
+                format!("Order {id} is already {}.", other.as_str()),
+                json!({"status": other.as_str()}),
+            )),
+        }
+    }
+
+    /// Advances every order whose deadline passed; returns the next deadline.
+    pub fn tick(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(Reverse((due, id))) = self.deadlines.peek().copied() {
+            if due > now {
+                return Some(due);
+            }
+            self.deadlines.pop();
+            if let Ok(idx) = self.index(id) {
+                self.advance(idx, now);
+            }
+        }
+        None
+    }
+
+    /// `GET /webhooks`.
+    pub fn webhooks(&self) -> &[Webhook] {
+        &self.webhooks
+    }
+
+    /// `POST /webhooks`.
+    pub fn create_webhook(&mut self, endpoint_url: String, events: Vec<String>, now: Instant) -> WebhookWithSecret<'_> {
+        let id = self.next_webhook_id;
+        self.next_webhook_id += 1;
+        let secret = format!(
+            "whsec_{:016x}{:016x}",
+            hash(self.cfg.seed, &[3, id, 0]),
+            hash(self.cfg.seed, &[3, id, 1])
+        );
+        let created_at = self.unix_ms(now);
+        self.webhooks.push(Webhook { id, endpoint_url, events, active: true, created_at, secret });
+        let webhook = &self.webhooks[self.webhooks.len() - 1];
+        WebhookWithSecret { webhook, secret: &webhook.secret }
+    }
+
+    /// `DELETE /webhooks/{id}`.
+    pub fn delete_webhook(&mut self, id: u64) -> Result<Value, ApiError> {
+        let pos = self.webhooks.iter().position(|w| w.id == id).ok_or_else(|| {
+            ApiError::new(404, "webhook_not_found", format!("Webhook {id} was not found."), json!({"webhook_id": id}))
+        })?;
+        self.webhooks.remove(pos);
+        Ok(json!({"id": id, "deleted": true}))
+    }
+
+    /// Queues deliveries of an order event to every active webhook subscribed to it.
+    fn emit(&mut self, event_type: &'static str, idx: usize, at_ms: u64) {
+        if !self.webhooks.iter().any(|w| w.active && w.events.iter().any(|e| e == event_type)) {
+            return;
+        }
+        self.event_seq += 1;
+        let event_id = format!("evt_{:016x}", hash(self.cfg.seed, &[7, self.event_seq]));
+        #[derive(Serialize)]
+        struct Event<'a> {
+            id: &'a str,
+            #[serde(rename = "type")]
+            kind: &'a str,
+            created_at: u64,
+            data: &'a Order,
+        }
+        let order = &self.orders[idx];
+        let body = Bytes::from(to_json(&Event { id: &event_id, kind: event_type, created_at: at_ms / 1000, data: order }));
+        for w in self.webhooks.iter().filter(|w| w.active && w.events.iter().any(|e| e == event_type)) {
+            let delivery_id = self.deliveries.len() as u64 + 1;
+            self.deliveries.push(DeliveryRecord {
+                id: delivery_id,
+                webhook_id: w.id,
+                event_id: event_id.clone(),
+                event_type: event_type.to_string(),
+                order_id: order.id,
+                attempts: 0,
+                last_status: None,
+                last_error: None,
+                state: "pending".into(),
+            });
+            self.outbox.push(DeliveryJob {
+                delivery_id,
+                generation: self.generation,
+                url: w.endpoint_url.clone(),
+                secret: w.secret.clone(),
+                event_type,
+                body: body.clone(),
+            });
+        }
+    }
+
+    /// Records one delivery attempt (ignored if the world was reset since).
+    pub fn record_attempt(
+        &mut self,
+        generation: u64,
+        delivery_id: u64,
+        attempts: u32,
+        status: Option<u16>,
+        error: Option<String>,
+        state: &str,
+    ) {
+        if generation != self.generation {
+            return;
+        }
+        if let Some(r) = delivery_id.checked_sub(1).and_then(|i| self.deliveries.get_mut(i as usize)) {
+            r.attempts = attempts;
+            r.last_status = status;
+            r.last_error = error;
+            r.state = state.to_string();
+        }
+    }
+
+    /// The delivery records.
+    pub fn deliveries(&self) -> &[DeliveryRecord] {
+        &self.deliveries
+    }
+
+    /// Everything, for `GET /__sandbox/state` (call [`State::tick`] first).
+    pub fn snapshot(&self) -> Value {
+        let webhooks: Vec<_> =
+            self.webhooks.iter().map(|w| WebhookWithSecret { webhook: w, secret: &w.secret }).collect();
+        json!({
+            "balance": money(self.balance),
+            "orders": self.orders,
+            "webhooks": webhooks,
+            "transactions": self.transactions,
+            "requests_total": self.requests_total,
+        })
+    }
+}

@@ -1,0 +1,357 @@
+//! Client configuration and its builder.
+//!
+//! Everything a caller can get wrong is checked in [`ClientBuilder::build`], so a client that
+//! exists is a client that can send: a missing key fails at construction, not on the first call,
+//! and a plain-HTTP base URL is refused unless it points at this machine.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::buckets::{Bucket, BucketLimit, InMemoryStore, RateLimitStore};
+use crate::error::{Error, Result};
+use crate::observe::{self, RequestObserver};
+use crate::validate;
+
+/// The production base URL.
+pub const DEFAULT_BASE_URL: &str = "https://visualtrinitystudio.xyz/wp-json/nexotp/v1/";
+/// Environment variable read for the API key.
+pub const ENV_API_KEY: &str = "NEXOTP_API_KEY";
+/// Environment variable read for the base URL.
+pub const ENV_BASE_URL: &str = "NEXOTP_BASE_URL";
+/// Default time allowed for one attempt (connect, send, and read the whole answer).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Largest response body accepted.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Longest `Retry-After` the client waits out by itself; a longer one fails at once.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The SDK version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An API key. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(Arc<str>);
+
+impl ApiKey {
+    /// Wraps a key after checking it can travel in a header.
+    pub fn new(key: impl Into<String>) -> Result<ApiKey> {
+        let key: String = key.into();
+        let trimmed = key.trim();
+        if trimmed.is_empty() {
+            return Err(Error::invalid(
+                "api_key",
+                "must not be empty (pass it or set NEXOTP_API_KEY)",
+            ));
+        }
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || !c.is_ascii())
+        {
+            return Err(Error::invalid(
+                "api_key",
+                "must be printable ASCII without spaces (check for a stray newline or quote)",
+            ));
+        }
+        Ok(ApiKey(Arc::from(trimmed)))
+    }
+
+    /// The key itself, for the request header. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The settings a [`Client`](crate::Client) runs with. Read it with
+/// [`Client::config`](crate::Client::config); change it with the builder or
+/// [`Client::with_options`](crate::Client::with_options).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The API key (redacted in `Debug`).
+    pub api_key: ApiKey,
+    /// The base URL, always ending in `/`.
+    pub base_url: String,
+    /// Time allowed for one attempt.
+    pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The `User-Agent` header sent.
+    pub user_agent: String,
+}
+
+/// Options that [`Client::with_options`](crate::Client::with_options) may change while keeping
+/// the same connection pool and rate buckets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// Time allowed for one attempt.
+    pub timeout: Option<Duration>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<u32>,
+}
+
+/// Builds a [`Client`](crate::Client).
+///
+/// ```no_run
+/// # fn main() -> nexotp::Result<()> {
+/// let client = nexotp::Client::builder()
+///     .api_key("sk_live_...")
+///     .timeout(std::time::Duration::from_secs(10))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    max_retries: Option<u32>,
+    language: Option<(String, String)>,
+    limits: Vec<(Bucket, BucketLimit)>,
+    store: Option<Arc<dyn RateLimitStore>>,
+    observers: Vec<Arc<dyn RequestObserver>>,
+    log_from_env: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    pub(crate) fn new() -> ClientBuilder {
+        ClientBuilder {
+            log_from_env: true,
+            ..ClientBuilder::default()
+        }
+    }
+
+    /// The API key. Without it, `NEXOTP_API_KEY` is read.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The base URL. Without it, `NEXOTP_BASE_URL` is read, else production is used.
+    /// HTTPS is required unless the host is loopback (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Time allowed for one attempt (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt (default 2).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
+    /// Names the SDK language and runtime in the user agent, e.g. `("python", "CPython 3.11.7")`
+    /// gives `nexotp-python/0.1.0 (CPython 3.11.7; linux)`. Bindings call this.
+    pub fn sdk_language(mut self, language: impl Into<String>, runtime: impl Into<String>) -> Self {
+        self.language = Some((language.into(), runtime.into()));
+        self
+    }
+
+    /// A client-side limit for one bucket: calls over it queue rather than fail.
+    pub fn bucket_limit(mut self, bucket: Bucket, limit: BucketLimit) -> Self {
+        self.limits.retain(|(b, _)| *b != bucket);
+        self.limits.push((bucket, limit));
+        self
+    }
+
+    /// Replaces the in-process bucket store (limits set with [`Self::bucket_limit`] are then the
+    /// store's business).
+    pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Adds an observer told about every attempt (method, path, status, elapsed).
+    pub fn observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Whether `NEXOTP_LOG=debug` turns on a one-line-per-request log on stderr (default on).
+    pub fn log_from_env(mut self, enabled: bool) -> Self {
+        self.log_from_env = enabled;
+        self
+    }
+
+    /// Checks everything and builds the client. Creates no runtime and opens no connection.
+    pub fn build(self) -> Result<crate::Client> {
+        let key = match self.api_key {
+            Some(key) => key,
+            None => std::env::var(ENV_API_KEY).map_err(|_| {
+                Error::invalid(
+                    "api_key",
+                    "is required: pass it or set the NEXOTP_API_KEY environment variable",
+                )
+            })?,
+        };
+        let api_key = ApiKey::new(key)?;
+        let base_url = match self.base_url {
+            Some(url) => url,
+            None => std::env::var(ENV_BASE_URL)
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        };
+        let base_url = normalize_base_url(&base_url)?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        validate::positive_duration("timeout", timeout)?;
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        validate::positive_duration("connect_timeout", connect_timeout)?;
+        for (bucket, limit) in &self.limits {
+            if !(limit.per_second.is_finite() && limit.per_second > 0.0) || limit.burst == 0 {
+                return Err(Error::invalid(
+                    "bucket_limit",
+                    format!("{bucket}: per_second must be > 0 and burst >= 1"),
+                ));
+            }
+        }
+        let user_agent = user_agent(self.language.as_ref());
+        let config = ClientConfig {
+            api_key,
+            base_url,
+            timeout,
+            connect_timeout,
+            max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            user_agent,
+        };
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(InMemoryStore::new(&self.limits)));
+        let mut observers = self.observers;
+        if self.log_from_env
+            && let Some(logger) = observe::StderrLogger::from_env()
+        {
+            observers.push(Arc::new(logger));
+        }
+        crate::Client::from_parts(config, store, observers)
+    }
+}
+
+fn user_agent(language: Option<&(String, String)>) -> String {
+    let os = std::env::consts::OS;
+    match language {
+        Some((lang, runtime)) => format!("nexotp-{lang}/{VERSION} ({runtime}; {os})"),
+        None => format!("nexotp-rust/{VERSION} (rust; {os})"),
+    }
+}
+
+/// Parses the base URL, requires HTTPS unless the host is loopback, and ends it with `/`.
+pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| Error::invalid("base_url", format!("is not a valid URL: {e}")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not have a query or fragment",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not carry credentials; pass the API key separately",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::invalid(
+                "base_url",
+                "must use https (plain http is allowed only for localhost / loopback addresses)",
+            ));
+        }
+        other => {
+            return Err(Error::invalid(
+                "base_url",
+                format!("must use https, not {other:?}"),
+            ));
+        }
+    }
+    let mut s = url.to_string();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Ok(s)
+}
+
+/// Whether the URL's host is this machine.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:8080/wp-json/nexotp/v1").ok(),
+            Some("http://127.0.0.1:8080/wp-json/nexotp/v1/".to_owned())
+        );
+        assert!(normalize_base_url("http://[::1]:1/x/").is_ok());
+        assert!(normalize_base_url("http://localhost/").is_ok());
+        assert!(normalize_base_url("http://example.com/").is_err());
+        assert!(normalize_base_url("ftp://example.com/").is_err());
+        assert!(normalize_base_url("https://u:p@example.com/").is_err());
+        assert!(normalize_base_url("https://example.com/?a=1").is_err());
+    }
+
+    #[test]
+    fn key_is_redacted_and_checked() {
+        let key = ApiKey::new("sk_live_secret").expect("valid key");
+        assert!(!format!("{key:?} {key}").contains("secret"));
+        assert!(ApiKey::new("  ").is_err());
+        assert!(ApiKey::new("a b").is_err());
+        assert_eq!(ApiKey::new("abc\n").map(|k| k.expose().to_owned()).ok(), Some("abc".into()));
+    }
+}

@@ -1,0 +1,151 @@
+//! Transactions, one page at a time or as a lazy stream.
+//!
+//! Totals come from the body (`total`, `total_pages`) or from WordPress's `X-WP-Total` /
+//! `X-WP-TotalPages` headers, whichever is present; with neither, a short page is the last.
+//! [`TransactionPager`] holds the cursor so every binding iterates the same way (Python's
+//! iterators and Node's async iterable call [`TransactionPager::next`]).
+
+use std::collections::VecDeque;
+
+use futures_core::Stream;
+use serde_json::Value;
+
+use crate::client::{Client, unexpected};
+use crate::envelope::Payload;
+use crate::error::Result;
+use crate::models::{self, Transaction, TransactionPage};
+use crate::validate;
+
+fn number<T: TryFrom<u64>>(map: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<T> {
+    keys.iter().find_map(|key| {
+        let n = match map.get(*key)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }?;
+        T::try_from(n).ok()
+    })
+}
+
+/// Builds a page from the payload and the pagination headers.
+pub(crate) fn decode_page(payload: Payload, page: u32, per_page: u32) -> Result<TransactionPage> {
+    let (items, page_no, size, total, total_pages) = match payload.data {
+        Value::Object(map) => {
+            let list = ["items", "transactions", "data"]
+                .iter()
+                .find_map(|k| map.get(*k).cloned())
+                .unwrap_or(Value::Array(Vec::new()));
+            (
+                list,
+                number::<u32>(&map, &["page", "current_page"]),
+                number::<u32>(&map, &["per_page"]),
+                number::<u64>(&map, &["total", "total_items"]),
+                number::<u32>(&map, &["total_pages", "pages"]),
+            )
+        }
+        other => (other, None, None, None, None),
+    };
+    let items: Vec<Transaction> = models::decode_list(items).map_err(|e| unexpected(&e))?;
+    let page = page_no.unwrap_or(page);
+    let per_page = size.filter(|s| *s > 0).unwrap_or(per_page);
+    let total = total.or(payload.wp_total);
+    let total_pages = total_pages.or(payload.wp_total_pages).or_else(|| {
+        total.map(|t| u32::try_from(t.div_ceil(u64::from(per_page))).unwrap_or(u32::MAX))
+    });
+    let has_more = match total_pages {
+        Some(pages) => page < pages && !items.is_empty(),
+        None => items.len() as u64 >= u64::from(per_page),
+    };
+    Ok(TransactionPage {
+        items,
+        page,
+        per_page,
+        total,
+        total_pages,
+        has_more,
+    })
+}
+
+/// A cursor over all transactions, fetching one page when the previous one is used up.
+#[derive(Debug)]
+pub struct TransactionPager {
+    client: Client,
+    per_page: u32,
+    next_page: Option<u32>,
+    buffer: VecDeque<Transaction>,
+}
+
+impl TransactionPager {
+    /// The next transaction, `None` after the last. Fetches a page when needed.
+    pub async fn next(&mut self) -> Result<Option<Transaction>> {
+        loop {
+            if let Some(item) = self.buffer.pop_front() {
+                return Ok(Some(item));
+            }
+            let Some(page) = self.next_page else {
+                return Ok(None);
+            };
+            let fetched = self.client.transactions(page, self.per_page).await?;
+            self.next_page = fetched.has_more.then(|| fetched.page.saturating_add(1));
+            if fetched.items.is_empty() {
+                self.next_page = None;
+            }
+            self.buffer.extend(fetched.items);
+        }
+    }
+
+    /// The next whole page, `None` after the last (for callers that batch).
+    pub async fn next_page(&mut self) -> Result<Option<TransactionPage>> {
+        let Some(page) = self.next_page else {
+            return Ok(None);
+        };
+        let fetched = self.client.transactions(page, self.per_page).await?;
+        self.next_page = (fetched.has_more && !fetched.items.is_empty())
+            .then(|| fetched.page.saturating_add(1));
+        Ok(Some(fetched))
+    }
+
+    /// This cursor as a [`Stream`].
+    pub fn into_stream(self) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+        futures_util::stream::unfold(Some(self), |pager| async move {
+            let mut pager = pager?;
+            match pager.next().await {
+                Ok(Some(item)) => Some((Ok(item), Some(pager))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
+
+impl Client {
+    /// A cursor over every transaction, `per_page` (1..=100) at a time. Nothing is fetched
+    /// until the first `next`.
+    pub fn transaction_pager(&self, per_page: u32) -> Result<TransactionPager> {
+        validate::per_page(per_page)?;
+        Ok(TransactionPager {
+            client: self.clone(),
+            per_page,
+            next_page: Some(1),
+            buffer: VecDeque::new(),
+        })
+    }
+
+    /// Every transaction as a lazy [`Stream`]; a bad `per_page` is its first (and only) item.
+    pub fn transactions_stream(
+        &self,
+        per_page: u32,
+    ) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+        let pager = self.transaction_pager(per_page);
+        futures_util::stream::unfold(Some(pager), |state| async move {
+            match state? {
+                Ok(mut pager) => match pager.next().await {
+                    Ok(Some(item)) => Some((Ok(item), Some(Ok(pager)))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(e), None)),
+                },
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
