@@ -1,1 +1,68 @@
-//! Node binding (placeholder until the Node issue lands).
+//! The native half of the `nexotp` npm package.
+//!
+//! Why it is shaped this way:
+//! - It only converts. JS values become Rust arguments, the core (`nexotp`) does the work, and
+//!   results become plain JS objects (camelCase keys, money as decimal strings, `raw` as the
+//!   decoded JSON). No HTTP, retry or validation rule lives here; the hand-written JS layer
+//!   (`index.js`) checks JS *types* so a wrong type is an `InvalidArgumentError` naming the
+//!   argument, and the core checks every *value*.
+//! - Async methods run on napi's own tokio runtime (the `tokio_rt` feature): this crate never
+//!   creates a runtime, and a settled promise leaves nothing referenced, so a script exits on its
+//!   own.
+//! - Every entry point goes through [`guard::run`] or [`guard::call`]: a Rust panic becomes a
+//!   `NexOTPError` rejection instead of killing the process.
+//! - Errors cross the boundary as a napi error whose message is a small JSON document
+//!   (`{"nexotp": "<class name>", ...fields}`), see [`error`]; `errors.js` turns it into the
+//!   matching `Error` subclass.
+
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod guard;
+mod models;
+mod webhook;
+
+pub use client::{
+    Client, ClientOptions, OrderInput, RequestOptions, TransactionPager, WaitHandle, WaitInput,
+};
+pub use models::{
+    Account, Country, Order, Pool, Price, Service, Transaction, TransactionPage, Webhook,
+    WebhookDeleted, WebhookEvent,
+};
+pub use webhook::{sign_webhook, verify_webhook};
+
+use napi_derive::napi;
+
+use crate::error::NativeError;
+
+/// The SDK version compiled into this addon (the core crate's version).
+#[napi]
+pub fn version() -> String {
+    nexotp::config::VERSION.to_owned()
+}
+
+/// Test hook: panics inside the native code, synchronously (`async_ = false`) or inside a
+/// future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
+/// Not part of the public API.
+#[napi(js_name = "_debugPanic")]
+pub async fn debug_panic(message: String) -> napi::Result<()> {
+    guard::run(async move {
+        if !message.is_empty() {
+            panic!("{message}");
+        }
+        Ok::<(), NativeError>(())
+    })
+    .await
+}
+
+/// Synchronous twin of [`debug_panic`].
+#[napi(js_name = "_debugPanicSync")]
+pub fn debug_panic_sync(message: String) -> napi::Result<()> {
+    guard::call(|| {
+        if !message.is_empty() {
+            panic!("{message}");
+        }
+        Ok::<(), NativeError>(())
+    })
+}

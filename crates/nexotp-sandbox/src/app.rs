@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::faults::{FaultKind, FaultState, Faults};
 use crate::rate_limit::{Bucket, Decision, RateLimiter};
-use crate::recorder::{RecordedRequest, RequestLog};
+use crate::recorder::{LogEntry, RecordedRequest, RequestLog};
 use crate::state::State;
 use crate::util::{hash, lock};
 use crate::webhooks;
@@ -67,7 +67,11 @@ impl App {
         let (result, jobs) = {
             let mut state = lock(&self.state);
             let result = f(&mut state);
-            let jobs = if state.outbox.is_empty() { Vec::new() } else { std::mem::take(&mut state.outbox) };
+            let jobs = if state.outbox.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut state.outbox)
+            };
             (result, jobs)
         };
         for job in jobs {
@@ -90,7 +94,8 @@ impl App {
     /// Replaces the faults.
     pub fn set_faults(&self, faults: Faults) {
         let mut f = lock(&self.faults);
-        self.faults_active.store(!faults.is_empty(), Ordering::Relaxed);
+        self.faults_active
+            .store(!faults.is_empty(), Ordering::Relaxed);
         f.faults = faults;
     }
 
@@ -103,7 +108,8 @@ impl App {
     pub fn pick_fault(&self, method: &str, route: Option<&str>) -> (Option<FaultKind>, u64) {
         let mut f = lock(&self.faults);
         let fault = f.pick(method, route);
-        self.faults_active.store(!f.faults.is_empty(), Ordering::Relaxed);
+        self.faults_active
+            .store(!f.faults.is_empty(), Ordering::Relaxed);
         (fault, f.faults.latency_ms)
     }
 
@@ -133,7 +139,7 @@ impl App {
     }
 
     /// Records a request.
-    pub fn record(&self, r: RecordedRequest) {
+    pub fn record(&self, r: LogEntry) {
         lock(&self.log).push(r);
     }
 

@@ -42,20 +42,63 @@ pub(crate) struct Pool {
 }
 
 const COUNTRIES: [Country; 5] = [
-    Country { code: "cty_us", name: "United States", iso: "US", dial_code: "+1" },
-    Country { code: "cty_gb", name: "United Kingdom", iso: "GB", dial_code: "+44" },
-    Country { code: "cty_de", name: "Germany", iso: "DE", dial_code: "+49" },
-    Country { code: "cty_in", name: "India", iso: "IN", dial_code: "+91" },
-    Country { code: "cty_br", name: "Brazil", iso: "BR", dial_code: "+55" },
+    Country {
+        code: "cty_us",
+        name: "United States",
+        iso: "US",
+        dial_code: "+1",
+    },
+    Country {
+        code: "cty_gb",
+        name: "United Kingdom",
+        iso: "GB",
+        dial_code: "+44",
+    },
+    Country {
+        code: "cty_de",
+        name: "Germany",
+        iso: "DE",
+        dial_code: "+49",
+    },
+    Country {
+        code: "cty_in",
+        name: "India",
+        iso: "IN",
+        dial_code: "+91",
+    },
+    Country {
+        code: "cty_br",
+        name: "Brazil",
+        iso: "BR",
+        dial_code: "+55",
+    },
 ];
 
 const SERVICES: [Service; 6] = [
-    Service { id: "svc_telegram", name: "Telegram" },
-    Service { id: "svc_whatsapp", name: "WhatsApp" },
-    Service { id: "svc_google", name: "Google" },
-    Service { id: "svc_facebook", name: "Facebook" },
-    Service { id: "svc_discord", name: "Discord" },
-    Service { id: "svc_amazon", name: "Amazon" },
+    Service {
+        id: "svc_telegram",
+        name: "Telegram",
+    },
+    Service {
+        id: "svc_whatsapp",
+        name: "WhatsApp",
+    },
+    Service {
+        id: "svc_google",
+        name: "Google",
+    },
+    Service {
+        id: "svc_facebook",
+        name: "Facebook",
+    },
+    Service {
+        id: "svc_discord",
+        name: "Discord",
+    },
+    Service {
+        id: "svc_amazon",
+        name: "Amazon",
+    },
 ];
 
 const POOL_IDS: [&str; 3] = ["pool_a", "pool_b", "pool_c"];
@@ -88,7 +131,8 @@ impl Catalogue {
     fn pools_for(seed: u64, s: u64, c: u64) -> Vec<Pool> {
         let h = |salt: u64| hash(seed, &[1, s, c, salt]);
         let n = 2 + (h(0) % 2) as usize;
-        let no_stock = SERVICES[s as usize].id == NO_STOCK.0 && COUNTRIES[c as usize].code == NO_STOCK.1;
+        let no_stock =
+            SERVICES[s as usize].id == NO_STOCK.0 && COUNTRIES[c as usize].code == NO_STOCK.1;
         let mut price_cents = 20 + (h(1) % 130) as i64;
         let mut rate_pct = 70 + (h(2) % 10) as i64;
         (0..n)
@@ -100,7 +144,11 @@ impl Catalogue {
                 Pool {
                     id: POOL_IDS[i],
                     price: Decimal::new(price_cents, 2),
-                    available: if no_stock { 0 } else { 100 + (h(30 + i as u64) % 400) as u32 },
+                    available: if no_stock {
+                        0
+                    } else {
+                        100 + (h(30 + i as u64) % 400) as u32
+                    },
                     success_rate: Decimal::new(rate_pct, 2),
                 }
             })

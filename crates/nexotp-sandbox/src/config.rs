@@ -20,6 +20,9 @@ pub const DEFAULT_SEED: u64 = 42;
 /// How many requests the request log keeps by default (the oldest are forgotten first).
 pub const DEFAULT_REQUEST_LOG_LIMIT: usize = 10_000;
 
+/// Longer delays are cut to this (about 10 years), so that deadline arithmetic cannot overflow.
+const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// Everything a running sandbox was started with; `reset` returns to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -92,13 +95,13 @@ impl SandboxBuilder {
 
     /// Time from order creation (or resend) to the code's arrival (default 2 s).
     pub fn code_delay(mut self, delay: Duration) -> Self {
-        self.config.code_delay = delay;
+        self.config.code_delay = delay.min(MAX_DURATION);
         self
     }
 
     /// Time after which a pending order expires and is refunded (default 20 min).
     pub fn order_ttl(mut self, ttl: Duration) -> Self {
-        self.config.order_ttl = ttl;
+        self.config.order_ttl = ttl.min(MAX_DURATION);
         self
     }
 
@@ -156,12 +159,19 @@ impl SandboxBuilder {
         if let Some(addr) = self.bind {
             return Ok(addr);
         }
-        let host = self.host.trim().trim_start_matches('[').trim_end_matches(']');
+        let host = self
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         } else {
             host.parse().map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidInput, format!("host must be an IP address or localhost, got {host:?}"))
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("host must be an IP address or localhost, got {host:?}"),
+                )
             })?
         };
         Ok(SocketAddr::new(ip, self.port))

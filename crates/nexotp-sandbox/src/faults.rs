@@ -78,7 +78,11 @@ fn yes() -> bool {
 impl ScriptedFault {
     /// A fault for the next API request, whatever it is.
     pub fn new(fault: FaultKind) -> Self {
-        ScriptedFault { pattern: None, fault, times: 1 }
+        ScriptedFault {
+            pattern: None,
+            fault,
+            times: 1,
+        }
     }
 
     /// Restricts it to requests matching `pattern` (e.g. `"POST /order"`).
@@ -142,14 +146,20 @@ pub(crate) struct FaultState {
 impl FaultState {
     /// Faults with an RNG seeded from the sandbox seed.
     pub fn new(faults: Faults, seed: u64) -> Self {
-        FaultState { faults, rng: fastrand::Rng::with_seed(seed ^ 0xFA17) }
+        FaultState {
+            faults,
+            rng: fastrand::Rng::with_seed(seed ^ 0xFA17),
+        }
     }
 
     /// The fault for one API request, if any: the first matching scripted fault (consumed),
     /// else maybe a random one.
     pub fn pick(&mut self, method: &str, route: Option<&str>) -> Option<FaultKind> {
         if let Some(i) = self.faults.script.iter().position(|f| {
-            f.times > 0 && f.pattern.as_deref().is_none_or(|p| pattern_matches(p, method, route.unwrap_or("")))
+            f.times > 0
+                && f.pattern
+                    .as_deref()
+                    .is_none_or(|p| pattern_matches(p, method, route.unwrap_or("")))
         }) {
             let entry = &mut self.faults.script[i];
             entry.times -= 1;
@@ -165,7 +175,12 @@ impl FaultState {
         }
         let r = self.rng.f64();
         if r < f.error_rate {
-            Some(FaultKind::Status { status: 503, retry_after: None, envelope: true, code: None })
+            Some(FaultKind::Status {
+                status: 503,
+                retry_after: None,
+                envelope: true,
+                code: None,
+            })
         } else if r < f.error_rate + f.drop_rate {
             Some(FaultKind::Drop)
         } else if r < f.error_rate + f.drop_rate + f.malformed_rate {
@@ -219,9 +234,17 @@ mod tests {
     #[test]
     fn patterns() {
         assert!(pattern_matches("POST /order", "POST", "/order"));
-        assert!(!pattern_matches("POST /order", "POST", "/order/5001/cancel"));
+        assert!(!pattern_matches(
+            "POST /order",
+            "POST",
+            "/order/5001/cancel"
+        ));
         assert!(pattern_matches("GET /order/*", "get", "/order/5001"));
-        assert!(pattern_matches("POST /order/*/cancel", "POST", "/order/5001/cancel"));
+        assert!(pattern_matches(
+            "POST /order/*/cancel",
+            "POST",
+            "/order/5001/cancel"
+        ));
         assert!(pattern_matches("/account/", "GET", "/account"));
         assert!(pattern_matches("* /order/**", "POST", "/order/1/resend"));
         assert!(pattern_matches("GET", "GET", "/countries"));
@@ -239,7 +262,12 @@ mod tests {
         assert_eq!(f.script[0].pattern.as_deref(), Some("POST /order"));
         assert_eq!(
             f.script[1].fault,
-            FaultKind::Status { status: 429, retry_after: Some("1".into()), envelope: true, code: None }
+            FaultKind::Status {
+                status: 429,
+                retry_after: Some("1".into()),
+                envelope: true,
+                code: None
+            }
         );
         assert_eq!(f.script[2].fault, FaultKind::Delay { ms: 5 });
         let back: Faults = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();

@@ -101,10 +101,20 @@ pub(crate) struct RateLimiter {
 impl RateLimiter {
     /// Sets (or with `None` removes) the limit of a bucket; the bucket starts full.
     pub fn set(&mut self, bucket: Bucket, per_second: Option<f64>) {
-        self.buckets[bucket.index()] = per_second.filter(|r| r.is_finite() && *r > 0.0).map(|rate| {
-            let burst = rate.max(1.0);
-            TokenBucket { rate, burst, tokens: burst, last: Instant::now() }
-        });
+        self.buckets[bucket.index()] =
+            per_second
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .map(|rate| {
+                    // At least one request per 1000 s, so waits stay small for `Duration`.
+                    let rate = rate.max(0.001);
+                    let burst = rate.max(1.0);
+                    TokenBucket {
+                        rate,
+                        burst,
+                        tokens: burst,
+                        last: Instant::now(),
+                    }
+                });
     }
 
     /// The configured limits.
@@ -119,7 +129,9 @@ impl RateLimiter {
 
     /// Takes one token from a bucket.
     pub fn take(&mut self, bucket: Bucket, now: Instant, unix_ms: u64) -> Decision {
-        let Some(b) = self.buckets[bucket.index()].as_mut() else { return Decision::Unlimited };
+        let Some(b) = self.buckets[bucket.index()].as_mut() else {
+            return Decision::Unlimited;
+        };
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * b.rate).min(b.burst);
         b.last = now;
@@ -128,7 +140,12 @@ impl RateLimiter {
             vec![
                 ("x-ratelimit-limit", limit.to_string()),
                 ("x-ratelimit-remaining", remaining.to_string()),
-                ("x-ratelimit-reset", (unix_ms + reset_in.as_millis() as u64).div_ceil(1000).to_string()),
+                (
+                    "x-ratelimit-reset",
+                    (unix_ms + reset_in.as_millis() as u64)
+                        .div_ceil(1000)
+                        .to_string(),
+                ),
                 ("x-ratelimit-bucket", bucket.as_str().to_string()),
             ]
         };

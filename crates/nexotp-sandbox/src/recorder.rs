@@ -36,7 +36,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The value of a header (name compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -44,26 +47,70 @@ fn headers_as_object<S: Serializer>(headers: &[(String, String)], s: S) -> Resul
     s.collect_map(headers.iter().map(|(k, v)| (k, v)))
 }
 
+/// A request as stored: cheap reference-counted parts, turned into a [`RecordedRequest`] only
+/// when someone reads the log (so recording costs little on the hot path).
+#[derive(Debug)]
+pub(crate) struct LogEntry {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+    pub bucket: Option<Bucket>,
+    pub status: Option<u16>,
+    pub at_ms: u64,
+}
+
+impl LogEntry {
+    fn to_public(&self) -> RecordedRequest {
+        let headers = self
+            .headers
+            .keys()
+            .map(|name| {
+                let value = if name.as_str() == crate::endpoints::API_KEY_HEADER {
+                    REDACTED.to_string()
+                } else {
+                    let values: Vec<String> = self
+                        .headers
+                        .get_all(name)
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        .collect();
+                    values.join(", ")
+                };
+                (name.as_str().to_string(), value)
+            })
+            .collect();
+        RecordedRequest {
+            method: self.method.as_str().to_string(),
+            path: self.uri.path().to_string(),
+            query: self.uri.query().unwrap_or("").to_string(),
+            headers,
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+            bucket: self.bucket,
+            status: self.status,
+            at: crate::util::iso8601_ms(self.at_ms),
+        }
+    }
+}
+
 /// A bounded log of requests.
 #[derive(Debug)]
 pub(crate) struct RequestLog {
     limit: usize,
-    entries: VecDeque<RecordedRequest>,
+    entries: VecDeque<LogEntry>,
 }
 
 impl RequestLog {
     /// A log keeping at most `limit` entries (0 records nothing).
     pub fn new(limit: usize) -> Self {
-        RequestLog { limit, entries: VecDeque::new() }
-    }
-
-    /// Whether anything is recorded at all.
-    pub fn enabled(&self) -> bool {
-        self.limit > 0
+        RequestLog {
+            limit,
+            entries: VecDeque::new(),
+        }
     }
 
     /// Appends an entry, forgetting the oldest beyond the limit.
-    pub fn push(&mut self, r: RecordedRequest) {
+    pub fn push(&mut self, r: LogEntry) {
         if self.limit == 0 {
             return;
         }
@@ -75,7 +122,7 @@ impl RequestLog {
 
     /// All entries, oldest first.
     pub fn all(&self) -> Vec<RecordedRequest> {
-        self.entries.iter().cloned().collect()
+        self.entries.iter().map(LogEntry::to_public).collect()
     }
 
     /// Forgets everything.

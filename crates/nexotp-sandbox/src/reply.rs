@@ -25,7 +25,13 @@ pub(crate) struct Reply {
 impl Reply {
     /// A JSON answer without a request id.
     pub fn json(status: u16, body: Vec<u8>) -> Self {
-        Reply { status, content_type: JSON_TYPE, body, request_id: None, headers: Vec::new() }
+        Reply {
+            status,
+            content_type: JSON_TYPE,
+            body,
+            request_id: None,
+            headers: Vec::new(),
+        }
     }
 
     /// A success envelope around `data`.
@@ -36,8 +42,17 @@ impl Reply {
             data: &'a T,
             meta: Meta<'a>,
         }
-        let body = to_json(&Envelope { success: true, data, meta: Meta { request_id: &request_id } });
-        Reply { request_id: Some(request_id), ..Reply::json(status, body) }
+        let body = to_json(&Envelope {
+            success: true,
+            data,
+            meta: Meta {
+                request_id: &request_id,
+            },
+        });
+        Reply {
+            request_id: Some(request_id),
+            ..Reply::json(status, body)
+        }
     }
 
     /// An error envelope (`success: false`).
@@ -56,14 +71,28 @@ impl Reply {
         }
         let body = to_json(&Envelope {
             success: false,
-            error: ErrorBody { code, message, details },
-            meta: Meta { request_id: &request_id },
+            error: ErrorBody {
+                code,
+                message,
+                details,
+            },
+            meta: Meta {
+                request_id: &request_id,
+            },
         });
-        Reply { request_id: Some(request_id), ..Reply::json(status, body) }
+        Reply {
+            request_id: Some(request_id),
+            ..Reply::json(status, body)
+        }
     }
 
     /// WordPress's own error shape: `{"code","message","data":{"status",..extra}}`.
-    pub fn wp(status: u16, code: &str, message: &str, extra: Option<serde_json::Map<String, Value>>) -> Self {
+    pub fn wp(
+        status: u16,
+        code: &str,
+        message: &str,
+        extra: Option<serde_json::Map<String, Value>>,
+    ) -> Self {
         let mut data = serde_json::Map::new();
         data.insert("status".into(), Value::from(status));
         if let Some(extra) = extra {
@@ -75,12 +104,24 @@ impl Reply {
             message: &'a str,
             data: Value,
         }
-        Reply::json(status, to_json(&WpError { code, message, data: Value::Object(data) }))
+        Reply::json(
+            status,
+            to_json(&WpError {
+                code,
+                message,
+                data: Value::Object(data),
+            }),
+        )
     }
 
     /// `rest_no_route`, WordPress's answer to an unknown route or a wrong method.
     pub fn no_route() -> Self {
-        Reply::wp(404, "rest_no_route", "No route was found matching the URL and request method.", None)
+        Reply::wp(
+            404,
+            "rest_no_route",
+            "No route was found matching the URL and request method.",
+            None,
+        )
     }
 
     /// An HTML page, like the ones a PHP fatal error or a missing page produce.
@@ -130,7 +171,11 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 struct WpFormatter;
 
 impl Formatter for WpFormatter {
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
         let mut start = 0;
         for (i, ch) in fragment.char_indices() {
@@ -159,6 +204,9 @@ mod tests {
     fn escapes_like_php() {
         let v = serde_json::json!({"url": "http://a/b", "name": "Zürich 😀", "q": "\"x\""});
         let s = String::from_utf8(to_json(&v)).unwrap();
-        assert_eq!(s, r#"{"url":"http:\/\/a\/b","name":"Z\u00fcrich \ud83d\ude00","q":"\"x\""}"#);
+        assert_eq!(
+            s,
+            r#"{"url":"http:\/\/a\/b","name":"Z\u00fcrich \ud83d\ude00","q":"\"x\""}"#
+        );
     }
 }

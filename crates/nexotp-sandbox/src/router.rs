@@ -10,7 +10,7 @@ use percent_encoding::percent_decode_str;
 use crate::rate_limit::Bucket;
 
 /// The URL prefix of the API.
-pub(crate) const API_PREFIX: &str = "/wp-json/nexotp/v1";
+pub const API_PREFIX: &str = "/wp-json/nexotp/v1";
 
 /// The 12 endpoints of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +53,21 @@ pub(crate) enum Target<'a> {
 
 /// Classifies a request path (and query, for `?rest_route=`).
 pub(crate) fn classify<'a>(path: &'a str, query: &str) -> Target<'a> {
-    if let Some(rest) = path.strip_prefix("/__sandbox") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return Target::Control(rest);
-        }
+    if let Some(rest) = path.strip_prefix("/__sandbox")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return Target::Control(rest);
     }
     let decoded: Cow<'_, str> = percent_decode_str(path).decode_utf8_lossy();
-    if starts_with_ignore_case(&decoded, "/wp-json") && matches!(decoded.as_bytes().get(8), None | Some(b'/')) {
+    // `//wp-json/...`: WordPress's REST server sees it and finds no route.
+    if decoded.starts_with("//")
+        && starts_with_ignore_case(decoded.trim_start_matches('/'), "wp-json")
+    {
+        return Target::Api(None);
+    }
+    if starts_with_ignore_case(&decoded, "/wp-json")
+        && matches!(decoded.as_bytes().get(8), None | Some(b'/'))
+    {
         return Target::Api(normalise(&decoded[8..]));
     }
     if path == "/" || path.eq_ignore_ascii_case("/index.php") {
@@ -87,7 +95,11 @@ fn normalise(rest_route: &str) -> Option<String> {
         return None;
     }
     let tail = tail.strip_suffix('/').unwrap_or(tail);
-    Some(if tail.is_empty() { "/".to_string() } else { tail.to_string() })
+    Some(if tail.is_empty() {
+        "/".to_string()
+    } else {
+        tail.to_string()
+    })
 }
 
 /// Matches a normalised route and an (effective, uppercase) method to an endpoint and the id
@@ -111,11 +123,17 @@ pub(crate) fn match_route<'r>(route: &'r str, method: &str) -> Option<(Endpoint,
         ("price", None, None) if get => (Endpoint::Price, None),
         ("order", None, None) if post => (Endpoint::CreateOrder, None),
         ("order", Some(id), None) if get && numeric(id) => (Endpoint::GetOrder, Some(id)),
-        ("order", Some(id), Some("cancel")) if post && numeric(id) => (Endpoint::CancelOrder, Some(id)),
-        ("order", Some(id), Some("resend")) if post && numeric(id) => (Endpoint::ResendOrder, Some(id)),
+        ("order", Some(id), Some("cancel")) if post && numeric(id) => {
+            (Endpoint::CancelOrder, Some(id))
+        }
+        ("order", Some(id), Some("resend")) if post && numeric(id) => {
+            (Endpoint::ResendOrder, Some(id))
+        }
         ("webhooks", None, None) if get => (Endpoint::ListWebhooks, None),
         ("webhooks", None, None) if post => (Endpoint::CreateWebhook, None),
-        ("webhooks", Some(id), None) if method == "DELETE" && numeric(id) => (Endpoint::DeleteWebhook, Some(id)),
+        ("webhooks", Some(id), None) if method == "DELETE" && numeric(id) => {
+            (Endpoint::DeleteWebhook, Some(id))
+        }
         _ => return None,
     };
     Some(endpoint)
@@ -134,21 +152,39 @@ mod tests {
 
     #[test]
     fn normalises() {
-        assert_eq!(route("/wp-json/nexotp/v1/Order/5001/").as_deref(), Some("/order/5001"));
-        assert_eq!(route("/WP-JSON/NexOTP/v1/account").as_deref(), Some("/account"));
+        assert_eq!(
+            route("/wp-json/nexotp/v1/Order/5001/").as_deref(),
+            Some("/order/5001")
+        );
+        assert_eq!(
+            route("/WP-JSON/NexOTP/v1/account").as_deref(),
+            Some("/account")
+        );
         assert_eq!(route("/wp-json/nexotp/v1//account"), None);
         assert_eq!(route("/wp-json/other/v1/account"), None);
         assert!(matches!(classify("/wp-jsonx", ""), Target::Other));
-        assert!(matches!(classify("/__sandbox/state", ""), Target::Control("/state")));
-        assert!(matches!(classify("/", "rest_route=/nexotp/v1/account"), Target::Api(Some(_))));
+        assert!(matches!(
+            classify("/__sandbox/state", ""),
+            Target::Control("/state")
+        ));
+        assert!(matches!(
+            classify("/", "rest_route=/nexotp/v1/account"),
+            Target::Api(Some(_))
+        ));
     }
 
     #[test]
     fn matches_methods_and_ids() {
-        assert_eq!(match_route("/order/5001", "GET"), Some((Endpoint::GetOrder, Some("5001"))));
+        assert_eq!(
+            match_route("/order/5001", "GET"),
+            Some((Endpoint::GetOrder, Some("5001")))
+        );
         assert_eq!(match_route("/order/abc", "GET"), None);
         assert_eq!(match_route("/order", "GET"), None);
-        assert_eq!(match_route("/webhooks/1", "DELETE"), Some((Endpoint::DeleteWebhook, Some("1"))));
+        assert_eq!(
+            match_route("/webhooks/1", "DELETE"),
+            Some((Endpoint::DeleteWebhook, Some("1")))
+        );
         assert_eq!(match_route("/webhooks/1", "GET"), None);
     }
 }

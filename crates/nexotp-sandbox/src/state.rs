@@ -45,11 +45,21 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn new(status: u16, code: &'static str, message: String, details: Value) -> Self {
-        ApiError { status, code, message, details }
+        ApiError {
+            status,
+            code,
+            message,
+            details,
+        }
     }
 
     fn order_not_found(id: u64) -> Self {
-        ApiError::new(404, "order_not_found", format!("Order {id} was not found."), json!({"order_id": id}))
+        ApiError::new(
+            404,
+            "order_not_found",
+            format!("Order {id} was not found."),
+            json!({"order_id": id}),
+        )
     }
 
     fn invalid(param: &str, message: String) -> Self {
@@ -211,7 +221,13 @@ impl State {
         let initial = s.cfg.initial_balance;
         if !initial.is_zero() {
             let at = s.base_unix_ms;
-            s.post("deposit", initial, "Sandbox starting balance".into(), None, at);
+            s.post(
+                "deposit",
+                initial,
+                "Sandbox starting balance".into(),
+                None,
+                at,
+            );
         }
         s
     }
@@ -220,7 +236,9 @@ impl State {
     pub fn unix_ms(&self, t: Instant) -> u64 {
         match t.checked_duration_since(self.base_instant) {
             Some(d) => self.base_unix_ms + d.as_millis() as u64,
-            None => self.base_unix_ms.saturating_sub(self.base_instant.duration_since(t).as_millis() as u64),
+            None => self
+                .base_unix_ms
+                .saturating_sub(self.base_instant.duration_since(t).as_millis() as u64),
         }
     }
 
@@ -229,7 +247,14 @@ impl State {
         self.requests_total += 1;
     }
 
-    fn post(&mut self, kind: &'static str, amount: Decimal, description: String, order_id: Option<u64>, at: u64) {
+    fn post(
+        &mut self,
+        kind: &'static str,
+        amount: Decimal,
+        description: String,
+        order_id: Option<u64>,
+        at: u64,
+    ) {
         self.balance += amount;
         let id = FIRST_TRANSACTION_ID + self.transactions.len() as u64;
         self.transactions.push(Transaction {
@@ -252,7 +277,13 @@ impl State {
     pub fn set_balance(&mut self, balance: Decimal, now: Instant) {
         let delta = balance - self.balance;
         let at = self.unix_ms(now);
-        self.post("adjustment", delta, format!("Sandbox balance set to {}", money(balance)), None, at);
+        self.post(
+            "adjustment",
+            delta,
+            format!("Sandbox balance set to {}", money(balance)),
+            None,
+            at,
+        );
     }
 
     /// `GET /account`.
@@ -272,7 +303,13 @@ impl State {
     pub fn transactions(&self, page: u64, per_page: u64) -> (Vec<&Transaction>, u64) {
         let total = self.transactions.len() as u64;
         let skip = page.saturating_sub(1).saturating_mul(per_page);
-        let items = self.transactions.iter().rev().skip(skip.min(total) as usize).take(per_page as usize).collect();
+        let items = self
+            .transactions
+            .iter()
+            .rev()
+            .skip(skip.min(total) as usize)
+            .take(per_page as usize)
+            .collect();
         (items, total)
     }
 
@@ -282,11 +319,15 @@ impl State {
     }
 
     fn country_index(&self, code: &str) -> Result<usize, ApiError> {
-        self.catalogue.country(code).ok_or_else(|| ApiError::invalid("country", format!("Unknown country: {code}.")))
+        self.catalogue
+            .country(code)
+            .ok_or_else(|| ApiError::invalid("country", format!("Unknown country: {code}.")))
     }
 
     fn service_index(&self, id: &str) -> Result<usize, ApiError> {
-        self.catalogue.service(id).ok_or_else(|| ApiError::invalid("service", format!("Unknown service: {id}.")))
+        self.catalogue
+            .service(id)
+            .ok_or_else(|| ApiError::invalid("service", format!("Unknown service: {id}.")))
     }
 
     /// `GET /services?country=`.
@@ -342,16 +383,29 @@ impl State {
         let c = self.country_index(&req.country)?;
         let pools = self.catalogue.pools(s, c);
         let p = match &req.pool {
-            Some(pool) => pools
-                .iter()
-                .position(|p| p.id == pool)
-                .ok_or_else(|| ApiError::invalid("pool", format!("Unknown pool {pool} for {} in {}.", req.service, req.country)))?,
+            Some(pool) => pools.iter().position(|p| p.id == pool).ok_or_else(|| {
+                ApiError::invalid(
+                    "pool",
+                    format!(
+                        "Unknown pool {pool} for {} in {}.",
+                        req.service, req.country
+                    ),
+                )
+            })?,
             None => {
                 let stocked = pools.iter().enumerate().filter(|(_, p)| p.available > 0);
                 let best = if req.pricing_option == Some(1) {
-                    stocked.max_by(|a, b| a.1.success_rate.cmp(&b.1.success_rate).then(b.1.price.cmp(&a.1.price)))
+                    stocked.max_by(|a, b| {
+                        a.1.success_rate
+                            .cmp(&b.1.success_rate)
+                            .then(b.1.price.cmp(&a.1.price))
+                    })
                 } else {
-                    stocked.min_by(|a, b| a.1.price.cmp(&b.1.price).then(b.1.success_rate.cmp(&a.1.success_rate)))
+                    stocked.min_by(|a, b| {
+                        a.1.price
+                            .cmp(&b.1.price)
+                            .then(b.1.success_rate.cmp(&a.1.success_rate))
+                    })
                 };
                 match best {
                     Some((i, _)) => i,
@@ -364,7 +418,10 @@ impl State {
             return Err(ApiError::new(
                 409,
                 "no_numbers_available",
-                format!("No numbers available for {} in {}.", req.service, req.country),
+                format!(
+                    "No numbers available for {} in {}.",
+                    req.service, req.country
+                ),
                 json!({"service": req.service, "country": req.country}),
             ));
         };
@@ -376,7 +433,11 @@ impl State {
             return Err(ApiError::new(
                 409,
                 "max_price_exceeded",
-                format!("The price {} is above max_price {}.", money(price), max.normalize()),
+                format!(
+                    "The price {} is above max_price {}.",
+                    money(price),
+                    max.normalize()
+                ),
                 json!({"price": money(price), "max_price": max.normalize().to_string()}),
             ));
         }
@@ -384,7 +445,11 @@ impl State {
             return Err(ApiError::new(
                 402,
                 "insufficient_balance",
-                format!("Insufficient balance: {} available, {} needed.", money(self.balance), money(price)),
+                format!(
+                    "Insufficient balance: {} available, {} needed.",
+                    money(self.balance),
+                    money(price)
+                ),
                 json!({"balance": money(self.balance), "price": money(price)}),
             ));
         }
@@ -394,7 +459,11 @@ impl State {
         let svc = &self.catalogue.services[s];
         let cty = &self.catalogue.countries[c];
         let description = format!("Order {id}: {} number ({})", svc.name, cty.name);
-        let phone = format!("{}555{:07}", cty.dial_code, hash(self.cfg.seed, &[4, id]) % 10_000_000);
+        let phone = format!(
+            "{}555{:07}",
+            cty.dial_code,
+            hash(self.cfg.seed, &[4, id]) % 10_000_000
+        );
         let expires = now + self.cfg.order_ttl;
         let order = Order {
             id,
@@ -415,7 +484,8 @@ impl State {
             codes_issued: 0,
             slot: (s, c, p),
         };
-        self.deadlines.push(Reverse((now + self.cfg.code_delay, id)));
+        self.deadlines
+            .push(Reverse((now + self.cfg.code_delay, id)));
         self.deadlines.push(Reverse((expires, id)));
         self.orders.push(order);
         self.post("order", -price, description, Some(id), at);
@@ -467,7 +537,13 @@ impl State {
             (o.id, o.price, o.slot)
         };
         self.catalogue.pools_mut(s, c)[p].available += 1;
-        self.post("refund", price, format!("Refund: order {id} {why}"), Some(id), at_ms);
+        self.post(
+            "refund",
+            price,
+            format!("Refund: order {id} {why}"),
+            Some(id),
+            at_ms,
+        );
         price
     }
 
@@ -500,7 +576,10 @@ impl State {
             return Err(ApiError::new(
                 409,
                 "order_not_cancellable",
-                format!("Only a pending order can be cancelled; order {id} is {}.", status.as_str()),
+                format!(
+                    "Only a pending order can be cancelled; order {id} is {}.",
+                    status.as_str()
+                ),
                 json!({"order_id": id, "status": status.as_str()}),
             ));
         }
@@ -511,7 +590,10 @@ impl State {
         o.updated_at = at;
         let refund = self.refund(idx, "cancelled", at);
         self.emit("order.cancelled", idx, at);
-        Ok(CancelledOrder { order: &self.orders[idx], refund })
+        Ok(CancelledOrder {
+            order: &self.orders[idx],
+            refund,
+        })
     }
 
     /// `POST /order/{id}/resend`.
@@ -523,7 +605,10 @@ impl State {
             return Err(ApiError::new(
                 409,
                 "resend_not_supported",
-                format!("Only an order that has received a code can be resent; order {id} is {}.", status.as_str()),
+                format!(
+                    "Only an order that has received a code can be resent; order {id} is {}.",
+                    status.as_str()
+                ),
                 json!({"order_id": id, "status": status.as_str()}),
             ));
         }
@@ -544,7 +629,12 @@ impl State {
     }
 
     /// Control: deliver a code now (a given one, or the next seeded one).
-    pub fn force_code(&mut self, id: u64, code: Option<String>, now: Instant) -> Result<&Order, ApiError> {
+    pub fn force_code(
+        &mut self,
+        id: u64,
+        code: Option<String>,
+        now: Instant,
+    ) -> Result<&Order, ApiError> {
         let idx = self.index(id)?;
         self.advance(idx, now);
         match self.orders[idx].status {
@@ -555,7 +645,10 @@ impl State {
             other => Err(ApiError::new(
                 409,
                 "order_closed",
-                format!("Order {id} is {}; it cannot receive a code.", other.as_str()),
+                format!(
+                    "Order {id} is {}; it cannot receive a code.",
+                    other.as_str()
+                ),
                 json!({"status": other.as_str()}),
             )),
         }
@@ -599,7 +692,12 @@ impl State {
     }
 
     /// `POST /webhooks`.
-    pub fn create_webhook(&mut self, endpoint_url: String, events: Vec<String>, now: Instant) -> WebhookWithSecret<'_> {
+    pub fn create_webhook(
+        &mut self,
+        endpoint_url: String,
+        events: Vec<String>,
+        now: Instant,
+    ) -> WebhookWithSecret<'_> {
         let id = self.next_webhook_id;
         self.next_webhook_id += 1;
         let secret = format!(
@@ -608,23 +706,46 @@ impl State {
             hash(self.cfg.seed, &[3, id, 1])
         );
         let created_at = self.unix_ms(now);
-        self.webhooks.push(Webhook { id, endpoint_url, events, active: true, created_at, secret });
+        self.webhooks.push(Webhook {
+            id,
+            endpoint_url,
+            events,
+            active: true,
+            created_at,
+            secret,
+        });
         let webhook = &self.webhooks[self.webhooks.len() - 1];
-        WebhookWithSecret { webhook, secret: &webhook.secret }
+        WebhookWithSecret {
+            webhook,
+            secret: &webhook.secret,
+        }
     }
 
     /// `DELETE /webhooks/{id}`.
     pub fn delete_webhook(&mut self, id: u64) -> Result<Value, ApiError> {
-        let pos = self.webhooks.iter().position(|w| w.id == id).ok_or_else(|| {
-            ApiError::new(404, "webhook_not_found", format!("Webhook {id} was not found."), json!({"webhook_id": id}))
-        })?;
+        let pos = self
+            .webhooks
+            .iter()
+            .position(|w| w.id == id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "webhook_not_found",
+                    format!("Webhook {id} was not found."),
+                    json!({"webhook_id": id}),
+                )
+            })?;
         self.webhooks.remove(pos);
         Ok(json!({"id": id, "deleted": true}))
     }
 
     /// Queues deliveries of an order event to every active webhook subscribed to it.
     fn emit(&mut self, event_type: &'static str, idx: usize, at_ms: u64) {
-        if !self.webhooks.iter().any(|w| w.active && w.events.iter().any(|e| e == event_type)) {
+        if !self
+            .webhooks
+            .iter()
+            .any(|w| w.active && w.events.iter().any(|e| e == event_type))
+        {
             return;
         }
         self.event_seq += 1;
@@ -638,8 +759,17 @@ impl State {
             data: &'a Order,
         }
         let order = &self.orders[idx];
-        let body = Bytes::from(to_json(&Event { id: &event_id, kind: event_type, created_at: at_ms / 1000, data: order }));
-        for w in self.webhooks.iter().filter(|w| w.active && w.events.iter().any(|e| e == event_type)) {
+        let body = Bytes::from(to_json(&Event {
+            id: &event_id,
+            kind: event_type,
+            created_at: at_ms / 1000,
+            data: order,
+        }));
+        for w in self
+            .webhooks
+            .iter()
+            .filter(|w| w.active && w.events.iter().any(|e| e == event_type))
+        {
             let delivery_id = self.deliveries.len() as u64 + 1;
             self.deliveries.push(DeliveryRecord {
                 id: delivery_id,
@@ -676,7 +806,10 @@ impl State {
         if generation != self.generation {
             return;
         }
-        if let Some(r) = delivery_id.checked_sub(1).and_then(|i| self.deliveries.get_mut(i as usize)) {
+        if let Some(r) = delivery_id
+            .checked_sub(1)
+            .and_then(|i| self.deliveries.get_mut(i as usize))
+        {
             r.attempts = attempts;
             r.last_status = status;
             r.last_error = error;
@@ -691,8 +824,14 @@ impl State {
 
     /// Everything, for `GET /__sandbox/state` (call [`State::tick`] first).
     pub fn snapshot(&self) -> Value {
-        let webhooks: Vec<_> =
-            self.webhooks.iter().map(|w| WebhookWithSecret { webhook: w, secret: &w.secret }).collect();
+        let webhooks: Vec<_> = self
+            .webhooks
+            .iter()
+            .map(|w| WebhookWithSecret {
+                webhook: w,
+                secret: &w.secret,
+            })
+            .collect();
         json!({
             "balance": money(self.balance),
             "orders": self.orders,

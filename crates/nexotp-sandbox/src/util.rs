@@ -20,14 +20,6 @@ pub(crate) fn hash(seed: u64, parts: &[u64]) -> u64 {
     parts.iter().fold(mix(seed), |acc, p| mix(acc ^ mix(*p)))
 }
 
-/// Hash of a string, for mixing names into [`hash`].
-pub(crate) fn hash_str(s: &str) -> u64 {
-    // FNV-1a: stable across runs and platforms, unlike `DefaultHasher`.
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Locks a mutex, recovering the data if a previous holder panicked: the sandbox must keep
 /// answering even after a bug in one request.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,6 +48,13 @@ pub(crate) fn iso8601(unix_ms: u64) -> String {
     )
 }
 
+/// Like [`iso8601`] with milliseconds: `2026-11-26T08:00:00.123Z`.
+pub(crate) fn iso8601_ms(unix_ms: u64) -> String {
+    let mut s = iso8601(unix_ms);
+    s.pop();
+    format!("{s}.{:03}Z", unix_ms % 1000)
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -78,17 +77,6 @@ pub(crate) fn money(d: Decimal) -> String {
 /// `serialize_with` helper for money fields.
 pub(crate) fn ser_money<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&money(*d))
-}
-
-/// `serialize_with` helper for optional money fields.
-pub(crate) fn ser_opt_money<S: serde::Serializer>(
-    d: &Option<Decimal>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_str(&money(*d)),
-        None => s.serialize_none(),
-    }
 }
 
 /// `serialize_with` helper for timestamps stored as Unix milliseconds.

@@ -53,7 +53,8 @@ pub struct DeliveryRecord {
 /// The `X-NexOTP-Signature` value for a body at time `t` (unix seconds).
 pub fn signature_header(secret: &str, t: u64, body: &[u8]) -> String {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac = <Hmac<Sha256>>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("any key length"));
+    let mut mac = <Hmac<Sha256>>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("any key length"));
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -69,10 +70,16 @@ pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
             .http
             .post(&job.url)
             .header("content-type", "application/json")
-            .header("user-agent", concat!("nexotp-sandbox/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "user-agent",
+                concat!("nexotp-sandbox/", env!("CARGO_PKG_VERSION")),
+            )
             .header("x-nexotp-event", job.event_type)
             .header("x-nexotp-delivery", job.delivery_id.to_string())
-            .header("x-nexotp-signature", signature_header(&job.secret, t, &job.body))
+            .header(
+                "x-nexotp-signature",
+                signature_header(&job.secret, t, &job.body),
+            )
             .body(job.body.clone())
             .send()
             .await;
@@ -88,7 +95,16 @@ pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
         } else {
             "pending"
         };
-        app.with_state(|s| s.record_attempt(job.generation, job.delivery_id, attempt, status, error, state));
+        app.with_state(|s| {
+            s.record_attempt(
+                job.generation,
+                job.delivery_id,
+                attempt,
+                status,
+                error,
+                state,
+            )
+        });
         if ok {
             return;
         }

@@ -19,7 +19,12 @@ use crate::reply::Reply;
 /// Whether a `Content-Type` header makes WordPress read the body as JSON.
 pub(crate) fn is_json_content_type(ct: Option<&str>) -> bool {
     let Some(ct) = ct else { return false };
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
@@ -35,8 +40,16 @@ pub(crate) fn parse_json_body(body: &[u8]) -> Result<Option<Map<String, Value>>,
         Err(e) => {
             let mut extra = Map::new();
             extra.insert("json_error_code".into(), Value::from(4));
-            extra.insert("json_error_message".into(), Value::from(format!("Syntax error ({e})")));
-            Err(Reply::wp(400, "rest_invalid_json", "Invalid JSON body passed.", Some(extra)))
+            extra.insert(
+                "json_error_message".into(),
+                Value::from(format!("Syntax error ({e})")),
+            );
+            Err(Reply::wp(
+                400,
+                "rest_invalid_json",
+                "Invalid JSON body passed.",
+                Some(extra),
+            ))
         }
     }
 }
@@ -60,8 +73,16 @@ pub(crate) struct Params<'a> {
 
 impl<'a> Params<'a> {
     /// Parameters from an (already parsed) JSON body, the raw query string and the path id.
-    pub fn new(json: Option<&'a Map<String, Value>>, query: &'a str, path_id: Option<&'a str>) -> Self {
-        Params { json, query, path_id }
+    pub fn new(
+        json: Option<&'a Map<String, Value>>,
+        query: &'a str,
+        path_id: Option<&'a str>,
+    ) -> Self {
+        Params {
+            json,
+            query,
+            path_id,
+        }
     }
 
     /// Looks a parameter up in WordPress's order: JSON body, query, path.
@@ -99,7 +120,8 @@ fn is_numeric(s: &str) -> bool {
     let t = s.trim();
     !t.is_empty()
         && t.bytes().any(|b| b.is_ascii_digit())
-        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
         && t.parse::<f64>().is_ok()
 }
 
@@ -113,11 +135,19 @@ pub(crate) struct Validator<'p, 'a> {
 impl<'p, 'a> Validator<'p, 'a> {
     /// A validator over these parameters.
     pub fn new(params: &'p Params<'a>) -> Self {
-        Validator { params, missing: Vec::new(), invalid: Vec::new() }
+        Validator {
+            params,
+            missing: Vec::new(),
+            invalid: Vec::new(),
+        }
     }
 
     fn type_error(&mut self, name: &str, ty: &str) {
-        self.invalid.push((name.to_string(), "rest_invalid_type", format!("{name} is not of type {ty}.")));
+        self.invalid.push((
+            name.to_string(),
+            "rest_invalid_type",
+            format!("{name} is not of type {ty}."),
+        ));
     }
 
     /// Records a plugin-level rule failure for a parameter.
@@ -146,7 +176,13 @@ impl<'p, 'a> Validator<'p, 'a> {
     }
 
     /// An integer parameter: `1`, `"1"` and `1.0` are accepted, then range-checked.
-    pub fn integer(&mut self, name: &'static str, required: bool, min: Option<i64>, max: Option<i64>) -> Option<i64> {
+    pub fn integer(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) -> Option<i64> {
         let raw = self.fetch(name, required)?;
         let f = match &raw {
             Raw::Json(Value::Number(n)) => n.as_f64(),
@@ -162,7 +198,9 @@ impl<'p, 'a> Validator<'p, 'a> {
         let out_of_bounds = min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m);
         if out_of_bounds {
             let message = match (min, max) {
-                (Some(lo), Some(hi)) => format!("{name} must be between {lo} (inclusive) and {hi} (inclusive)"),
+                (Some(lo), Some(hi)) => {
+                    format!("{name} must be between {lo} (inclusive) and {hi} (inclusive)")
+                }
                 (Some(lo), None) => format!("{name} must be greater than or equal to {lo}"),
                 (None, Some(hi)) => format!("{name} must be less than or equal to {hi}"),
                 (None, None) => unreachable!("bounds checked above"),
@@ -183,7 +221,9 @@ impl<'p, 'a> Validator<'p, 'a> {
                 if s.bytes().all(|b| b.is_ascii_digit()) {
                     Some(Cow::Owned(s))
                 } else {
-                    n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| Cow::Owned(format!("{f:.0}")))
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                        .map(|f| Cow::Owned(format!("{f:.0}")))
                 }
             }
             Raw::Json(Value::String(s)) => Some(Cow::Borrowed(s.trim())),
@@ -191,7 +231,9 @@ impl<'p, 'a> Validator<'p, 'a> {
             _ => None,
         };
         match digits {
-            Some(d) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => Some(d.parse().unwrap_or(u64::MAX)),
+            Some(d) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(d.parse().unwrap_or(u64::MAX))
+            }
             Some(d) if is_numeric(&d) => {
                 let f = d.parse::<f64>().unwrap_or(-1.0);
                 if f >= 0.0 && f.fract() == 0.0 {
@@ -217,13 +259,20 @@ impl<'p, 'a> Validator<'p, 'a> {
             Raw::Str(s) if is_numeric(s) => Some(Cow::Borrowed(s.trim())),
             _ => None,
         };
-        let Some(d) = text.and_then(|t| Decimal::from_str(&t).or_else(|_| Decimal::from_scientific(&t)).ok())
-        else {
+        let Some(d) = text.and_then(|t| {
+            Decimal::from_str(&t)
+                .or_else(|_| Decimal::from_scientific(&t))
+                .ok()
+        }) else {
             self.type_error(name, "number");
             return None;
         };
         if d.is_sign_negative() && !d.is_zero() {
-            self.invalid(name, "rest_out_of_bounds", format!("{name} must be greater than or equal to 0"));
+            self.invalid(
+                name,
+                "rest_out_of_bounds",
+                format!("{name} must be greater than or equal to 0"),
+            );
             return None;
         }
         Some(d)
@@ -233,7 +282,10 @@ impl<'p, 'a> Validator<'p, 'a> {
     pub fn string_list(&mut self, name: &'static str, required: bool) -> Option<Vec<String>> {
         let raw = self.fetch(name, required)?;
         let split = |s: &str| -> Vec<String> {
-            s.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).map(str::to_string).collect()
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
         };
         let list = match raw {
             Raw::Json(Value::String(s)) => split(s),
@@ -245,7 +297,11 @@ impl<'p, 'a> Validator<'p, 'a> {
                     match item {
                         Value::String(s) => out.push(s.clone()),
                         _ => {
-                            self.invalid(name, "rest_invalid_type", format!("{name}[{i}] is not of type string."));
+                            self.invalid(
+                                name,
+                                "rest_invalid_type",
+                                format!("{name}[{i}] is not of type string."),
+                            );
                             return None;
                         }
                     }
@@ -267,7 +323,12 @@ impl<'p, 'a> Validator<'p, 'a> {
             let names: Vec<Value> = self.missing.iter().map(|n| Value::from(*n)).collect();
             extra.insert("params".into(), Value::Array(names));
             let message = format!("Missing parameter(s): {}", self.missing.join(", "));
-            return Err(Reply::wp(400, "rest_missing_callback_param", &message, Some(extra)));
+            return Err(Reply::wp(
+                400,
+                "rest_missing_callback_param",
+                &message,
+                Some(extra),
+            ));
         }
         if !self.invalid.is_empty() {
             let mut params = Map::new();
@@ -301,7 +362,8 @@ mod tests {
 
     #[test]
     fn integers_like_wordpress() {
-        let body: Map<String, Value> = serde_json::from_str(r#"{"a":1,"b":"1","c":1.0,"d":1.5,"e":null,"f":true}"#).unwrap();
+        let body: Map<String, Value> =
+            serde_json::from_str(r#"{"a":1,"b":"1","c":1.0,"d":1.5,"e":null,"f":true}"#).unwrap();
         let p = Params::new(Some(&body), "g=2&h=x", None);
         let mut v = Validator::new(&p);
         assert_eq!(v.integer("a", true, None, None), Some(1));

@@ -164,7 +164,6 @@ impl RateLimitStore for InMemoryStore {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,7 +262,10 @@ impl Client {
         let events: Vec<String> = events.iter().map(|e| e.as_ref().to_owned()).collect();
         validate::events(&events)?;
         let mut body = Map::new();
-        body.insert("endpoint_url".into(), Value::String(endpoint_url.to_owned()));
+        body.insert(
+            "endpoint_url".into(),
+            Value::String(endpoint_url.to_owned()),
+        );
         body.insert(
             "events".into(),
             Value::Array(events.into_iter().map(Value::String).collect()),

@@ -352,6 +352,9 @@ mod tests {
         assert!(!format!("{key:?} {key}").contains("secret"));
         assert!(ApiKey::new("  ").is_err());
         assert!(ApiKey::new("a b").is_err());
-        assert_eq!(ApiKey::new("abc\n").map(|k| k.expose().to_owned()).ok(), Some("abc".into()));
+        assert_eq!(
+            ApiKey::new("abc\n").map(|k| k.expose().to_owned()).ok(),
+            Some("abc".into())
+        );
     }
 }

@@ -308,7 +308,11 @@ pub(crate) fn decode(
             .cloned()
             .map(empty_list_as_object)
             .unwrap_or(Value::Null);
-        let status = if ok { wp_status.unwrap_or(status) } else { status };
+        let status = if ok {
+            wp_status.unwrap_or(status)
+        } else {
+            status
+        };
         let parts = ErrorParts {
             status,
             code: Some(code.clone()),
@@ -358,18 +362,27 @@ mod tests {
 
     #[test]
     fn envelopes() {
-        let ok = dec(200, r#"{"success":true,"data":{"a":1},"meta":{"request_id":"req_1"}}"#)
-            .expect("ok");
+        let ok = dec(
+            200,
+            r#"{"success":true,"data":{"a":1},"meta":{"request_id":"req_1"}}"#,
+        )
+        .expect("ok");
         assert_eq!(ok.request_id.as_deref(), Some("req_1"));
         assert_eq!(ok.data["a"], 1);
         let bare = dec(200, r#"[{"code":"cty_us"}]"#).expect("bare");
         assert!(bare.data.is_array());
         assert_eq!(
-            kind(dec(200, r#"{"success":false,"error":{"code":"order_not_cancellable","message":"no"}}"#)),
+            kind(dec(
+                200,
+                r#"{"success":false,"error":{"code":"order_not_cancellable","message":"no"}}"#
+            )),
             Some(ErrorKind::Conflict)
         );
         assert_eq!(
-            kind(dec(402, r#"{"success":false,"error":{"code":"insufficient_balance","message":"no"}}"#)),
+            kind(dec(
+                402,
+                r#"{"success":false,"error":{"code":"insufficient_balance","message":"no"}}"#
+            )),
             Some(ErrorKind::InsufficientBalance)
         );
     }
@@ -391,21 +404,33 @@ mod tests {
         )
         .err()
         .expect("error");
-        assert_eq!(err.api_error().map(|a| a.params.contains_key("country")), Some(true));
         assert_eq!(
-            kind(dec(404, r#"{"code":"rest_no_route","message":"No route","data":{"status":404}}"#)),
+            err.api_error().map(|a| a.params.contains_key("country")),
+            Some(true)
+        );
+        assert_eq!(
+            kind(dec(
+                404,
+                r#"{"code":"rest_no_route","message":"No route","data":{"status":404}}"#
+            )),
             Some(ErrorKind::NotFound)
         );
     }
 
     #[test]
     fn html_500_is_a_server_error_with_a_snippet() {
-        let err = dec(500, "<html><body>There has been a critical error on this website.</body></html>")
-            .err()
-            .expect("error");
+        let err = dec(
+            500,
+            "<html><body>There has been a critical error on this website.</body></html>",
+        )
+        .err()
+        .expect("error");
         assert_eq!(err.kind(), ErrorKind::Server);
         assert!(err.to_string().contains("critical error"));
-        assert_eq!(kind(dec(200, "<html>")), Some(ErrorKind::UnexpectedResponse));
+        assert_eq!(
+            kind(dec(200, "<html>")),
+            Some(ErrorKind::UnexpectedResponse)
+        );
     }
 
     #[test]
@@ -417,7 +442,10 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
         let mut h = HeaderMap::new();
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        h.insert("retry-after", HeaderValue::from_str(&later).expect("header"));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_str(&later).expect("header"),
+        );
         let wait = retry_after(&h).expect("date parsed");
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
     }

@@ -73,7 +73,9 @@ pub use webhook::{WebhookEvent, WebhookSecret};
 /// Locks a mutex, recovering it if a panicking thread poisoned it: the guarded state (bucket
 /// timers, seen codes) stays valid whatever point a panic interrupted.
 pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Splits a comma-separated event list (`"order.created, order.expired"`) into names, the way

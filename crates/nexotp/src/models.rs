@@ -525,7 +525,16 @@ macro_rules! impl_model {
         }
     )*};
 }
-impl_model!(Account, Transaction, Country, Service, Pool, Price, Order, WebhookDeleted);
+impl_model!(
+    Account,
+    Transaction,
+    Country,
+    Service,
+    Pool,
+    Price,
+    Order,
+    WebhookDeleted
+);
 
 impl Model for Webhook {
     fn set_raw(&mut self, mut raw: Value) {
@@ -610,9 +619,7 @@ mod de {
         Ok(scalar_string(Value::deserialize(d)?).flatten())
     }
 
-    pub fn opt_secret<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<WebhookSecret>, D::Error> {
+    pub fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<WebhookSecret>, D::Error> {
         Ok(opt_string(d)?
             .filter(|s| !s.is_empty())
             .map(WebhookSecret::new))

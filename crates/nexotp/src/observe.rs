@@ -72,7 +72,12 @@ pub struct StderrLogger;
 impl StderrLogger {
     /// `Some` when `NEXOTP_LOG` asks for request logging.
     pub fn from_env() -> Option<StderrLogger> {
-        let level = std::env::var("NEXOTP_LOG").ok()?;
+        StderrLogger::from_level(&std::env::var("NEXOTP_LOG").ok()?)
+    }
+
+    /// `Some` when `level` (a `NEXOTP_LOG` value) asks for request logging. For bindings whose
+    /// host keeps its own copy of the environment (Node's `process.env` in a worker thread).
+    pub fn from_level(level: &str) -> Option<StderrLogger> {
         matches!(
             level.trim().to_ascii_lowercase().as_str(),
             "debug" | "info" | "trace" | "1" | "true"

@@ -100,8 +100,8 @@ impl TransactionPager {
             return Ok(None);
         };
         let fetched = self.client.transactions(page, self.per_page).await?;
-        self.next_page = (fetched.has_more && !fetched.items.is_empty())
-            .then(|| fetched.page.saturating_add(1));
+        self.next_page =
+            (fetched.has_more && !fetched.items.is_empty()).then(|| fetched.page.saturating_add(1));
         Ok(Some(fetched))
     }
 

@@ -243,12 +243,13 @@ impl Transport {
 
     /// Sends `call`, retrying as its [`Resend`] rule allows, and decodes the answer.
     pub(crate) async fn execute(&self, config: &ClientConfig, call: Call) -> Result<Payload> {
-        let body = match &call.body {
-            Some(value) => Some(serde_json::to_vec(value).map_err(|e| {
-                Error::invalid("body", format!("cannot be encoded as JSON: {e}"))
-            })?),
-            None => None,
-        };
+        let body =
+            match &call.body {
+                Some(value) => Some(serde_json::to_vec(value).map_err(|e| {
+                    Error::invalid("body", format!("cannot be encoded as JSON: {e}"))
+                })?),
+                None => None,
+            };
         let max_attempts = config.max_retries.saturating_add(1);
         let mut attempt = 0u32;
         loop {
@@ -280,12 +281,19 @@ impl Transport {
                         started,
                         Outcome::Status(answer.status, &answer.headers),
                     );
-                    let error =
-                        match envelope::decode(answer.status, &answer.headers, &answer.body, call.bucket) {
-                            Ok(payload) => return Ok(payload),
-                            Err(error) => error,
-                        };
-                    match self.after_error_status(&call, answer.status, error, sent_at).await {
+                    let error = match envelope::decode(
+                        answer.status,
+                        &answer.headers,
+                        &answer.body,
+                        call.bucket,
+                    ) {
+                        Ok(payload) => return Ok(payload),
+                        Err(error) => error,
+                    };
+                    match self
+                        .after_error_status(&call, answer.status, error, sent_at)
+                        .await
+                    {
                         Decision::Fail(error) => return Err(error),
                         Decision::Retry { .. } if last => {
                             return Err(self.final_status_error(&call, answer));
@@ -402,7 +410,10 @@ impl Transport {
 enum Decision {
     /// Send again: after the exponential backoff (but at least `at_least`, the server's
     /// `Retry-After`), or, when `backoff` is false, as soon as the bucket allows.
-    Retry { backoff: bool, at_least: Duration },
+    Retry {
+        backoff: bool,
+        at_least: Duration,
+    },
     Fail(Error),
 }
 
@@ -433,7 +444,10 @@ mod tests {
             let full = BACKOFF_BASE
                 .saturating_mul(1 << (attempt - 1))
                 .min(BACKOFF_CAP);
-            assert!(d >= full.mul_f64(0.75) && d <= full, "attempt {attempt}: {d:?}");
+            assert!(
+                d >= full.mul_f64(0.75) && d <= full,
+                "attempt {attempt}: {d:?}"
+            );
         }
     }
 }

@@ -42,7 +42,10 @@ pub(crate) fn token(argument: &'static str, value: &str) -> Result<()> {
         ));
     }
     if value.contains("..") || value == "." {
-        return Err(Error::invalid(argument, "must not contain \"..\" or be \".\""));
+        return Err(Error::invalid(
+            argument,
+            "must not contain \"..\" or be \".\"",
+        ));
     }
     Ok(())
 }
@@ -60,7 +63,10 @@ pub(crate) fn query_value(value: &str) -> String {
 
 pub(crate) fn page(page: u32) -> Result<()> {
     if page == 0 {
-        return Err(Error::invalid("page", "must be >= 1 (pages are numbered from 1)"));
+        return Err(Error::invalid(
+            "page",
+            "must be >= 1 (pages are numbered from 1)",
+        ));
     }
     Ok(())
 }
@@ -77,7 +83,10 @@ pub(crate) fn per_page(per_page: u32) -> Result<()> {
 
 pub(crate) fn max_price(price: Decimal) -> Result<()> {
     if price.is_sign_negative() && !price.is_zero() {
-        return Err(Error::invalid("max_price", format!("must be >= 0, got {price}")));
+        return Err(Error::invalid(
+            "max_price",
+            format!("must be >= 0, got {price}"),
+        ));
     }
     Ok(())
 }
@@ -96,7 +105,10 @@ pub(crate) fn webhook_url(raw: &str) -> Result<()> {
         return Err(Error::invalid(ARG, "must not be empty"));
     }
     if raw.trim() != raw {
-        return Err(Error::invalid(ARG, "must not have leading or trailing spaces"));
+        return Err(Error::invalid(
+            ARG,
+            "must not have leading or trailing spaces",
+        ));
     }
     let url = url::Url::parse(raw)
         .map_err(|e| Error::invalid(ARG, format!("is not an absolute URL: {e}")))?;
@@ -113,7 +125,10 @@ pub(crate) fn webhook_url(raw: &str) -> Result<()> {
             ARG,
             "must use https (http is accepted only for localhost / loopback receivers)",
         )),
-        other => Err(Error::invalid(ARG, format!("must use https, not {other:?}"))),
+        other => Err(Error::invalid(
+            ARG,
+            format!("must use https, not {other:?}"),
+        )),
     }
 }
 

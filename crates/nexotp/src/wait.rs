@@ -27,6 +27,21 @@ impl Client {
     /// ends without one ([`Error::OrderClosed`]), or `options.timeout` passes
     /// ([`Error::WaitTimeout`], after cancelling the order when `cancel_on_timeout` is set).
     pub async fn wait_for_code(&self, id: &str, options: WaitOptions) -> Result<Order> {
+        self.wait_for_code_with_progress(id, options, |_| {}).await
+    }
+
+    /// [`Client::wait_for_code`], calling `on_poll` with the order after every successful poll
+    /// that did not end the wait, so an interactive caller (the CLI's spinner) can show the
+    /// order's status without polling a second time.
+    pub async fn wait_for_code_with_progress<F>(
+        &self,
+        id: &str,
+        options: WaitOptions,
+        mut on_poll: F,
+    ) -> Result<Order>
+    where
+        F: FnMut(&Order) + Send,
+    {
         validate::path_segment("id", id)?;
         validate::positive_duration("timeout", options.timeout)?;
         validate::positive_duration("poll_interval", options.poll_interval)?;
@@ -48,6 +63,7 @@ impl Client {
                             order: Box::new(order),
                         });
                     }
+                    on_poll(&order);
                     last = Some(order);
                 }
                 Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {

@@ -107,7 +107,9 @@ pub fn parse_signature_header(header: &str) -> Result<SignatureHeader> {
         match key.trim() {
             "t" => {
                 let t = value.trim().parse::<i64>().map_err(|_| {
-                    fail(format!("the t= timestamp {value:?} is not a whole number of seconds"))
+                    fail(format!(
+                        "the t= timestamp {value:?} is not a whole number of seconds"
+                    ))
                 })?;
                 timestamp = Some(t);
             }
@@ -222,10 +224,15 @@ pub fn verify_at(
 }
 
 fn decode_event(payload: &[u8]) -> Result<WebhookEvent> {
-    let raw: Value = serde_json::from_slice(payload)
-        .map_err(|e| fail(format!("the signature is valid but the body is not JSON: {e}")))?;
+    let raw: Value = serde_json::from_slice(payload).map_err(|e| {
+        fail(format!(
+            "the signature is valid but the body is not JSON: {e}"
+        ))
+    })?;
     let Value::Object(map) = &raw else {
-        return Err(fail("the signature is valid but the body is not a JSON object"));
+        return Err(fail(
+            "the signature is valid but the body is not a JSON object",
+        ));
     };
     let id = match map.get("id") {
         Some(Value::String(s)) => s.clone(),
@@ -282,7 +289,9 @@ mod tests {
         assert!(err(verify_at(BODY, &good, "new", DEFAULT_TOLERANCE, 401)).contains("old"));
         assert!(err(verify_at(BODY, &good, "new", DEFAULT_TOLERANCE, -201)).contains("future"));
         assert!(err(verify_at(b"{ }", &good, "new", DEFAULT_TOLERANCE, 100)).contains("raw"));
-        assert!(err(verify_at(BODY, &good, "new\n", DEFAULT_TOLERANCE, 100)).contains("whitespace"));
+        assert!(
+            err(verify_at(BODY, &good, "new\n", DEFAULT_TOLERANCE, 100)).contains("whitespace")
+        );
         assert!(err(verify_at(BODY, "", "new", DEFAULT_TOLERANCE, 100)).contains("missing"));
         assert!(err(verify_at(BODY, "v1=00", "new", DEFAULT_TOLERANCE, 100)).contains("t="));
     }

@@ -1,0 +1,122 @@
+'use strict';
+/**
+ * The error classes of the `nexotp` package (DESIGN §5): real `Error` subclasses, so
+ * `instanceof` works up the tree, with `status`, `code`, `requestId`, `retryAfterMs`, `order`
+ * ... where they apply.
+ *
+ * The native addon rejects with an `Error` whose message is a JSON document
+ * `{"nexotp": "<class name>", "message": ..., ...fields}`; `fromNative` turns it into the
+ * matching class below. Any other error (which would be a bug) becomes a `NexOTPError` with the
+ * original as `cause`.
+ */
+
+/** Base class of every error this package throws. */
+class NexOTPError extends Error {
+  constructor(message, fields, options) {
+    super(message, options);
+    if (fields) {
+      for (const key of Object.keys(fields)) {
+        if (key !== 'nexotp' && key !== 'message' && fields[key] !== undefined) {
+          this[key] = fields[key];
+        }
+      }
+    }
+  }
+}
+
+class InvalidArgumentError extends NexOTPError {}
+class APIError extends NexOTPError {}
+class AuthenticationError extends APIError {}
+class PermissionDeniedError extends APIError {}
+class NotFoundError extends APIError {}
+class InvalidRequestError extends APIError {}
+class InsufficientBalanceError extends APIError {}
+class ConflictError extends APIError {}
+class RateLimitError extends APIError {}
+class ServerError extends APIError {}
+class APIConnectionError extends NexOTPError {}
+class APITimeoutError extends APIConnectionError {}
+class OrderOutcomeUnknownError extends APIConnectionError {}
+class UnexpectedResponseError extends NexOTPError {}
+class WaitTimeoutError extends NexOTPError {}
+class OrderClosedError extends NexOTPError {}
+class WebhookVerificationError extends NexOTPError {}
+
+/** An aborted `waitForCode` (its `AbortSignal` fired). `cause` is the signal's reason. */
+class AbortError extends NexOTPError {
+  constructor(message = 'the operation was aborted', fields, options) {
+    super(message, fields, options);
+    this.code = 'ABORT_ERR';
+  }
+}
+
+const classes = {
+  NexOTPError,
+  InvalidArgumentError,
+  APIError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  InvalidRequestError,
+  InsufficientBalanceError,
+  ConflictError,
+  RateLimitError,
+  ServerError,
+  APIConnectionError,
+  APITimeoutError,
+  OrderOutcomeUnknownError,
+  UnexpectedResponseError,
+  WaitTimeoutError,
+  OrderClosedError,
+  WebhookVerificationError,
+  AbortError,
+};
+
+// `err.name` is the class name (what stack traces and util.inspect print).
+for (const [name, cls] of Object.entries(classes)) {
+  Object.defineProperty(cls.prototype, 'name', {
+    value: name,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+const MARKER = '{"nexotp":';
+
+/**
+ * Converts a rejection of the native addon into the matching error class.
+ * @param {unknown} err
+ * @returns {Error}
+ */
+function fromNative(err) {
+  if (err instanceof NexOTPError) {
+    return err;
+  }
+  const message = err && typeof err.message === 'string' ? err.message : '';
+  if (message.startsWith(MARKER)) {
+    let payload;
+    try {
+      payload = JSON.parse(message);
+    } catch {
+      payload = undefined;
+    }
+    if (payload && typeof payload.nexotp === 'string') {
+      const Cls = Object.prototype.hasOwnProperty.call(classes, payload.nexotp)
+        ? classes[payload.nexotp]
+        : NexOTPError;
+      if (payload.sentAtMs !== undefined) {
+        payload.sentAt = new Date(payload.sentAtMs);
+        delete payload.sentAtMs;
+      }
+      return new Cls(payload.message, payload);
+    }
+  }
+  return new NexOTPError(
+    `unexpected error from the nexotp native addon: ${message || String(err)}`,
+    undefined,
+    { cause: err },
+  );
+}
+
+module.exports = { ...classes, fromNative };

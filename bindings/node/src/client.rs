@@ -1,0 +1,418 @@
+//! The native `Client` class and the two helper classes its methods hand out
+//! ([`TransactionPager`] for `iterTransactions`, [`WaitHandle`] for an abortable `waitForCode`).
+//!
+//! Each method clones the core client (one `Arc`) into its future, so the future owns what it
+//! needs and concurrent calls share one connection pool and one set of rate buckets.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::Either;
+use napi_derive::napi;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::NativeError;
+use crate::guard;
+use crate::models::{
+    Account, Country, Order, Price, Service, TransactionPage, Webhook, WebhookDeleted,
+};
+
+/// Options of `new Client(...)`, already type-checked by the JS layer.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// The API key; the JS layer falls back to `process.env.NEXOTP_API_KEY`.
+    pub api_key: Option<String>,
+    /// The base URL; the JS layer falls back to `process.env.NEXOTP_BASE_URL`.
+    pub base_url: Option<String>,
+    /// Time allowed for one attempt, in milliseconds (default 30000).
+    pub timeout_ms: Option<f64>,
+    /// Time allowed to open a connection, in milliseconds (default 10000).
+    pub connect_timeout_ms: Option<f64>,
+    /// Retries after the first attempt (default 2).
+    pub max_retries: Option<u32>,
+    /// The runtime named in the user agent, e.g. `"Node.js v20.11.0"`.
+    pub runtime: Option<String>,
+    /// The value of `NEXOTP_LOG` as the JS side sees it (`"debug"` logs every request).
+    pub log_level: Option<String>,
+}
+
+/// Options of `client.withOptions(...)`.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct RequestOptions {
+    /// Time allowed for one attempt, in milliseconds.
+    pub timeout_ms: Option<f64>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<u32>,
+}
+
+/// What `createOrder` sends.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct OrderInput {
+    /// Service id.
+    pub service: String,
+    /// Country code.
+    pub country: String,
+    /// A specific pool.
+    pub pool: Option<String>,
+    /// `"cheapest"`, `"best_rate"`, `"0"` or `"1"`.
+    pub pricing_option: Option<String>,
+    /// The highest acceptable price, as a decimal string.
+    pub max_price: Option<String>,
+}
+
+/// How `waitForCode` waits.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct WaitInput {
+    /// Give up after this many milliseconds (default 300000).
+    pub timeout_ms: Option<f64>,
+    /// Milliseconds between polls (default 3000).
+    pub poll_interval_ms: Option<f64>,
+    /// Cancel the order (recovering the money) when the time is up.
+    pub cancel_on_timeout: Option<bool>,
+    /// Codes that do not count.
+    pub exclude_codes: Option<Vec<String>>,
+}
+
+fn duration(argument: &'static str, ms: f64) -> Result<Duration, NativeError> {
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(NativeError::invalid(
+            argument,
+            format!("must be a finite number of milliseconds >= 0, got {ms}"),
+        ));
+    }
+    Duration::try_from_secs_f64(ms / 1000.0)
+        .map_err(|_| NativeError::invalid(argument, format!("is too large: {ms}")))
+}
+
+/// A NexOTP API client (native half; `index.js` wraps it).
+#[napi]
+pub struct Client {
+    inner: nexotp::Client,
+}
+
+#[napi]
+impl Client {
+    /// Builds a client; a missing key or a bad base URL fails here.
+    #[napi(constructor)]
+    pub fn new(options: ClientOptions) -> napi::Result<Client> {
+        guard::call(|| {
+            let mut builder = nexotp::Client::builder().log_from_env(false);
+            if let Some(key) = options.api_key {
+                builder = builder.api_key(key);
+            }
+            if let Some(url) = options.base_url {
+                builder = builder.base_url(url);
+            }
+            if let Some(ms) = options.timeout_ms {
+                builder = builder.timeout(duration("timeoutMs", ms)?);
+            }
+            if let Some(ms) = options.connect_timeout_ms {
+                builder = builder.connect_timeout(duration("connectTimeoutMs", ms)?);
+            }
+            if let Some(retries) = options.max_retries {
+                builder = builder.max_retries(retries);
+            }
+            let runtime = options.runtime.unwrap_or_else(|| "Node.js".to_owned());
+            builder = builder.sdk_language("node", runtime);
+            if let Some(logger) = options
+                .log_level
+                .as_deref()
+                .and_then(nexotp::observe::StderrLogger::from_level)
+            {
+                builder = builder.observer(Arc::new(logger));
+            }
+            Ok::<_, NativeError>(Client {
+                inner: builder.build()?,
+            })
+        })
+    }
+
+    /// The base URL in use (always ending in `/`).
+    #[napi(getter)]
+    pub fn base_url(&self) -> String {
+        self.inner.config().base_url.clone()
+    }
+
+    /// Time allowed for one attempt, in milliseconds.
+    #[napi(getter)]
+    pub fn timeout_ms(&self) -> f64 {
+        self.inner.config().timeout.as_secs_f64() * 1000.0
+    }
+
+    /// Retries after the first attempt.
+    #[napi(getter)]
+    pub fn max_retries(&self) -> u32 {
+        self.inner.config().max_retries
+    }
+
+    /// The user agent sent with every request.
+    #[napi(getter)]
+    pub fn user_agent(&self) -> String {
+        self.inner.config().user_agent.clone()
+    }
+
+    /// A client with another timeout or retry count sharing this one's pool and rate buckets.
+    #[napi]
+    pub fn with_options(&self, options: RequestOptions) -> napi::Result<Client> {
+        guard::call(|| {
+            let mut request = nexotp::RequestOptions::default();
+            if let Some(ms) = options.timeout_ms {
+                request.timeout = Some(duration("timeoutMs", ms)?);
+            }
+            request.max_retries = options.max_retries;
+            Ok::<_, NativeError>(Client {
+                inner: self.inner.with_options(request)?,
+            })
+        })
+    }
+
+    /// `GET /account`.
+    #[napi]
+    pub async fn account(&self) -> napi::Result<Account> {
+        let c = self.inner.clone();
+        guard::run(async move { c.account().await.map(Account::from) }).await
+    }
+
+    /// `GET /account/transactions`: one page.
+    #[napi]
+    pub async fn transactions(&self, page: u32, per_page: u32) -> napi::Result<TransactionPage> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            c.transactions(page, per_page)
+                .await
+                .map(TransactionPage::from)
+        })
+        .await
+    }
+
+    /// A lazy cursor over every transaction, `per_page` at a time (nothing fetched yet).
+    #[napi]
+    pub fn transaction_pager(&self, per_page: u32) -> napi::Result<TransactionPager> {
+        guard::call(|| {
+            let pager = self.inner.transaction_pager(per_page)?;
+            Ok::<_, NativeError>(TransactionPager {
+                inner: Arc::new(tokio::sync::Mutex::new(pager)),
+            })
+        })
+    }
+
+    /// `GET /countries`.
+    #[napi]
+    pub async fn countries(&self) -> napi::Result<Vec<Country>> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            c.countries()
+                .await
+                .map(|v| v.into_iter().map(Country::from).collect())
+        })
+        .await
+    }
+
+    /// `GET /services?country=`.
+    #[napi]
+    pub async fn services(&self, country: String) -> napi::Result<Vec<Service>> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            c.services(&country)
+                .await
+                .map(|v| v.into_iter().map(Service::from).collect())
+        })
+        .await
+    }
+
+    /// `GET /price?service=&country=`.
+    #[napi]
+    pub async fn price(&self, service: String, country: String) -> napi::Result<Price> {
+        let c = self.inner.clone();
+        guard::run(async move { c.price(&service, &country).await.map(Price::from) }).await
+    }
+
+    /// `POST /order`.
+    #[napi]
+    pub async fn create_order(&self, input: OrderInput) -> napi::Result<Order> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            let mut request = nexotp::OrderRequest::new(input.service, input.country);
+            if let Some(pool) = input.pool {
+                request = request.pool(pool);
+            }
+            if let Some(option) = input.pricing_option {
+                request = request.pricing_option(nexotp::PricingOption::from_str(&option)?);
+            }
+            if let Some(max) = input.max_price {
+                let parsed = nexotp::Decimal::from_str(max.trim())
+                    .or_else(|_| nexotp::Decimal::from_scientific(max.trim()))
+                    .map_err(|_| {
+                        NativeError::invalid(
+                            "maxPrice",
+                            format!("must be a decimal amount like \"0.50\", got {max:?}"),
+                        )
+                    })?;
+                request = request.max_price(parsed);
+            }
+            Ok::<_, NativeError>(Order::from(c.create_order(&request).await?))
+        })
+        .await
+    }
+
+    /// `GET /order/{id}`.
+    #[napi]
+    pub async fn get_order(&self, id: String) -> napi::Result<Order> {
+        let c = self.inner.clone();
+        guard::run(async move { c.order(&id).await.map(Order::from) }).await
+    }
+
+    /// TEMP bench: `GET /order/{id}` as a JSON string.
+    #[napi]
+    pub async fn get_order_json(&self, id: String) -> napi::Result<String> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            let o = c.order(&id).await.map(Order::from)?;
+            Ok::<_, NativeError>(serde_json::to_string(&o).unwrap_or_default())
+        })
+        .await
+    }
+
+    /// `POST /order/{id}/cancel`.
+    #[napi]
+    pub async fn cancel_order(&self, id: String) -> napi::Result<Order> {
+        let c = self.inner.clone();
+        guard::run(async move { c.cancel_order(&id).await.map(Order::from) }).await
+    }
+
+    /// `POST /order/{id}/resend`.
+    #[napi]
+    pub async fn resend_order(&self, id: String) -> napi::Result<Order> {
+        let c = self.inner.clone();
+        guard::run(async move { c.resend_order(&id).await.map(Order::from) }).await
+    }
+
+    /// Prepares a wait for order `id`'s code; `run()` starts it, `cancel()` stops it.
+    #[napi]
+    pub fn wait_handle(&self, id: String, options: WaitInput) -> napi::Result<WaitHandle> {
+        guard::call(|| {
+            let mut wait = nexotp::WaitOptions::default();
+            if let Some(ms) = options.timeout_ms {
+                wait = wait.timeout(duration("timeoutMs", ms)?);
+            }
+            if let Some(ms) = options.poll_interval_ms {
+                wait = wait.poll_interval(duration("pollIntervalMs", ms)?);
+            }
+            if let Some(cancel) = options.cancel_on_timeout {
+                wait = wait.cancel_on_timeout(cancel);
+            }
+            if let Some(codes) = options.exclude_codes {
+                wait = wait.exclude_codes(codes);
+            }
+            Ok::<_, NativeError>(WaitHandle {
+                client: self.inner.clone(),
+                id,
+                options: wait,
+                token: CancellationToken::new(),
+            })
+        })
+    }
+
+    /// `GET /webhooks`.
+    #[napi]
+    pub async fn webhooks(&self) -> napi::Result<Vec<Webhook>> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            c.webhooks()
+                .await
+                .map(|v| v.into_iter().map(Webhook::from).collect())
+        })
+        .await
+    }
+
+    /// `POST /webhooks`: `events` as a list or a comma-separated string.
+    #[napi]
+    pub async fn create_webhook(
+        &self,
+        endpoint_url: String,
+        events: Either<String, Vec<String>>,
+    ) -> napi::Result<Webhook> {
+        let c = self.inner.clone();
+        guard::run(async move {
+            let events = match events {
+                Either::A(list) => nexotp::split_events(&list),
+                Either::B(list) => list,
+            };
+            c.create_webhook(&endpoint_url, &events)
+                .await
+                .map(Webhook::from)
+        })
+        .await
+    }
+
+    /// `DELETE /webhooks/{id}`.
+    #[napi]
+    pub async fn delete_webhook(&self, id: String) -> napi::Result<WebhookDeleted> {
+        let c = self.inner.clone();
+        guard::run(async move { c.delete_webhook(&id).await.map(WebhookDeleted::from) }).await
+    }
+}
+
+/// A cursor over all transactions (behind `iterTransactions`).
+#[napi]
+pub struct TransactionPager {
+    inner: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,
+}
+
+#[napi]
+impl TransactionPager {
+    /// The next page, or `null` after the last.
+    #[napi]
+    pub async fn next_page(&self) -> napi::Result<Option<TransactionPage>> {
+        let pager = Arc::clone(&self.inner);
+        guard::run(async move {
+            let mut pager = pager.lock().await;
+            pager
+                .next_page()
+                .await
+                .map(|page| page.map(TransactionPage::from))
+        })
+        .await
+    }
+}
+
+/// One pending `waitForCode`: `run()` polls until done, `cancel()` drops the polling future at
+/// once (an `AbortSignal` calls it), so no poll is sent after an abort.
+#[napi]
+pub struct WaitHandle {
+    client: nexotp::Client,
+    id: String,
+    options: nexotp::WaitOptions,
+    token: CancellationToken,
+}
+
+#[napi]
+impl WaitHandle {
+    /// Waits for the code; rejects with `AbortError` once `cancel()` was called.
+    #[napi]
+    pub async fn run(&self) -> napi::Result<Order> {
+        let client = self.client.clone();
+        let id = self.id.clone();
+        let options = self.options.clone();
+        let token = self.token.clone();
+        guard::run(async move {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => Err(NativeError::Aborted),
+                result = client.wait_for_code(&id, options) => Ok(Order::from(result?)),
+            }
+        })
+        .await
+    }
+
+    /// Stops the wait (idempotent).
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}

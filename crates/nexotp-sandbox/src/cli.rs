@@ -1,0 +1,208 @@
+//! The command-line form of the sandbox, shared by the `nexotp-sandbox` binary and (later) the
+//! `nexotp sandbox` subcommand, so the flags are defined once.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Parser;
+use rust_decimal::Decimal;
+
+use crate::config::{DEFAULT_API_KEY, DEFAULT_SEED, SandboxBuilder};
+use crate::faults::Faults;
+use crate::handle::Sandbox;
+use crate::rate_limit::Bucket;
+
+/// The sandbox's command-line flags (a `clap::Args` group, to flatten into another CLI).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Host or IP to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// API key the sandbox accepts in X-NexOTP-API-Key.
+    #[arg(long, default_value = DEFAULT_API_KEY)]
+    pub api_key: String,
+    /// Seed of the catalogue, phone numbers, codes, secrets and random faults.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Milliseconds from order creation (or resend) to the code's arrival.
+    #[arg(long, default_value_t = 2000)]
+    pub code_delay_ms: u64,
+    /// Seconds after which a pending order expires and is refunded.
+    #[arg(long, default_value_t = 1200)]
+    pub order_ttl_s: u64,
+    /// Starting wallet balance.
+    #[arg(long, default_value = "25.00", value_parser = parse_decimal)]
+    pub balance: Decimal,
+    /// Rate limit of a bucket, e.g. `POLL=5/s` (repeatable; buckets GENERAL, ORDER, POLL).
+    #[arg(long = "rate", value_name = "BUCKET=N/s", value_parser = parse_rate)]
+    pub rate: Vec<(Bucket, f64)>,
+    /// Milliseconds added to every API answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share (0..=1) of API requests answered 503.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub error_rate: f64,
+    /// Share (0..=1) of API requests applied and then left without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub drop_rate: f64,
+    /// Share (0..=1) of API requests answered 200 with a truncated JSON body.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub malformed_rate: f64,
+    /// Faults as JSON (the `POST /__sandbox/faults` form); the rate flags above override its
+    /// fields when given.
+    #[arg(long, value_name = "JSON")]
+    pub faults: Option<String>,
+    /// Print one line per API request to stdout (after the base URL line).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Also exit when stdin is closed (handy when a test harness spawns the sandbox).
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
+}
+
+fn parse_decimal(s: &str) -> Result<Decimal, String> {
+    Decimal::from_str(s.trim()).map_err(|e| format!("not a decimal amount: {e}"))
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("expected a number between 0 and 1".into()),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<(Bucket, f64), String> {
+    let (bucket, rate) = s
+        .split_once('=')
+        .ok_or("expected BUCKET=N/s, e.g. POLL=5/s")?;
+    let bucket: Bucket = bucket
+        .parse()
+        .map_err(|e: crate::rate_limit::UnknownBucket| e.to_string())?;
+    let rate = rate.trim();
+    let rate = rate.strip_suffix("/s").unwrap_or(rate);
+    match rate.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok((bucket, r)),
+        _ => Err(format!(
+            "expected a positive number of requests per second, got {rate:?}"
+        )),
+    }
+}
+
+impl SandboxArgs {
+    /// A builder configured from these flags.
+    pub fn builder(&self) -> io::Result<SandboxBuilder> {
+        let mut faults = match &self.faults {
+            Some(json) => {
+                let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("--faults: {e}"))
+                })?;
+                crate::control::parse_faults(value).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("--faults: {e}"))
+                })?
+            }
+            None => Faults::default(),
+        };
+        if self.latency_ms > 0 {
+            faults.latency_ms = self.latency_ms;
+        }
+        if self.error_rate > 0.0 {
+            faults.error_rate = self.error_rate;
+        }
+        if self.drop_rate > 0.0 {
+            faults.drop_rate = self.drop_rate;
+        }
+        if self.malformed_rate > 0.0 {
+            faults.malformed_rate = self.malformed_rate;
+        }
+        let mut b = Sandbox::builder()
+            .host(self.host.clone())
+            .port(self.port)
+            .api_key(self.api_key.clone())
+            .seed(self.seed)
+            .code_delay(Duration::from_millis(self.code_delay_ms))
+            .order_ttl(Duration::from_secs(self.order_ttl_s))
+            .initial_balance(self.balance)
+            .faults(faults)
+            .log_requests(self.verbose);
+        for (bucket, rate) in &self.rate {
+            b = b.rate_limit(*bucket, *rate);
+        }
+        Ok(b)
+    }
+}
+
+/// Starts a sandbox from flags, prints its base URL as the first line of stdout (flushed at
+/// once), and serves until SIGINT / SIGTERM (or stdin closing, with `--exit-on-stdin-close`).
+pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
+    let handle = args.builder()?.start().await?;
+    {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", handle.base_url())?;
+        out.flush()?;
+    }
+    wait_for_exit(args.exit_on_stdin_close).await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nexotp-sandbox",
+    version,
+    about = "A local, stateful imitation of the NexOTP API"
+)]
+struct Cli {
+    #[command(flatten)]
+    args: SandboxArgs,
+}
+
+/// Parses command-line arguments (the first one is the program name) and runs
+/// [`serve_from_args`]. On bad arguments or `--help` it prints clap's message and exits the
+/// process, as a CLI does.
+pub async fn run_cli<I, T>(args: I) -> io::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
+    serve_from_args(cli.args).await
+}
+
+async fn wait_for_exit(on_stdin_close: bool) {
+    let stdin_closed = async {
+        if !on_stdin_close {
+            return std::future::pending::<()>().await;
+        }
+        // A plain thread: a blocking stdin read must never keep the runtime from shutting down.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 1024];
+            let mut stdin = io::stdin();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+        let _ = rx.await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+        _ = stdin_closed => {}
+    }
+}

@@ -1,0 +1,168 @@
+//! The control endpoints under `/__sandbox/`: no API key, plain JSON (no envelope), bodies read
+//! whatever their content type. They let tests in any language steer the sandbox: reset it, set
+//! the balance, faults and rate limits, deliver a code or expire an order now, and inspect the
+//! request log, the state and webhook deliveries. Control requests are not logged.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::faults::{Faults, ScriptedFault};
+use crate::rate_limit::Bucket;
+use crate::reply::{Reply, to_json};
+use crate::state::ApiError;
+
+fn ok(value: Value) -> Reply {
+    Reply::json(200, to_json(&value))
+}
+
+fn fail(status: u16, message: impl Into<String>) -> Reply {
+    Reply::json(status, to_json(&json!({"error": message.into()})))
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        Reply::json(
+            e.status,
+            to_json(&json!({"error": e.message, "code": e.code})),
+        )
+    }
+}
+
+/// A decimal from a JSON string or number.
+pub(crate) fn decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::String(s) => Decimal::from_str(s.trim()).ok(),
+        Value::Number(n) => {
+            let s = n.to_string();
+            Decimal::from_str(&s)
+                .or_else(|_| Decimal::from_scientific(&s))
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+/// Parses `POST /__sandbox/faults`: a full [`Faults`] object, or a single scripted fault
+/// (an object with a `fault` key), which becomes a one-entry script.
+pub(crate) fn parse_faults(v: Value) -> Result<Faults, String> {
+    if v.get("fault").is_some() {
+        let one = ScriptedFault::deserialize(v).map_err(|e| e.to_string())?;
+        return Ok(Faults::default().then(one));
+    }
+    Faults::deserialize(v).map_err(|e| e.to_string())
+}
+
+/// Handles one control request; `rest` is the path after `/__sandbox`.
+pub(crate) fn handle(app: &Arc<App>, method: &str, rest: &str, body: &[u8]) -> Reply {
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return fail(400, format!("invalid JSON body: {e}")),
+        }
+    };
+    let path = rest.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let now = Instant::now();
+    match (method, segments.as_slice()) {
+        ("POST", ["reset"]) => {
+            app.reset();
+            ok(json!({"ok": true}))
+        }
+        ("GET", ["balance"]) => {
+            ok(json!({"balance": crate::util::money(app.with_state(|s| s.balance()))}))
+        }
+        ("POST", ["balance"]) => match body.get("balance").and_then(decimal) {
+            Some(b) => {
+                app.with_state(|s| s.set_balance(b, now));
+                ok(json!({"ok": true, "balance": crate::util::money(b)}))
+            }
+            None => fail(400, "expected {\"balance\": \"10.00\"}"),
+        },
+        ("GET", ["faults"]) => ok(serde_json::to_value(app.faults()).unwrap_or(Value::Null)),
+        ("POST" | "PUT", ["faults"]) => match parse_faults(body) {
+            Ok(faults) => {
+                app.set_faults(faults);
+                ok(json!({"ok": true}))
+            }
+            Err(e) => fail(400, format!("invalid faults: {e}")),
+        },
+        ("DELETE", ["faults"]) => {
+            app.set_faults(Faults::default());
+            ok(json!({"ok": true}))
+        }
+        ("GET", ["rate"]) => {
+            let limits = app.rate_limits();
+            ok(json!({"GENERAL": limits[0], "ORDER": limits[1], "POLL": limits[2]}))
+        }
+        ("POST", ["rate"]) => {
+            let bucket = body
+                .get("bucket")
+                .and_then(Value::as_str)
+                .map(Bucket::from_str);
+            let per_second = body.get("per_second").map(|v| {
+                if v.is_null() {
+                    Ok(None)
+                } else {
+                    v.as_f64().map(Some).ok_or(())
+                }
+            });
+            match (bucket, per_second.unwrap_or(Ok(None))) {
+                (Some(Ok(b)), Ok(rate)) => {
+                    app.set_rate_limit(b, rate);
+                    ok(json!({"ok": true, "bucket": b.as_str(), "per_second": rate}))
+                }
+                _ => fail(
+                    400,
+                    "expected {\"bucket\": \"GENERAL\"|\"ORDER\"|\"POLL\", \"per_second\": 5 | null}",
+                ),
+            }
+        }
+        ("POST", ["orders", id, action @ ("code" | "expire")]) => {
+            let Ok(id) = id.parse::<u64>() else {
+                return fail(404, format!("order {id} not found"));
+            };
+            let code = match body.get("code") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) if !c.is_empty() => Some(c.clone()),
+                Some(_) => return fail(400, "code must be a non-empty string"),
+            };
+            app.ticker.notify_one();
+            let result = app.with_state(|s| {
+                let order = if *action == "code" {
+                    s.force_code(id, code, now)
+                } else {
+                    s.force_expire(id, now)
+                };
+                order.map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+            });
+            match result {
+                Ok(order) => ok(order),
+                Err(e) => e.into(),
+            }
+        }
+        ("GET", ["requests"]) => ok(serde_json::to_value(app.requests()).unwrap_or(Value::Null)),
+        ("DELETE", ["requests"]) => {
+            app.clear_requests();
+            ok(json!({"ok": true}))
+        }
+        ("GET", ["state"]) => ok(app.with_state(|s| {
+            s.tick(now);
+            s.snapshot()
+        })),
+        ("GET", ["deliveries"]) => {
+            ok(app.with_state(|s| serde_json::to_value(s.deliveries()).unwrap_or(Value::Null)))
+        }
+        _ => fail(
+            404,
+            format!("no control endpoint {method} /__sandbox{rest}"),
+        ),
+    }
+}

@@ -1,0 +1,89 @@
+//! The binary prints its base URL first, serves, and exits on stdin close or SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(base: &str, path: &str) -> String {
+    let rest = base.strip_prefix("http://").unwrap();
+    let (host, prefix) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET /{prefix}{path} HTTP/1.1\r\nHost: {host}\r\nX-NexOTP-API-Key: k1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the sandbox did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn spawn(extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexotp-sandbox"))
+        .args([
+            "--port",
+            "0",
+            "--api-key",
+            "k1",
+            "--balance",
+            "7.50",
+            "--rate",
+            "poll=5/s",
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_string())
+}
+
+#[test]
+fn prints_base_url_and_exits_when_stdin_closes() {
+    let (mut child, base) = spawn(&["--exit-on-stdin-close"]);
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.ends_with("/wp-json/nexotp/v1/"),
+        "{base}"
+    );
+    let answer = get(&base, "account");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""balance":"7.50""#), "{answer}");
+    drop(child.stdin.take());
+    assert!(wait_exit(&mut child).success());
+}
+
+#[cfg(unix)]
+#[test]
+fn exits_cleanly_on_sigterm() {
+    let (mut child, base) = spawn(&[]);
+    assert!(get(&base, "countries").starts_with("HTTP/1.1 200"));
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn bad_flags_fail() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nexotp-sandbox"))
+        .args(["--rate", "NOPE=1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rate bucket"));
+}
