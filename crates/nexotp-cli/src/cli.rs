@@ -17,7 +17,7 @@ Exit codes:
   0    success
   1    any other error (server error, unexpected response, webhook verification failed, ...)
   2    bad arguments (usage errors, InvalidArgumentError, InvalidRequestError)
-  3    authentication (AuthenticationError, PermissionDeniedError, no API key accepted)
+  3    authentication (AuthenticationError, PermissionDeniedError: the key was refused)
   4    not found (NotFoundError)
   5    rate limited (RateLimitError)
   6    conflict or insufficient balance (ConflictError, InsufficientBalanceError, OrderClosedError)

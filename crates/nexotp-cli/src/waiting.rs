@@ -59,7 +59,12 @@ impl Progress {
     fn start(id: &str, timeout: Duration, to: Lines) -> Progress {
         if interactive() {
             let bar = ProgressBar::new_spinner();
-            if let Ok(style) = ProgressStyle::with_template("{spinner:.cyan} {msg} [{elapsed}]") {
+            let indent = match to {
+                Lines::Stdout(indent) => " ".repeat(indent),
+                Lines::Stderr => String::new(),
+            };
+            let template = format!("{indent}{{spinner:.cyan}} {{msg}} [{{elapsed}}]");
+            if let Ok(style) = ProgressStyle::with_template(&template) {
                 bar.set_style(style);
             }
             bar.set_message(format!("waiting for a code for order {id}"));

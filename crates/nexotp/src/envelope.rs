@@ -393,8 +393,7 @@ mod tests {
             400,
             r#"{"code":"rest_invalid_param","message":"Invalid parameter(s): per_page","data":{"status":400,"params":{"per_page":"per_page must be between 1 (inclusive) and 100 (inclusive)"},"details":{}}}"#,
         )
-        .err()
-        .expect("error");
+        .expect_err("error");
         let api = err.api_error().expect("api error");
         assert_eq!(api.kind, ErrorKind::InvalidRequest);
         assert!(api.params["per_page"].contains("100"));
@@ -402,8 +401,7 @@ mod tests {
             400,
             r#"{"code":"rest_missing_callback_param","message":"Missing parameter(s): country","data":{"status":400,"params":["country"]}}"#,
         )
-        .err()
-        .expect("error");
+        .expect_err("error");
         assert_eq!(
             err.api_error().map(|a| a.params.contains_key("country")),
             Some(true)
@@ -423,8 +421,7 @@ mod tests {
             500,
             "<html><body>There has been a critical error on this website.</body></html>",
         )
-        .err()
-        .expect("error");
+        .expect_err("error");
         assert_eq!(err.kind(), ErrorKind::Server);
         assert!(err.to_string().contains("critical error"));
         assert_eq!(

@@ -1,0 +1,288 @@
+//! Python values → Rust arguments, and JSON → Python values.
+//!
+//! Only *type* conversion lives here: a value of the wrong Python type (`per_page="10"`,
+//! `max_price=float("nan")`, `id=None`) becomes `InvalidArgumentError` before any request, with a
+//! message naming the argument. Every *rule* (ranges, formats) is the core's: values that
+//! convert are handed to it unchanged, and it rejects what breaks a rule.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use nexotp::{Decimal, PricingOption};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use serde_json::Value;
+
+use crate::errors::invalid_argument;
+
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+fn is_int(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>()
+}
+
+/// An id: a `str`, or an `int` (ids arrive as numbers in some payloads).
+pub fn id(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    if is_int(obj) {
+        return Ok(obj.str()?.to_str()?.to_owned());
+    }
+    Err(invalid_argument(
+        obj.py(),
+        name,
+        &format!("must be a str (or an int id), got {}", type_name(obj)),
+    ))
+}
+
+/// A `str`.
+pub fn string(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    match obj.cast::<PyString>() {
+        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Err(_) => Err(invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be a str, got {}", type_name(obj)),
+        )),
+    }
+}
+
+/// An optional `str` (`None` allowed).
+pub fn opt_string(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => string(name, o).map(Some),
+    }
+}
+
+/// A whole number that fits `u32` (the core checks the allowed range).
+pub fn u32_arg(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if !is_int(obj) {
+        return Err(invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be an int, got {}", type_name(obj)),
+        ));
+    }
+    let value: i128 = obj.extract().unwrap_or(i128::MAX);
+    u32::try_from(value).map_err(|_| {
+        invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be a non-negative int below 2**32, got {value}"),
+        )
+    })
+}
+
+/// Seconds as an `int` or `float`. Negative values become zero, which the core rejects with
+/// its own "must be greater than zero"; NaN and infinity are refused here.
+pub fn seconds(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let py = obj.py();
+    let value: f64 = if is_int(obj) || obj.is_instance_of::<PyFloat>() {
+        obj.extract()?
+    } else {
+        return Err(invalid_argument(
+            py,
+            name,
+            &format!("must be a number of seconds (int or float), got {}", type_name(obj)),
+        ));
+    };
+    if !value.is_finite() {
+        return Err(invalid_argument(
+            py,
+            name,
+            &format!("must be a finite number of seconds, got {value}"),
+        ));
+    }
+    Duration::try_from_secs_f64(value.max(0.0))
+        .map_err(|_| invalid_argument(py, name, &format!("is too large: {value} seconds")))
+}
+
+/// Money: `decimal.Decimal`, `int`, a decimal `str`, or a finite `float` (taken as
+/// `Decimal(str(value))`, i.e. its shortest repr: `0.1` is exactly 0.1). NaN and infinities are
+/// refused. The sign rule is the core's.
+pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> {
+    let py = obj.py();
+    let decimal_type = DECIMAL.import(py, "decimal", "Decimal")?;
+    let text: String = if obj.is_instance_of::<PyBool>() {
+        return Err(invalid_argument(py, name, "must be a decimal amount, got bool"));
+    } else if obj.is_instance_of::<PyFloat>() {
+        let f: f64 = obj.extract()?;
+        if !f.is_finite() {
+            return Err(invalid_argument(
+                py,
+                name,
+                &format!("must be a finite amount, got {f}"),
+            ));
+        }
+        obj.str()?.to_str()?.to_owned()
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        s.to_str()?.trim().to_owned()
+    } else if is_int(obj) || obj.is_instance(decimal_type)? {
+        obj.str()?.to_str()?.to_owned()
+    } else {
+        return Err(invalid_argument(
+            py,
+            name,
+            &format!(
+                "must be a decimal.Decimal, int, str or float amount, got {}",
+                type_name(obj)
+            ),
+        ));
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| {
+            invalid_argument(
+                py,
+                name,
+                &format!("must be a finite decimal amount with at most 28 digits, got {text:?}"),
+            )
+        })
+}
+
+/// `"cheapest"` / `"best_rate"` or the wire values 0 / 1 (parsed by the core).
+pub fn pricing_option(obj: &Bound<'_, PyAny>) -> PyResult<Option<PricingOption>> {
+    let py = obj.py();
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return PricingOption::from_str(s.to_str()?)
+            .map(Some)
+            .map_err(|e| crate::errors::to_py(py, e));
+    }
+    if is_int(obj) {
+        let v: i64 = obj.extract().unwrap_or(i64::MAX);
+        return PricingOption::from_wire(v)
+            .map(Some)
+            .map_err(|e| crate::errors::to_py(py, e));
+    }
+    Err(invalid_argument(
+        py,
+        "pricing_option",
+        &format!(
+            "must be \"cheapest\", \"best_rate\", 0 or 1, got {}",
+            type_name(obj)
+        ),
+    ))
+}
+
+/// Event names: a list / tuple of `str`, or one comma-separated `str`.
+pub fn events(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let py = obj.py();
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(nexotp::split_events(s.to_str()?));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut out = Vec::new();
+        for item in obj.try_iter()? {
+            out.push(string("events", &item?)?);
+        }
+        return Ok(out);
+    }
+    Err(invalid_argument(
+        py,
+        "events",
+        &format!(
+            "must be a list of event names or a comma-separated str, got {}",
+            type_name(obj)
+        ),
+    ))
+}
+
+/// A `bool`.
+pub fn boolean(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match obj.cast::<PyBool>() {
+        Ok(b) => Ok(b.is_true()),
+        Err(_) => Err(invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be a bool, got {}", type_name(obj)),
+        )),
+    }
+}
+
+/// A JSON value as Python: objects → `dict`, arrays → `list`, integers → `int`, other numbers →
+/// `decimal.Decimal` (exact), strings, booleans, `None`.
+pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                let text = n.to_string();
+                if text.contains(['.', 'e', 'E']) {
+                    DECIMAL.import(py, "decimal", "Decimal")?.call1((text,))?
+                } else {
+                    py.get_type::<PyInt>().call1((text,))?
+                }
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Python → JSON, for pickling models (the inverse of [`json_to_py`] on what it produces).
+pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    let py = obj.py();
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() || obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
+        let text = obj.str()?.to_str()?.to_owned();
+        return serde_json::from_str(&text)
+            .map_err(|e| crate::errors::nexotp_error(&format!("cannot encode {text}: {e}")));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .unwrap_or(Value::Null));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            map.insert(k.str()?.to_str()?.to_owned(), py_to_json(&v)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    let mut items = Vec::new();
+    for item in obj.try_iter()? {
+        items.push(py_to_json(&item?)?);
+    }
+    Ok(Value::Array(items))
+}

@@ -1,0 +1,148 @@
+//! `nexotp::Error` → the Python exception classes of `nexotp.errors`.
+//!
+//! The class tree is defined in Python (`nexotp/errors.py`), so `isinstance`, pickling and
+//! `ValueError` inheritance behave like any Python exception. This file only picks the class by
+//! [`nexotp::ErrorKind::class_name`] and fills in the attributes; it never inspects messages.
+//! The Rust `source()` chain becomes `__cause__` (one plain `Exception` per link).
+
+use pyo3::exceptions::{PyException, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+use crate::convert::json_to_py;
+use crate::models::PyOrder;
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ERRORS
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("nexotp.errors")?.unbind()))
+        .map(|m| m.bind(py))
+}
+
+/// An exception of class `name` from `nexotp.errors` with `message` and attributes `kwargs`.
+pub fn make(py: Python<'_>, name: &str, message: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyErr {
+    let built = (|| -> PyResult<Bound<'_, PyAny>> {
+        let cls = errors_module(py)?.getattr(name)?;
+        cls.call((message,), kwargs)
+    })();
+    match built {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+/// A plain `NexOTPError(message)`; usable without the GIL token at hand.
+pub fn nexotp_error(message: &str) -> PyErr {
+    Python::attach(|py| make(py, "NexOTPError", message, None))
+}
+
+/// An `InvalidArgumentError` for a Python value of the wrong type (raised before any request).
+pub fn invalid_argument(py: Python<'_>, argument: &str, rule: &str) -> PyErr {
+    let kwargs = PyDict::new(py);
+    let _ = kwargs.set_item("argument", argument);
+    make(
+        py,
+        "InvalidArgumentError",
+        &format!("invalid argument `{argument}`: {rule}"),
+        Some(&kwargs),
+    )
+}
+
+fn secs(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Converts a core error into its Python exception.
+pub fn to_py(py: Python<'_>, error: nexotp::Error) -> PyErr {
+    match build(py, &error) {
+        Ok(err) => err,
+        Err(e) => {
+            // Building the exception failed (nexotp.errors not importable?): still say what
+            // happened rather than hide the original error.
+            let fallback = PyRuntimeError::new_err(format!("{error}"));
+            fallback.set_cause(py, Some(e));
+            fallback
+        }
+    }
+}
+
+fn build(py: Python<'_>, error: &nexotp::Error) -> PyResult<PyErr> {
+    let kind = error.kind();
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("status", error.status())?;
+    kwargs.set_item("code", error.code())?;
+    kwargs.set_item("request_id", error.request_id())?;
+    kwargs.set_item("retry_after", error.retry_after().map(secs))?;
+    if let Some(order) = error.order() {
+        kwargs.set_item("order", Py::new(py, PyOrder::from(order.clone()))?)?;
+    }
+    match error {
+        nexotp::Error::InvalidArgument { argument, .. } => {
+            kwargs.set_item("argument", *argument)?;
+        }
+        nexotp::Error::Api(api) => {
+            kwargs.set_item("details", json_to_py(py, &api.details)?)?;
+            kwargs.set_item("body", json_to_py(py, &api.body)?)?;
+            let params = PyDict::new(py);
+            for (k, v) in &api.params {
+                params.set_item(k, v)?;
+            }
+            kwargs.set_item("params", params)?;
+            kwargs.set_item("bucket", api.bucket.map(|b| b.as_str()))?;
+        }
+        nexotp::Error::OrderOutcomeUnknown(o) => {
+            kwargs.set_item("operation", o.operation.as_str())?;
+            kwargs.set_item("service", o.service.as_deref())?;
+            kwargs.set_item("country", o.country.as_deref())?;
+            kwargs.set_item("order_id", o.order_id.as_deref())?;
+            let sent = o
+                .sent_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            kwargs.set_item("sent_at", sent)?;
+        }
+        nexotp::Error::UnexpectedResponse { snippet, .. } => {
+            kwargs.set_item("snippet", snippet.as_str())?;
+        }
+        nexotp::Error::WaitTimeout {
+            waited, cancelled, ..
+        } => {
+            kwargs.set_item("waited", secs(*waited))?;
+            kwargs.set_item("cancelled", *cancelled)?;
+        }
+        _ => {}
+    }
+    let err = make(py, kind.class_name(), &error.to_string(), Some(&kwargs));
+    // The source chain, outermost first, as nested `__cause__`s.
+    let mut causes: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        causes.push(inner.to_string());
+        source = inner.source();
+    }
+    let mut next: Option<PyErr> = None;
+    for text in causes.into_iter().rev() {
+        let link = PyException::new_err(text);
+        link.set_cause(py, next.take());
+        next = Some(link);
+    }
+    if next.is_some() {
+        err.set_cause(py, next);
+    }
+    Ok(err)
+}
+
+/// `Result<T, nexotp::Error>` → `PyResult<T>`.
+pub trait IntoPyResult<T> {
+    /// Converts the error, if any.
+    fn py(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for nexotp::Result<T> {
+    fn py(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py(py, e))
+    }
+}

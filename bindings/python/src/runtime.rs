@@ -1,0 +1,226 @@
+//! The one tokio runtime of the process, and the one place that blocks on it.
+//!
+//! Why it looks like this:
+//! - **One runtime per process, created on first use, never at import.** A multi-thread runtime
+//!   is built by the first call that needs it and then leaked (never dropped): dropping it at
+//!   interpreter exit would join worker threads while Python is being torn down.
+//! - **Fork.** The runtime is keyed by PID. A child after `os.fork()` inherits the parent's
+//!   runtime memory but none of its threads, so it sees a PID mismatch and builds its own
+//!   (the parent's is left alone, leaked in the child).
+//! - **[`block_on`] is the only blocking call.** It releases the GIL, runs the future, and on the
+//!   main thread re-takes the GIL every [`SIGNAL_POLL`] to run `PyErr_CheckSignals`, so Ctrl-C
+//!   interrupts a long `wait_for_code`; dropping the future cancels its HTTP request.
+//! - **Interpreter finalisation.** On CPython < 3.14 a thread that re-takes the GIL after
+//!   finalisation started is killed with `pthread_exit`, whose forced unwind through Rust frames
+//!   aborts the process. An `atexit` hook ([`begin_shutdown`]) closes a gate: threads that would
+//!   re-attach after it park forever instead (the process is exiting anyway), and the hook lets
+//!   threads already past the gate finish before finalisation goes on. Tokio threads never touch
+//!   Python at all (see `bridge.rs`), so they cannot hit this.
+//! - **Panics** never escape as `PanicException`: [`guard`] turns them into `NexOTPError`.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use tokio::runtime::Runtime;
+
+/// How often a blocked main thread looks for Ctrl-C.
+pub const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+static RUNTIME_PID: AtomicU32 = AtomicU32::new(0);
+static CREATE_LOCK: Mutex<()> = Mutex::new(());
+/// How many runtimes this process has built (1 normally; tests read it after a fork).
+static RUNTIMES_BUILT: AtomicUsize = AtomicUsize::new(0);
+
+/// The process's runtime, built on first use (and again in a forked child).
+pub fn runtime() -> PyResult<&'static Runtime> {
+    let pid = std::process::id();
+    let ptr = RUNTIME.load(Ordering::Acquire);
+    if !ptr.is_null() && RUNTIME_PID.load(Ordering::Acquire) == pid {
+        // SAFETY: a runtime stored in RUNTIME is leaked and lives for the whole process.
+        return Ok(unsafe { &*ptr });
+    }
+    let _lock = CREATE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let ptr = RUNTIME.load(Ordering::Acquire);
+    if !ptr.is_null() && RUNTIME_PID.load(Ordering::Acquire) == pid {
+        // SAFETY: as above.
+        return Ok(unsafe { &*ptr });
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("nexotp-tokio")
+        .build()
+        .map_err(|e| crate::errors::nexotp_error(&format!("cannot start the I/O runtime: {e}")))?;
+    let leaked: &'static Runtime = Box::leak(Box::new(rt));
+    RUNTIME_PID.store(pid, Ordering::Release);
+    RUNTIME.store(leaked as *const Runtime as *mut Runtime, Ordering::Release);
+    RUNTIMES_BUILT.fetch_add(1, Ordering::Relaxed);
+    Ok(leaked)
+}
+
+/// `(pid that owns the current runtime or 0, runtimes built in this process)`, for tests.
+pub fn runtime_info() -> (u32, usize) {
+    let built = RUNTIMES_BUILT.load(Ordering::Relaxed);
+    if RUNTIME.load(Ordering::Acquire).is_null() {
+        (0, built)
+    } else {
+        (RUNTIME_PID.load(Ordering::Acquire), built)
+    }
+}
+
+/// Whether this is the process's main thread (the only one Python delivers signals to).
+fn is_main_thread() -> bool {
+    thread_local! {
+        static MAIN: bool = main_thread_check();
+    }
+    MAIN.with(|m| *m)
+}
+
+#[cfg(target_os = "linux")]
+fn main_thread_check() -> bool {
+    // SAFETY: plain syscalls without arguments.
+    unsafe { libc::gettid() == libc::getpid() }
+}
+
+#[cfg(target_vendor = "apple")]
+fn main_thread_check() -> bool {
+    // SAFETY: no arguments.
+    unsafe { libc::pthread_main_np() != 0 }
+}
+
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+fn main_thread_check() -> bool {
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// The finalisation gate.
+
+const SHUT: usize = 1 << (usize::BITS - 1);
+/// High bit: shutting down; low bits: threads between leaving the runtime and holding the GIL.
+static GATE: AtomicUsize = AtomicUsize::new(0);
+/// A token of the thread running the atexit hook (it may keep calling the client).
+static FINALIZER: AtomicU64 = AtomicU64::new(0);
+
+fn thread_token() -> u64 {
+    thread_local! {
+        static TOKEN: u64 = {
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        };
+    }
+    TOKEN.with(|t| *t)
+}
+
+fn may_attach_during_shutdown() -> bool {
+    FINALIZER.load(Ordering::Acquire) == thread_token()
+}
+
+/// Never returns: a thread that must not re-enter a finalising interpreter waits for the
+/// process to exit.
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Called detached, right before re-taking the GIL.
+fn gate_enter() {
+    let mut state = GATE.load(Ordering::Acquire);
+    loop {
+        if state & SHUT != 0 && !may_attach_during_shutdown() {
+            park_forever();
+        }
+        match GATE.compare_exchange_weak(state, state + 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => state = now,
+        }
+    }
+}
+
+/// Called attached, once the GIL is held again.
+fn gate_leave() {
+    GATE.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// The atexit hook: close the gate, then let threads already past it take the GIL and leave.
+pub fn begin_shutdown(py: Python<'_>) {
+    FINALIZER.store(thread_token(), Ordering::Release);
+    GATE.fetch_or(SHUT, Ordering::AcqRel);
+    py.detach(|| {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while GATE.load(Ordering::Acquire) & !SHUT != 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `fut` on the runtime with the GIL released, and returns its output with the GIL held.
+///
+/// The only function in the binding that blocks. On the main thread it wakes every
+/// [`SIGNAL_POLL`] to run Python's signal handlers: if one raises (Ctrl-C gives
+/// `KeyboardInterrupt`), the future is dropped, which cancels its request, and the exception
+/// propagates.
+pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let rt = runtime()?;
+    if GATE.load(Ordering::Acquire) & SHUT != 0 && !may_attach_during_shutdown() {
+        // A daemon thread calling in while the interpreter shuts down: it cannot be allowed to
+        // re-take the GIL later, so it never starts.
+        py.detach(|| park_forever());
+    }
+    let main = is_main_thread();
+    let result = py.detach(move || {
+        let mut fut = std::pin::pin!(fut);
+        let out = if main {
+            loop {
+                match rt.block_on(tokio::time::timeout(SIGNAL_POLL, fut.as_mut())) {
+                    Ok(value) => break Ok(value),
+                    Err(_) => {
+                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            break Err(e);
+                        }
+                    }
+                }
+            }
+        } else {
+            Ok(rt.block_on(fut.as_mut()))
+        };
+        gate_enter();
+        out
+    });
+    gate_leave();
+    result
+}
+
+/// Runs an exported function's body, turning a Rust panic into `NexOTPError` instead of
+/// pyo3's `PanicException` (a `BaseException` that `except Exception` would not catch).
+pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(crate::errors::nexotp_error(&format!(
+            "internal error: {} (this is a bug in nexotp; please report it)",
+            panic_message(payload.as_ref())
+        ))),
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
