@@ -66,3 +66,16 @@ pub fn debug_panic_sync(message: String) -> napi::Result<()> {
         Ok::<(), NativeError>(())
     })
 }
+
+/// TEMP experiment: runtime worker count from NEXOTP_NODE_WORKERS.
+#[napi_derive::module_init]
+fn init() {
+    if let Some(n) = std::env::var("NEXOTP_NODE_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        if let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build() {
+            napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+        }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -32,10 +32,10 @@ fn is_int(obj: &Bound<'_, PyAny>) -> bool {
 /// An id: a `str`, or an `int` (ids arrive as numbers in some payloads).
 pub fn id(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        return Ok(s.to_cow()?.into_owned());
     }
     if is_int(obj) {
-        return Ok(obj.str()?.to_str()?.to_owned());
+        return Ok(obj.str()?.to_cow()?.into_owned());
     }
     Err(invalid_argument(
         obj.py(),
@@ -47,7 +47,7 @@ pub fn id(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
 /// A `str`.
 pub fn string(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<String> {
     match obj.cast::<PyString>() {
-        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
         Err(_) => Err(invalid_argument(
             obj.py(),
             name,
@@ -125,11 +125,11 @@ pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> 
                 &format!("must be a finite amount, got {f}"),
             ));
         }
-        obj.str()?.to_str()?.to_owned()
+        obj.str()?.to_cow()?.into_owned()
     } else if let Ok(s) = obj.cast::<PyString>() {
-        s.to_str()?.trim().to_owned()
+        s.to_cow()?.trim().to_owned()
     } else if is_int(obj) || obj.is_instance(decimal_type)? {
-        obj.str()?.to_str()?.to_owned()
+        obj.str()?.to_cow()?.into_owned()
     } else {
         return Err(invalid_argument(
             py,
@@ -158,7 +158,7 @@ pub fn pricing_option(obj: &Bound<'_, PyAny>) -> PyResult<Option<PricingOption>>
         return Ok(None);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return PricingOption::from_str(s.to_str()?)
+        return PricingOption::from_str(&s.to_cow()?)
             .map(Some)
             .map_err(|e| crate::errors::to_py(py, e));
     }
@@ -182,7 +182,7 @@ pub fn pricing_option(obj: &Bound<'_, PyAny>) -> PyResult<Option<PricingOption>>
 pub fn events(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     let py = obj.py();
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(nexotp::split_events(s.to_str()?));
+        return Ok(nexotp::split_events(&s.to_cow()?));
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut out = Vec::new();
@@ -249,40 +249,4 @@ pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, Py
             dict.into_any()
         }
     })
-}
-
-/// Python → JSON, for pickling models (the inverse of [`json_to_py`] on what it produces).
-pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    let py = obj.py();
-    if obj.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.is_instance_of::<PyInt>() || obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
-        let text = obj.str()?.to_str()?.to_owned();
-        return serde_json::from_str(&text)
-            .map_err(|e| crate::errors::nexotp_error(&format!("cannot encode {text}: {e}")));
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(serde_json::Number::from_f64(f.value())
-            .map(Value::Number)
-            .unwrap_or(Value::Null));
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_str()?.to_owned()));
-    }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        let mut map = serde_json::Map::new();
-        for (k, v) in d.iter() {
-            map.insert(k.str()?.to_str()?.to_owned(), py_to_json(&v)?);
-        }
-        return Ok(Value::Object(map));
-    }
-    let mut items = Vec::new();
-    for item in obj.try_iter()? {
-        items.push(py_to_json(&item?)?);
-    }
-    Ok(Value::Array(items))
 }

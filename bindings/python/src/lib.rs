@@ -1,1 +1,181 @@
-//! Python binding (placeholder until the Python issue lands).
+//! `nexotp._native`: the compiled half of the `nexotp` Python package.
+//!
+//! A thin binding over the `nexotp` crate: every function converts its Python arguments,
+//! calls the core, and converts the result or error. No HTTP, retry or validation logic lives
+//! here. The pure-Python half (`bindings/python/python/nexotp`) defines the exception classes,
+//! `OrderStatus`, `AsyncClient` and the typing stubs.
+//!
+//! Map of the crate:
+//! - `runtime.rs`: the process's tokio runtime, the one blocking helper, the exit gate, panics;
+//! - `bridge.rs`: asyncio futures resolved without a tokio thread touching Python;
+//! - `client.rs`: `Client`, `AsyncCore` and their iterators;
+//! - `models.rs`, `convert.rs`, `errors.rs`, `logs.rs`: conversions in and out.
+
+mod bridge;
+mod client;
+mod convert;
+mod errors;
+mod logs;
+mod models;
+mod runtime;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyString};
+
+use crate::errors::IntoPyResult;
+use crate::runtime::guard;
+
+fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    Err(errors::invalid_argument(
+        obj.py(),
+        "payload",
+        "must be the raw request body as bytes (or str)",
+    ))
+}
+
+/// Verifies a webhook delivery and returns its event. `payload` is the raw request body,
+/// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds.
+#[pyfunction]
+#[pyo3(signature = (payload, signature, secret, *, tolerance=None))]
+fn verify_webhook(
+    py: Python<'_>,
+    payload: &Bound<'_, PyAny>,
+    signature: &Bound<'_, PyAny>,
+    secret: &Bound<'_, PyAny>,
+    tolerance: Option<&Bound<'_, PyAny>>,
+) -> PyResult<models::PyWebhookEvent> {
+    guard(|| {
+        let payload = payload_bytes(payload)?;
+        let signature = convert::string("signature", signature)?;
+        let secret = convert::string("secret", secret)?;
+        let tolerance = match tolerance {
+            Some(t) => convert::seconds("tolerance", t)?,
+            None => nexotp::webhook::DEFAULT_TOLERANCE,
+        };
+        let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance).py(py)?;
+        Ok(models::PyWebhookEvent::from(event))
+    })
+}
+
+/// Signs `payload` as NexOTP does and returns the `X-NexOTP-Signature` header value, for
+/// testing your own webhook handler. `timestamp` defaults to now (unix seconds).
+#[pyfunction]
+#[pyo3(signature = (payload, secret, *, timestamp=None))]
+fn sign_webhook(
+    py: Python<'_>,
+    payload: &Bound<'_, PyAny>,
+    secret: &Bound<'_, PyAny>,
+    timestamp: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    guard(|| {
+        let payload = payload_bytes(payload)?;
+        let secret = convert::string("secret", secret)?;
+        let timestamp = match timestamp.filter(|t| !t.is_none()) {
+            Some(t) => {
+                if !t.is_instance_of::<pyo3::types::PyInt>()
+                    || t.is_instance_of::<pyo3::types::PyBool>()
+                {
+                    return Err(errors::invalid_argument(
+                        py,
+                        "timestamp",
+                        "must be an int (unix seconds)",
+                    ));
+                }
+                t.extract::<i64>().map_err(|_| {
+                    errors::invalid_argument(py, "timestamp", "is out of range")
+                })?
+            }
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        };
+        nexotp::webhook::sign(&payload, &secret, timestamp).py(py)
+    })
+}
+
+/// Panics on purpose (tests check it surfaces as `NexOTPError`).
+#[pyfunction]
+fn _debug_panic() -> PyResult<()> {
+    guard(|| panic!("deliberate panic from _debug_panic"))
+}
+
+/// Panics on purpose inside a tokio task; returns `(future, token)` like an async call.
+#[pyfunction]
+fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
+    guard(|| {
+        bridge::spawn(
+            py,
+            async { panic!("deliberate panic in a tokio task") },
+            |py, (): ()| Ok(py.None()),
+            None,
+        )
+    })
+}
+
+/// Blocks for `seconds` through the blocking helper (tests use it for Ctrl-C and exit).
+#[pyfunction]
+fn _debug_sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
+    guard(|| {
+        let d = std::time::Duration::from_secs_f64(seconds.max(0.0));
+        runtime::block_on(py, tokio::time::sleep(d))
+    })
+}
+
+/// `(pid owning the runtime or 0 if none yet, runtimes built in this process)`.
+#[pyfunction]
+fn _runtime_info() -> (u32, usize) {
+    runtime::runtime_info()
+}
+
+/// The atexit hook: see `runtime::begin_shutdown`.
+#[pyfunction]
+fn _at_exit(py: Python<'_>) {
+    runtime::begin_shutdown(py);
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<client::AsyncCore>()?;
+    m.add_class::<client::AsyncPager>()?;
+    m.add_class::<client::TransactionIterator>()?;
+    m.add_class::<bridge::Bridge>()?;
+    m.add_class::<models::PyAccount>()?;
+    m.add_class::<models::PyTransaction>()?;
+    m.add_class::<models::PyTransactionPage>()?;
+    m.add_class::<models::PyCountry>()?;
+    m.add_class::<models::PyService>()?;
+    m.add_class::<models::PyPool>()?;
+    m.add_class::<models::PyPrice>()?;
+    m.add_class::<models::PyOrder>()?;
+    m.add_class::<models::PyWebhook>()?;
+    m.add_class::<models::PyWebhookDeleted>()?;
+    m.add_class::<models::PyWebhookEvent>()?;
+    m.add_function(wrap_pyfunction!(verify_webhook, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_webhook, m)?)?;
+    m.add_function(wrap_pyfunction!(models::_rebuild, m)?)?;
+    m.add_function(wrap_pyfunction!(models::_rebuild_page, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    // No runtime here: it is built by the first call that needs one.
+    py.import("atexit")?
+        .call_method1("register", (m.getattr("_at_exit")?,))?;
+    Ok(())
+}

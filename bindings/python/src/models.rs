@@ -125,11 +125,12 @@ macro_rules! model {
 
             fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
                 let mut parts: Vec<String> = Vec::new();
-                $(
-                    let value = plain!($kind_of_repr_unused, py, &()) ;
-                    let _ = value;
-                )*
-                $( parts.push(format!("{}={}", stringify!($repr).trim_start_matches("r#"), self.$repr(py)?.repr()?)); )*
+                let plain = self.to_dict(py)?;
+            $(
+                let key = stringify!($repr).trim_start_matches("r#");
+                let value = plain.get_item(key)?.map(|v| v.repr().map(|r| r.to_string())).transpose()?;
+                parts.push(format!("{key}={}", value.unwrap_or_else(|| "None".to_owned())));
+            )*
                 Ok(format!("{}({})", $name, parts.join(", ")))
             }
 
@@ -142,4 +143,315 @@ macro_rules! model {
             $($extra)*
         }
     };
+}
+
+model! {
+    /// The account: wallet balance, plan and usage.
+    PyAccount, "Account", nexotp::Account,
+    repr: [balance, currency, plan],
+    fields: {
+        user_id = user_id: opt_str,
+        email = email: opt_str,
+        balance = balance: num,
+        currency = currency: opt_str,
+        plan = plan: opt_str,
+        usage = usage: json,
+    },
+    reduce: |s, py| reduce_raw!("Account", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// One wallet transaction (`amount` is negative for a debit).
+    PyTransaction, "Transaction", nexotp::Transaction,
+    repr: [id, r#type, amount, balance_after, order_id],
+    fields: {
+        id = id: str,
+        r#type = kind: opt_str,
+        amount = amount: num,
+        balance_after = balance_after: opt_num,
+        description = description: opt_str,
+        order_id = order_id: opt_str,
+        created_at = created_at: opt_str,
+    },
+    reduce: |s, py| reduce_raw!("Transaction", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// One page of transactions.
+    PyTransactionPage, "TransactionPage", nexotp::TransactionPage,
+    repr: [page, per_page, total, total_pages, has_more],
+    fields: {
+        items = items: items,
+        page = page: num,
+        per_page = per_page: num,
+        total = total: opt_num,
+        total_pages = total_pages: opt_num,
+        has_more = has_more: num,
+    },
+    reduce: |s, py| {
+        let rebuild = py.import("nexotp._native")?.getattr("_rebuild_page")?;
+        let items: Vec<String> = s.inner.items.iter()
+            .map(|t| serde_json::to_string(&t.raw).unwrap_or_default())
+            .collect();
+        let args = (items, s.inner.page, s.inner.per_page, s.inner.total, s.inner.total_pages, s.inner.has_more);
+        Ok(PyTuple::new(py, [rebuild, args.into_pyobject(py)?.into_any()])?.into_any())
+    },
+    extra: {
+        fn __len__(&self) -> usize { self.inner.items.len() }
+        fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            Ok(conv!(items, py, &self.inner.items)?.try_iter()?.into_any())
+        }
+    }
+}
+
+model! {
+    /// A country of the supply network.
+    PyCountry, "Country", nexotp::Country,
+    repr: [code, name],
+    fields: {
+        code = code: str,
+        name = name: opt_str,
+        iso = iso: opt_str,
+        dial_code = dial_code: opt_str,
+    },
+    reduce: |s, py| reduce_raw!("Country", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// A service available in a country.
+    PyService, "Service", nexotp::Service,
+    repr: [id, name, price, available],
+    fields: {
+        id = id: str,
+        name = name: opt_str,
+        price = price: opt_num,
+        available = available: opt_num,
+    },
+    reduce: |s, py| reduce_raw!("Service", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// A supply pool offering numbers for a service and country.
+    PyPool, "Pool", nexotp::Pool,
+    repr: [id, price, available, success_rate],
+    fields: {
+        id = id: str,
+        price = price: opt_num,
+        available = available: opt_num,
+        success_rate = success_rate: opt_num,
+    },
+    reduce: |s, py| reduce_raw!("Pool", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// The current price of a service in a country.
+    PyPrice, "Price", nexotp::Price,
+    repr: [service, country, price, currency, available],
+    fields: {
+        service = service: opt_str,
+        country = country: opt_str,
+        price = price: num,
+        currency = currency: opt_str,
+        available = available: opt_num,
+        pools = pools: pools,
+    },
+    reduce: |s, py| reduce_raw!("Price", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// An order: a number rented for one service, and the codes it received.
+    PyOrder, "Order", nexotp::Order,
+    repr: [id, status, service, country, phone, code, price],
+    fields: {
+        id = id: str,
+        status = status: status,
+        service = service: opt_str,
+        country = country: opt_str,
+        pool = pool: opt_str,
+        phone = phone: opt_str,
+        price = price: opt_num,
+        code = code: opt_str,
+        codes = codes: str_list,
+        sms = sms: opt_str,
+        refund = refund: opt_num,
+        created_at = created_at: opt_str,
+        updated_at = updated_at: opt_str,
+        expires_at = expires_at: opt_str,
+    },
+    reduce: |s, py| reduce_raw!("Order", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+
+        /// Every code received: `codes`, plus `code` when only that was sent.
+        fn all_codes(&self) -> Vec<String> {
+            self.inner.all_codes().into_iter().map(str::to_owned).collect()
+        }
+
+        /// Whether the order has ended and will not receive another code.
+        #[getter]
+        fn is_closed(&self) -> bool { self.inner.status.is_closed() }
+    }
+}
+
+model! {
+    /// A registered webhook endpoint. `secret` is set only on the answer to `create_webhook`,
+    /// and never appears in `repr`, `raw` or `to_dict()`.
+    PyWebhook, "Webhook", nexotp::Webhook,
+    repr: [id, endpoint_url, events, active],
+    fields: {
+        id = id: str,
+        endpoint_url = endpoint_url: opt_str,
+        events = events: str_list,
+        active = active: opt_num,
+        created_at = created_at: opt_str,
+    },
+    reduce: |s, py| reduce_raw!("Webhook", s, py, s.inner.secret.as_ref().map(|x| x.expose().to_owned())),
+    extra: {
+        /// The decoded JSON object (without the secret).
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+
+        /// The signing secret: returned once, by `create_webhook`. Store it; never log it.
+        #[getter]
+        fn secret(&self) -> Option<&str> { self.inner.secret.as_ref().map(|s| s.expose()) }
+    }
+}
+
+model! {
+    /// The answer to deleting a webhook.
+    PyWebhookDeleted, "WebhookDeleted", nexotp::WebhookDeleted,
+    repr: [id, deleted],
+    fields: {
+        id = id: opt_str,
+        deleted = deleted: num,
+    },
+    reduce: |s, py| reduce_raw!("WebhookDeleted", s, py, None),
+    extra: {
+        /// The decoded JSON object.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+model! {
+    /// A verified webhook delivery (`type` is the event name, `order` its data as an order).
+    PyWebhookEvent, "WebhookEvent", nexotp::WebhookEvent,
+    repr: [id, r#type, created_at],
+    fields: {
+        id = id: str,
+        r#type = kind: str,
+        created_at = created_at: opt_num,
+        data = data: json,
+        order = order: opt_order,
+    },
+    reduce: |s, py| {
+        let _ = (s, py);
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "a WebhookEvent cannot be pickled: pickle its .raw dict, or the delivery body",
+        ))
+    },
+    extra: {
+        /// The whole decoded body.
+        #[getter]
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> PyResult<(T, Value)> {
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|e| crate::errors::nexotp_error(&format!("cannot unpickle: {e}")))?;
+    let model = serde_json::from_value(value.clone())
+        .map_err(|e| crate::errors::nexotp_error(&format!("cannot unpickle: {e}")))?;
+    Ok((model, value))
+}
+
+/// Unpickles a model from its class name, the JSON of its `raw`, and (webhooks) the secret.
+#[pyfunction]
+#[pyo3(signature = (name, raw, secret=None))]
+pub fn _rebuild(py: Python<'_>, name: &str, raw: &str, secret: Option<String>) -> PyResult<Py<PyAny>> {
+    macro_rules! build {
+        ($t:ty, $py_ty:ident) => {{
+            let (mut m, v): ($t, Value) = decode(raw)?;
+            m.raw = v;
+            Py::new(py, $py_ty { inner: m })?.into_any()
+        }};
+    }
+    Ok(match name {
+        "Account" => build!(nexotp::Account, PyAccount),
+        "Transaction" => build!(nexotp::Transaction, PyTransaction),
+        "Country" => build!(nexotp::Country, PyCountry),
+        "Service" => build!(nexotp::Service, PyService),
+        "Pool" => build!(nexotp::Pool, PyPool),
+        "Price" => build!(nexotp::Price, PyPrice),
+        "Order" => build!(nexotp::Order, PyOrder),
+        "WebhookDeleted" => build!(nexotp::WebhookDeleted, PyWebhookDeleted),
+        "Webhook" => {
+            let (mut m, v): (nexotp::Webhook, Value) = decode(raw)?;
+            m.raw = v;
+            m.secret = secret.map(nexotp::WebhookSecret::new);
+            Py::new(py, PyWebhook { inner: m })?.into_any()
+        }
+        other => {
+            return Err(crate::errors::nexotp_error(&format!("cannot unpickle a {other}")));
+        }
+    })
+}
+
+/// Unpickles a `TransactionPage`.
+#[pyfunction]
+pub fn _rebuild_page(
+    py: Python<'_>,
+    items: Vec<String>,
+    page: u32,
+    per_page: u32,
+    total: Option<u64>,
+    total_pages: Option<u32>,
+    has_more: bool,
+) -> PyResult<Py<PyTransactionPage>> {
+    let mut list = Vec::with_capacity(items.len());
+    for raw in &items {
+        let (mut t, v): (nexotp::Transaction, Value) = decode(raw)?;
+        t.raw = v;
+        list.push(t);
+    }
+    let mut inner = nexotp::TransactionPage::default();
+    inner.items = list;
+    inner.page = page;
+    inner.per_page = per_page;
+    inner.total = total;
+    inner.total_pages = total_pages;
+    inner.has_more = has_more;
+    Py::new(py, PyTransactionPage { inner })
 }

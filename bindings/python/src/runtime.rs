@@ -183,7 +183,7 @@ where
         let mut fut = std::pin::pin!(fut);
         let out = if main {
             loop {
-                match rt.block_on(tokio::time::timeout(SIGNAL_POLL, fut.as_mut())) {
+                match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, fut.as_mut()).await }) {
                     Ok(value) => break Ok(value),
                     Err(_) => {
                         if let Err(e) = Python::attach(|py| py.check_signals()) {

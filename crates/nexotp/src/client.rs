@@ -13,10 +13,10 @@ use serde_json::{Map, Number, Value};
 use crate::buckets::{Bucket, RateLimitStore};
 use crate::config::{ClientBuilder, ClientConfig, RequestOptions};
 use crate::envelope::Payload;
-use crate::error::{Error, Operation, Result};
+use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::models::{
-    self, Account, Country, Model, Order, OrderRequest, Price, Service, TransactionPage, Webhook,
-    WebhookDeleted,
+    self, Account, Country, Model, Order, OrderRequest, OrderStatus, Price, Service,
+    TransactionPage, Webhook, WebhookDeleted,
 };
 use crate::observe::RequestObserver;
 use crate::transport::{Call, OutcomeContext, Resend, Transport};
@@ -103,6 +103,14 @@ impl Client {
             .shared
             .transport
             .execute(&self.inner.config, call)
+            .await
+    }
+
+    async fn send_tracked(&self, call: Call, maybe_applied: &mut bool) -> Result<Payload> {
+        self.inner
+            .shared
+            .transport
+            .execute_tracked(&self.inner.config, call, maybe_applied)
             .await
     }
 
@@ -199,11 +207,24 @@ impl Client {
         self.get(format!("order/{segment}"), Bucket::Poll).await
     }
 
-    /// `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry.
+    /// `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry: when
+    /// the answer to an attempt was lost and the retry finds the order already cancelled, the
+    /// cancelled order is returned (without `refund`, which only the lost answer carried).
     pub async fn cancel_order(&self, id: &str) -> Result<Order> {
         let segment = validate::path_segment("id", id)?;
         let call = post_empty(format!("order/{segment}/cancel"), Resend::Always);
-        let order: Order = decode(self.send(call).await?.data)?;
+        let mut maybe_applied = false;
+        let order: Order = match self.send_tracked(call, &mut maybe_applied).await {
+            Ok(payload) => decode(payload.data)?,
+            Err(e) if maybe_applied && e.code() == Some("order_not_cancellable") => {
+                // Our own earlier attempt may have cancelled it: look before reporting a conflict.
+                match self.order(id).await {
+                    Ok(order) if order.status == OrderStatus::Cancelled => order,
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         self.forget_codes(id);
         Ok(order)
     }
@@ -280,7 +301,8 @@ impl Client {
         decode(self.send(call).await?.data)
     }
 
-    /// `DELETE /webhooks/{id}`. Safe to retry.
+    /// `DELETE /webhooks/{id}`. Safe to retry: when the answer to an attempt was lost and the
+    /// retry finds no such webhook, the delete is reported as done (`raw` is then built here).
     pub async fn delete_webhook(&self, id: &str) -> Result<WebhookDeleted> {
         let segment = validate::path_segment("id", id)?;
         let call = Call {
@@ -290,7 +312,16 @@ impl Client {
             bucket: Bucket::General,
             resend: Resend::Always,
         };
-        decode(self.send(call).await?.data)
+        let mut maybe_applied = false;
+        match self.send_tracked(call, &mut maybe_applied).await {
+            Ok(payload) => decode(payload.data),
+            Err(e) if maybe_applied && e.kind() == ErrorKind::NotFound => Ok(WebhookDeleted {
+                id: Some(id.to_owned()),
+                deleted: true,
+                raw: serde_json::json!({"id": id, "deleted": true}),
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -55,9 +55,16 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// A short, printable excerpt of a body for error messages.
+/// A short, printable excerpt of a body for error messages. An HTML page (a PHP fatal error,
+/// a proxy's error page) is reduced to its text first, so the excerpt shows the message
+/// ("There has been a critical error on this website.") rather than the `<head>` markup.
 pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let lossy = String::from_utf8_lossy(body);
+    let text = if lossy.trim_start().starts_with('<') {
+        std::borrow::Cow::Owned(html_text(&lossy))
+    } else {
+        lossy
+    };
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -67,6 +74,57 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         out.push('…');
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The visible text of an HTML page: tags, comments, `<script>` and `<style>` contents
+/// removed, the common entities decoded. Not a parser; good enough for an error excerpt.
+fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len().min(4096));
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        let tag = &rest[open..];
+        let lower: String = tag.chars().take(8).collect::<String>().to_ascii_lowercase();
+        let end = if tag.starts_with("<!--") {
+            tag.find("-->").map(|i| i + 3)
+        } else if lower.starts_with("<script") || lower.starts_with("<style") {
+            let close = if lower.starts_with("<script") {
+                "</script"
+            } else {
+                "</style"
+            };
+            tag.to_ascii_lowercase()
+                .find(close)
+                .and_then(|i| tag[i..].find('>').map(|j| i + j + 1))
+        } else {
+            tag.find('>').map(|i| i + 1)
+        };
+        match end {
+            Some(end) => rest = &tag[end..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    for (entity, text) in [
+        ("&nbsp;", " "),
+        ("&rsaquo;", "›"),
+        ("&lsaquo;", "‹"),
+        ("&quot;", "\""),
+        ("&#039;", "'"),
+        ("&#39;", "'"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ] {
+        if out.contains(entity) {
+            out = out.replace(entity, text);
+        }
+    }
+    out
 }
 
 /// The error class of an error code when the status does not tell (a 200 with
@@ -428,6 +486,19 @@ mod tests {
             kind(dec(200, "<html>")),
             Some(ErrorKind::UnexpectedResponse)
         );
+    }
+
+    #[test]
+    fn html_snippet_is_the_page_text() {
+        let page = "<!DOCTYPE html>\n<html><head><title>WordPress &rsaquo; Error</title>\
+            <style>body{color:red}</style><script>var a = '<b>';</script></head>\
+            <body><!-- x --><p>There has been a critical error on this website.</p></body></html>";
+        assert_eq!(
+            snippet(page.as_bytes()),
+            "WordPress › Error There has been a critical error on this website."
+        );
+        assert_eq!(snippet(b"{\"a\": 1}"), "{\"a\": 1}");
+        assert_eq!(snippet(b"<unclosed"), "");
     }
 
     #[test]

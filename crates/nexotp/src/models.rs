@@ -75,7 +75,7 @@ pub struct Transaction {
 }
 
 /// One page of transactions.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TransactionPage {
     /// The transactions on this page.

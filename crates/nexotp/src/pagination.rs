@@ -149,3 +149,65 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(data: Value, total: Option<u64>, pages: Option<u32>) -> Payload {
+        Payload {
+            data,
+            request_id: None,
+            wp_total: total,
+            wp_total_pages: pages,
+        }
+    }
+
+    fn items(ids: std::ops::Range<u64>) -> Value {
+        Value::Array(
+            ids.map(|id| json!({"id": id, "type": "order", "amount": "-0.50"}))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn totals_from_the_wordpress_headers_only() {
+        // `data` is the bare list; only X-WP-Total / X-WP-TotalPages tell the totals.
+        let page = decode_page(payload(items(0..10), Some(25), Some(3)), 1, 10).expect("page");
+        assert_eq!(page.items.len(), 10);
+        assert_eq!((page.page, page.per_page), (1, 10));
+        assert_eq!(page.total, Some(25));
+        assert_eq!(page.total_pages, Some(3));
+        assert!(page.has_more);
+        let last = decode_page(payload(items(20..25), Some(25), Some(3)), 3, 10).expect("page");
+        assert!(!last.has_more);
+        assert_eq!(last.items[0].id, "20");
+    }
+
+    #[test]
+    fn total_pages_derived_from_the_total_header() {
+        let page = decode_page(payload(items(0..10), Some(30), None), 2, 10).expect("page");
+        assert_eq!(page.total_pages, Some(3));
+        assert!(page.has_more);
+        let page = decode_page(payload(items(0..10), Some(30), None), 3, 10).expect("page");
+        assert!(!page.has_more);
+    }
+
+    #[test]
+    fn without_any_totals_a_short_page_is_the_last() {
+        let full = decode_page(payload(items(0..10), None, None), 1, 10).expect("page");
+        assert_eq!((full.total, full.total_pages), (None, None));
+        assert!(full.has_more);
+        let short = decode_page(payload(items(0..4), None, None), 2, 10).expect("page");
+        assert!(!short.has_more);
+    }
+
+    #[test]
+    fn body_totals_win_over_headers() {
+        let data =
+            json!({"items": items(0..2), "page": 1, "per_page": 2, "total": 3, "total_pages": 2});
+        let page = decode_page(payload(data, Some(99), Some(50)), 1, 2).expect("page");
+        assert_eq!((page.total, page.total_pages), (Some(3), Some(2)));
+    }
+}

@@ -243,6 +243,21 @@ impl Transport {
 
     /// Sends `call`, retrying as its [`Resend`] rule allows, and decodes the answer.
     pub(crate) async fn execute(&self, config: &ClientConfig, call: Call) -> Result<Payload> {
+        let mut maybe_applied = false;
+        self.execute_tracked(config, call, &mut maybe_applied).await
+    }
+
+    /// [`Transport::execute`], also telling (through `maybe_applied`) whether the call was
+    /// re-sent after an attempt that may have taken effect on the server (its answer was lost,
+    /// or a gateway / server error came back). A retried cancel or delete then meets the state
+    /// its own earlier attempt created ("already cancelled", "not found"), which the caller
+    /// must not report as a failure.
+    pub(crate) async fn execute_tracked(
+        &self,
+        config: &ClientConfig,
+        call: Call,
+        maybe_applied: &mut bool,
+    ) -> Result<Payload> {
         let body =
             match &call.body {
                 Some(value) => Some(serde_json::to_vec(value).map_err(|e| {
@@ -300,7 +315,11 @@ impl Transport {
                         }
                         // After a 429 the bucket pause is the wait (`wait_for_bucket`).
                         Decision::Retry { backoff: false, .. } => Duration::ZERO,
-                        Decision::Retry { at_least, .. } => backoff(attempt).max(at_least),
+                        Decision::Retry { at_least, .. } => {
+                            // A 408 / 5xx: the server (or a gateway) may have applied it.
+                            *maybe_applied = true;
+                            backoff(attempt).max(at_least)
+                        }
                     }
                 }
                 Err(AttemptError::TooLarge { status }) => {
@@ -334,7 +353,10 @@ impl Transport {
                         }
                         Resend::OnlyIfNotSent(None) if reached => return Err(error),
                         _ if last => return Err(error),
-                        _ => backoff(attempt),
+                        _ => {
+                            *maybe_applied |= reached;
+                            backoff(attempt)
+                        }
                     }
                 }
             };

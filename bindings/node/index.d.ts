@@ -1,0 +1,384 @@
+/// <reference types="node" />
+/**
+ * Types of the `nexotp` package: a Promise API over a native (Rust) client for the NexOTP REST
+ * API (virtual phone numbers that receive one-time codes).
+ *
+ * The model interfaces (`Order`, `Account`, ...) are generated from the native addon
+ * (`native.d.ts`) and re-exported here; the client, options, webhook helpers and error classes
+ * below are the hand-written JS layer (`index.js`, `errors.js`).
+ *
+ * Conventions: models are plain objects with camelCase keys; money is always a decimal string
+ * (`"1.40"`), never a float; ids are strings; durations are milliseconds (`timeoutMs`) except
+ * `toleranceSec`; absent values are `undefined`; `raw` holds the decoded JSON object as the API
+ * sent it.
+ *
+ * @packageDocumentation
+ */
+
+import type {
+  Account,
+  Country,
+  Order,
+  Pool,
+  Price,
+  Service,
+  Transaction,
+  TransactionPage,
+  Webhook,
+  WebhookDeleted,
+  WebhookEvent,
+} from './native';
+
+export type {
+  Account,
+  Country,
+  Order,
+  Pool,
+  Price,
+  Service,
+  Transaction,
+  TransactionPage,
+  Webhook,
+  WebhookDeleted,
+  WebhookEvent,
+};
+
+/** Order statuses this SDK knows (DESIGN §8); any other status string is passed through. */
+export type KnownOrderStatus = 'pending' | 'received' | 'completed' | 'cancelled' | 'expired';
+
+/** Webhook event names NexOTP sends (the SDK accepts any non-empty name without spaces or commas). */
+export type KnownWebhookEvent =
+  | 'order.created'
+  | 'order.code_received'
+  | 'order.completed'
+  | 'order.cancelled'
+  | 'order.expired';
+
+/** The three rate buckets the client tracks separately. */
+export type RateBucket = 'GENERAL' | 'ORDER' | 'POLL';
+
+/** Options of `new Client(...)`. Every field is optional. */
+export interface ClientOptions {
+  /** The API key. Default: `process.env.NEXOTP_API_KEY`; missing → `InvalidArgumentError` at construction. */
+  apiKey?: string;
+  /**
+   * The API base URL. Default: `process.env.NEXOTP_BASE_URL`, else production
+   * (`https://visualtrinitystudio.xyz/wp-json/nexotp/v1/`). Must be https unless the host is
+   * loopback (the sandbox).
+   */
+  baseUrl?: string;
+  /** Time allowed for one attempt (connect, send, read the whole answer), in ms. Default 30000. */
+  timeoutMs?: number;
+  /** Time allowed to open a connection, in ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Retries after the first attempt, for the calls that may be retried (DESIGN §8). Default 2. */
+  maxRetries?: number;
+}
+
+/** Options of `client.withOptions(...)`. */
+export interface RequestOptions {
+  /** Time allowed for one attempt, in ms. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. */
+  maxRetries?: number;
+}
+
+/** Options of `client.transactions(...)`. */
+export interface TransactionsOptions {
+  /** Page number, from 1. Default 1. */
+  page?: number;
+  /** Page size, 1–100. Default 20. */
+  perPage?: number;
+}
+
+/** Options of `client.iterTransactions(...)`. */
+export interface IterTransactionsOptions {
+  /** Page size used while iterating, 1–100. Default 100. */
+  perPage?: number;
+}
+
+/** How the server picks a pool: by name or by wire value (0 = cheapest, 1 = best rate). */
+export type PricingOption = 'cheapest' | 'best_rate' | 0 | 1;
+
+/** What `client.createOrder(...)` orders. */
+export interface CreateOrderRequest {
+  /** Service id, e.g. `"svc_telegram"` (see `services()`). */
+  service: string;
+  /** Country code, e.g. `"cty_us"` (see `countries()`). */
+  country: string;
+  /** A specific pool (see `price().pools`). */
+  pool?: string;
+  /** How to pick a pool when none is named. Sent only when given. */
+  pricingOption?: PricingOption;
+  /**
+   * Refuse to pay more than this. A decimal string (`"0.50"`) is exact. A finite number is
+   * accepted too and taken by its shortest decimal form (`String(x)`: `0.1` means exactly
+   * `0.10`); `NaN` and infinities are `InvalidArgumentError`.
+   */
+  maxPrice?: string | number;
+}
+
+/** Options of `client.waitForCode(...)`. */
+export interface WaitForCodeOptions {
+  /** Give up after this many ms (`WaitTimeoutError`). Default 300000. */
+  timeoutMs?: number;
+  /** Time between polls, in ms. Default 3000. */
+  pollIntervalMs?: number;
+  /** On timeout, cancel the order to recover the money before rejecting. Default false. */
+  cancelOnTimeout?: boolean;
+  /** Aborting stops polling at once and rejects with `AbortError` (the order is not cancelled). */
+  signal?: AbortSignal;
+  /** Codes that do not count (codes seen before a resend by this client are skipped anyway). */
+  excludeCodes?: string[];
+}
+
+/** What `client.createWebhook(...)` registers. */
+export interface CreateWebhookRequest {
+  /** Where deliveries go: https (http only for localhost / loopback receivers). */
+  endpointUrl: string;
+  /** Event names, as a list or a comma-separated string. */
+  events: Array<KnownWebhookEvent | (string & {})> | string;
+}
+
+/** A raw webhook body: the exact bytes received (a string is taken as UTF-8). */
+export type WebhookPayload = string | Buffer | Uint8Array | ArrayBuffer;
+
+/** Options of `verifyWebhook(...)`. */
+export interface VerifyWebhookOptions {
+  /** Allowed distance between the signature's timestamp and now, in seconds. Default 300. */
+  toleranceSec?: number;
+}
+
+/** Options of `signWebhook(...)`. */
+export interface SignWebhookOptions {
+  /** The signature's timestamp in unix seconds. Default: now. */
+  timestamp?: number;
+}
+
+/**
+ * A NexOTP API client. One client holds one connection pool and one set of rate buckets shared
+ * by all its concurrent calls; create it once and reuse it. Every API method returns a Promise
+ * and rejects with a subclass of {@link NexOTPError}; bad arguments reject with
+ * {@link InvalidArgumentError} before any request is sent. `util.inspect(client)` never shows
+ * the key.
+ *
+ * @example
+ * const { Client } = require('nexotp');
+ * const client = new Client({ apiKey: process.env.NEXOTP_API_KEY });
+ * const order = await client.createOrder({ service: 'svc_telegram', country: 'cty_us' });
+ * const done = await client.waitForCode(order.id, { timeoutMs: 120_000, cancelOnTimeout: true });
+ * console.log(done.code);
+ */
+export declare class Client {
+  /**
+   * Creates a client. Throws {@link InvalidArgumentError} at once when the key is missing or a
+   * setting is invalid (a plain-http base URL that is not loopback, a zero timeout, ...).
+   */
+  constructor(options?: ClientOptions);
+  /** The base URL in use (always ending in `/`). */
+  readonly baseUrl: string;
+  /** Time allowed for one attempt, in ms. */
+  readonly timeoutMs: number;
+  /** Retries after the first attempt. */
+  readonly maxRetries: number;
+  /**
+   * A client with another timeout or retry count that shares this one's key, connection pool
+   * and rate buckets.
+   */
+  withOptions(options: RequestOptions): Client;
+  /** `GET /account`: balance (a decimal string), currency, plan and usage. */
+  account(): Promise<Account>;
+  /** `GET /account/transactions`: one page (`page` from 1, `perPage` 1–100, default 20). */
+  transactions(options?: TransactionsOptions): Promise<TransactionPage>;
+  /**
+   * Every transaction, as an async iterable that fetches one page when the previous one is used
+   * up (nothing is fetched before the first `next()`). A bad `perPage` throws at once.
+   *
+   * @example
+   * for await (const t of client.iterTransactions({ perPage: 50 })) console.log(t.amount);
+   */
+  iterTransactions(options?: IterTransactionsOptions): AsyncGenerator<Transaction, void, undefined>;
+  /** `GET /countries`. */
+  countries(): Promise<Country[]>;
+  /** `GET /services?country=`: the services offered in a country, with prices and stock. */
+  services(country: string): Promise<Service[]>;
+  /** `GET /price?service=&country=`: the current price and its pools. */
+  price(service: string, country: string): Promise<Price>;
+  /**
+   * `POST /order`: rents a number. Never sent twice: when the answer is lost after sending,
+   * rejects with {@link OrderOutcomeUnknownError} (check your orders before retrying).
+   */
+  createOrder(request: CreateOrderRequest): Promise<Order>;
+  /** `GET /order/{id}` (POLL bucket). A safe-integer id is accepted and stringified. */
+  getOrder(id: string | number): Promise<Order>;
+  /** `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry. */
+  cancelOrder(id: string | number): Promise<Order>;
+  /**
+   * `POST /order/{id}/resend`: asks for another code on the same number; a later
+   * `waitForCode` returns only a code the order did not have yet.
+   */
+  resendOrder(id: string | number): Promise<Order>;
+  /**
+   * Polls the order until it has a new code (resolves with the order), the order ends without
+   * one ({@link OrderClosedError}), the time is up ({@link WaitTimeoutError}, after cancelling
+   * the order when `cancelOnTimeout` is set) or `signal` aborts ({@link AbortError}, at once).
+   */
+  waitForCode(id: string | number, options?: WaitForCodeOptions): Promise<Order>;
+  /** `GET /webhooks`. */
+  webhooks(): Promise<Webhook[]>;
+  /**
+   * `POST /webhooks`: registers an endpoint. The result's `secret` is returned this once: store
+   * it (it is readable, but `util.inspect` / `console.log` show it redacted).
+   */
+  createWebhook(request: CreateWebhookRequest): Promise<Webhook>;
+  /** `DELETE /webhooks/{id}`. Safe to retry. */
+  deleteWebhook(id: string | number): Promise<WebhookDeleted>;
+}
+
+/**
+ * Verifies a webhook delivery and returns the event. `payload` must be the raw request body
+ * exactly as received (not re-serialized JSON); `signature` is the `X-NexOTP-Signature` header
+ * (`req.headers['x-nexotp-signature']`; `undefined` is reported as a missing header).
+ *
+ * @throws {WebhookVerificationError} when the signature, timestamp or body does not check out.
+ */
+export declare function verifyWebhook(
+  payload: WebhookPayload,
+  signature: string | string[] | undefined | null,
+  secret: string,
+  options?: VerifyWebhookOptions,
+): WebhookEvent;
+
+/**
+ * Signs `payload` the way NexOTP does and returns the header value `t=<unix>,v1=<hex>`: for
+ * testing your own webhook handler.
+ */
+export declare function signWebhook(payload: WebhookPayload, secret: string, options?: SignWebhookOptions): string;
+
+/** The signature header's name as Node's `req.headers` spells it: `'x-nexotp-signature'`. */
+export declare const SIGNATURE_HEADER: 'x-nexotp-signature';
+
+/** The SDK version. */
+export declare const VERSION: string;
+
+/**
+ * Base class of every error the package throws (`instanceof NexOTPError` catches them all). A
+ * panic inside the native addon also arrives as a plain `NexOTPError`.
+ *
+ * Which native error kind becomes which class: `InvalidArgument` → {@link InvalidArgumentError};
+ * `Api` → {@link APIError} and its subclasses by status / code (401, 403, 404, 400/422,
+ * 402 or `insufficient_balance`, 409, 429, 5xx); `Connection` → {@link APIConnectionError};
+ * `Timeout` → {@link APITimeoutError}; `OrderOutcomeUnknown` → {@link OrderOutcomeUnknownError};
+ * `UnexpectedResponse` → {@link UnexpectedResponseError}; `WaitTimeout` →
+ * {@link WaitTimeoutError}; `OrderClosed` → {@link OrderClosedError}; `WebhookVerification` →
+ * {@link WebhookVerificationError}; an aborted wait → {@link AbortError}.
+ */
+export declare class NexOTPError extends Error {
+  constructor(message?: string, fields?: Record<string, unknown>, options?: ErrorOptions);
+}
+
+/** A bad argument, caught before any request was sent. */
+export declare class InvalidArgumentError extends NexOTPError {
+  /** The argument's name as you spell it in JS (`perPage`, `maxPrice`, `id`, ...). */
+  readonly argument: string;
+  /** The rule it broke. */
+  readonly rule: string;
+}
+
+/** The server answered with an error. */
+export declare class APIError extends NexOTPError {
+  /** HTTP status. */
+  readonly status: number;
+  /** The API's error code (`"order_not_cancellable"`, `"rest_forbidden"`, ...), when given. */
+  readonly code?: string;
+  /** The request id (from the body's `meta.request_id` or the `X-Request-Id` header). */
+  readonly requestId?: string;
+  /** How long the server asked to wait before retrying, in ms (429, sometimes 503). */
+  readonly retryAfterMs?: number;
+  /** The error's `details` (or WordPress's `data`). */
+  readonly details?: unknown;
+  /** Per-parameter messages of a WordPress validation error (param → message). */
+  readonly params?: Record<string, string>;
+  /** The decoded error body. */
+  readonly body?: unknown;
+}
+
+/** 401: a missing or wrong API key. */
+export declare class AuthenticationError extends APIError {}
+/** 403. */
+export declare class PermissionDeniedError extends APIError {}
+/** 404: an unknown order, webhook or route. */
+export declare class NotFoundError extends APIError {}
+/** 400 / 422: the server refused a parameter (see `params`). */
+export declare class InvalidRequestError extends APIError {}
+/** 402 / `insufficient_balance`: top up the wallet. */
+export declare class InsufficientBalanceError extends APIError {}
+/** 409: `no_numbers_available`, `max_price_exceeded`, `order_not_cancellable`, `resend_not_supported`, ... */
+export declare class ConflictError extends APIError {}
+/** 429: rate limited. The client already waited and retried up to `maxRetries`. */
+export declare class RateLimitError extends APIError {
+  /** The rate bucket of the call. */
+  readonly bucket?: RateBucket;
+}
+/** 5xx. */
+export declare class ServerError extends APIError {}
+
+/** No usable answer: connection refused or reset, TLS failure, a body cut off. */
+export declare class APIConnectionError extends NexOTPError {}
+
+/** The request timed out (`timeoutMs`). */
+export declare class APITimeoutError extends APIConnectionError {}
+
+/**
+ * A non-idempotent call (create order, resend) failed after it may have reached the server. It
+ * was not re-sent, to avoid a duplicate: look for the order before trying again.
+ */
+export declare class OrderOutcomeUnknownError extends APIConnectionError {
+  /** The call: `createOrder` or `resendOrder`. */
+  readonly operation: 'createOrder' | 'resendOrder';
+  /** The ordered service (createOrder). */
+  readonly service?: string;
+  /** The ordered country (createOrder). */
+  readonly country?: string;
+  /** The order id (resendOrder). */
+  readonly orderId?: string;
+  /** When the request was sent. */
+  readonly sentAt: Date;
+  /** The HTTP status, when a non-envelope answer (502 / 504) came back. */
+  readonly status?: number;
+}
+
+/** A body that is not the contract (not JSON, not an envelope, missing fields). */
+export declare class UnexpectedResponseError extends NexOTPError {
+  /** HTTP status of the response. */
+  readonly status: number;
+  /** The first bytes of the body, for diagnosis. */
+  readonly snippet: string;
+  /** The request id, when the response had one. */
+  readonly requestId?: string;
+}
+
+/** `waitForCode` ran out of time. */
+export declare class WaitTimeoutError extends NexOTPError {
+  /** The last state of the order seen (after the cancel, when one was made). */
+  readonly order: Order;
+  /** How long the wait lasted, in ms. */
+  readonly waitedMs: number;
+  /** Whether the order was cancelled because of the timeout (`cancelOnTimeout`). */
+  readonly cancelled: boolean;
+}
+
+/** The order ended (cancelled, expired, completed) without a new code. */
+export declare class OrderClosedError extends NexOTPError {
+  /** The final state of the order. */
+  readonly order: Order;
+}
+
+/** A webhook delivery did not verify; the message names the usual mistake. */
+export declare class WebhookVerificationError extends NexOTPError {}
+
+/** `waitForCode` was aborted through its `AbortSignal`; `cause` is the signal's reason. */
+export declare class AbortError extends NexOTPError {
+  /** Always `'ABORT_ERR'`, like Node's own AbortError. */
+  readonly code: 'ABORT_ERR';
+}

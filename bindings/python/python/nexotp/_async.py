@@ -1,0 +1,269 @@
+"""``AsyncClient``: the asyncio twin of ``Client``.
+
+Each method starts the call in the native core (which runs it on the process's tokio runtime)
+and awaits an ``asyncio.Future`` that the core resolves on this event loop. If the awaiting task
+is cancelled, the call is cancelled in the core too, which drops its HTTP request.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Union
+
+from . import _native
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from ._native import (
+        Account,
+        Country,
+        Order,
+        Price,
+        Service,
+        Transaction,
+        TransactionPage,
+        Webhook,
+        WebhookDeleted,
+    )
+
+__all__ = ["AsyncClient", "AsyncTransactionIterator"]
+
+Money = Union["Decimal", int, str, float]
+
+
+class AsyncClient:
+    """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
+    ``await client.close()``. Configuration as for ``Client`` (``NEXOTP_API_KEY``,
+    ``NEXOTP_BASE_URL``)."""
+
+    __slots__ = ("_core",)
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+    ) -> None:
+        self._core = _native.AsyncCore(api_key, base_url, timeout, max_retries)
+
+    @classmethod
+    def _wrap(cls, core: _native.AsyncCore) -> AsyncClient:
+        client = cls.__new__(cls)
+        client._core = core
+        return client
+
+    @property
+    def base_url(self) -> str:
+        """The base URL in use (ends with ``/``)."""
+        return self._core.base_url
+
+    @property
+    def timeout(self) -> float:
+        """Seconds allowed for one attempt."""
+        return self._core.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._core.max_retries
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._core.closed
+
+    def with_options(
+        self, *, timeout: float | None = None, max_retries: int | None = None
+    ) -> AsyncClient:
+        """A client with another timeout or retry count, sharing this one's connections and
+        rate buckets."""
+        return AsyncClient._wrap(self._core.with_options(timeout, max_retries))
+
+    async def close(self) -> None:
+        """Closes the connection pool; later calls raise ``NexOTPError``."""
+        self._core.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._core.close()
+
+    def __repr__(self) -> str:
+        return self._core.repr()
+
+    # Each method: start the call, await its future, cancel it in the core if interrupted.
+
+    async def account(self) -> Account:
+        """``GET /account``."""
+        fut, token = self._core.account()
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def transactions(self, page: int = 1, per_page: int = 20) -> TransactionPage:
+        """``GET /account/transactions``: one page."""
+        fut, token = self._core.transactions(page, per_page)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    def iter_transactions(self, per_page: int = 100) -> AsyncTransactionIterator:
+        """Every transaction, lazily (``async for``), ``per_page`` at a time."""
+        return AsyncTransactionIterator(self._core.transaction_pager(per_page), self._core)
+
+    async def countries(self) -> list[Country]:
+        """``GET /countries``."""
+        fut, token = self._core.countries()
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def services(self, country: str) -> list[Service]:
+        """``GET /services?country=``."""
+        fut, token = self._core.services(country)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def price(self, service: str, country: str) -> Price:
+        """``GET /price?service=&country=``."""
+        fut, token = self._core.price(service, country)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def create_order(
+        self,
+        service: str,
+        country: str,
+        *,
+        pool: str | None = None,
+        pricing_option: str | int = "cheapest",
+        max_price: Money | None = None,
+    ) -> Order:
+        """``POST /order``. Never sent twice: a failure after sending raises
+        ``OrderOutcomeUnknownError``."""
+        fut, token = self._core.create_order(service, country, pool, pricing_option, max_price)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def get_order(self, id: str | int) -> Order:
+        """``GET /order/{id}``."""
+        fut, token = self._core.get_order(id)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def cancel_order(self, id: str | int) -> Order:
+        """``POST /order/{id}/cancel``: cancels a pending order and refunds it."""
+        fut, token = self._core.cancel_order(id)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def resend_order(self, id: str | int) -> Order:
+        """``POST /order/{id}/resend``: asks for another code on the same number."""
+        fut, token = self._core.resend_order(id)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def wait_for_code(
+        self,
+        id: str | int,
+        *,
+        timeout: float = 300,
+        poll_interval: float = 3.0,
+        cancel_on_timeout: bool = False,
+    ) -> Order:
+        """Polls the order until a new code arrives (returns the order), it closes
+        (``OrderClosedError``) or ``timeout`` seconds pass (``WaitTimeoutError``, after
+        cancelling the order when ``cancel_on_timeout``). Cancelling the task stops polling."""
+        fut, token = self._core.wait_for_code(id, timeout, poll_interval, cancel_on_timeout)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def webhooks(self) -> list[Webhook]:
+        """``GET /webhooks``."""
+        fut, token = self._core.webhooks()
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def create_webhook(self, endpoint_url: str, events: Iterable[str] | str) -> Webhook:
+        """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
+        fut, token = self._core.create_webhook(
+            endpoint_url, events if isinstance(events, str) else list(events)
+        )
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def delete_webhook(self, id: str | int) -> WebhookDeleted:
+        """``DELETE /webhooks/{id}``."""
+        fut, token = self._core.delete_webhook(id)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+
+class AsyncTransactionIterator(AsyncIterator["Transaction"]):
+    """The lazy async iterator of ``AsyncClient.iter_transactions()``: fetches a page only when
+    the previous one is used up."""
+
+    __slots__ = ("_pager", "_core")
+
+    def __init__(self, pager: _native.AsyncPager, core: _native.AsyncCore) -> None:
+        self._pager = pager
+        self._core = core
+
+    def __aiter__(self) -> AsyncTransactionIterator:
+        return self
+
+    async def __anext__(self) -> Transaction:
+        fut, token = self._pager.next()
+        try:
+            item: Any = await fut
+        except BaseException:
+            self._core.cancel(token)
+            raise
+        if item is None:
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]

@@ -1,0 +1,864 @@
+//! `nexotp.Client` (sync) and `_native.AsyncCore` (behind the Python `nexotp.AsyncClient`).
+//!
+//! Each method converts its Python arguments (see `convert.rs`), calls the core, and converts
+//! the result or error. Sync calls go through [`runtime::block_on`]; async calls through
+//! [`bridge::spawn`]. Both share [`Core`]: the core client plus this client's log queue.
+//!
+//! After `os.fork()` the child must not use the parent's connection pool (its sockets are
+//! shared with the parent and its connection tasks lived on the parent's runtime), so [`Core`]
+//! remembers the PID it built the client in and rebuilds it, from the same settings, in a child.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use nexotp::{OrderRequest, RequestOptions, WaitOptions};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyList;
+
+use crate::bridge;
+use crate::convert;
+use crate::errors::{self, IntoPyResult};
+use crate::logs::{self, LogQueue};
+use crate::models::*;
+use crate::runtime::{self, guard};
+
+static RUNTIME_NAME: PyOnceLock<String> = PyOnceLock::new();
+
+/// `"CPython 3.11.7"`, for the user agent.
+fn runtime_name(py: Python<'_>) -> PyResult<&str> {
+    RUNTIME_NAME
+        .get_or_try_init(py, || -> PyResult<String> {
+            let sys = py.import("sys")?;
+            let name: String = sys.getattr("implementation")?.getattr("name")?.extract()?;
+            let name = match name.as_str() {
+                "cpython" => "CPython".to_owned(),
+                "pypy" => "PyPy".to_owned(),
+                other => other.to_owned(),
+            };
+            let v = sys.getattr("version_info")?;
+            let (major, minor, micro): (u32, u32, u32) = (
+                v.getattr("major")?.extract()?,
+                v.getattr("minor")?.extract()?,
+                v.getattr("micro")?.extract()?,
+            );
+            Ok(format!("{name} {major}.{minor}.{micro}"))
+        })
+        .map(String::as_str)
+}
+
+struct State {
+    pid: u32,
+    /// `None` once closed.
+    client: Option<nexotp::Client>,
+}
+
+/// What a sync and an async client share.
+pub struct Core {
+    state: RwLock<State>,
+    logs: Arc<LogQueue>,
+    runtime_name: String,
+}
+
+impl Core {
+    fn new(
+        py: Python<'_>,
+        api_key: Option<String>,
+        base_url: Option<String>,
+        timeout: Duration,
+        max_retries: u32,
+    ) -> PyResult<Core> {
+        let logs = Arc::new(LogQueue::default());
+        let runtime_name = runtime_name(py)?.to_owned();
+        let mut builder = nexotp::Client::builder()
+            .timeout(timeout)
+            .max_retries(max_retries)
+            .sdk_language("python", runtime_name.clone())
+            .observer(logs.clone())
+            // The `nexotp` logger does this job in Python (NEXOTP_LOG=debug adds a handler).
+            .log_from_env(false);
+        if let Some(key) = api_key {
+            builder = builder.api_key(key);
+        }
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        let client = builder.build().py(py)?;
+        Ok(Core {
+            state: RwLock::new(State {
+                pid: std::process::id(),
+                client: Some(client),
+            }),
+            logs,
+            runtime_name,
+        })
+    }
+
+    /// The core client, rebuilt after a fork; an error once closed.
+    pub fn client(&self, py: Python<'_>) -> PyResult<nexotp::Client> {
+        let pid = std::process::id();
+        {
+            let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+            match &state.client {
+                None => return Err(closed(py)),
+                Some(c) if state.pid == pid => return Ok(c.clone()),
+                Some(_) => {}
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = state.client.clone() else {
+            return Err(closed(py));
+        };
+        if state.pid != pid {
+            let cfg = old.config();
+            let fresh = nexotp::Client::builder()
+                .api_key(cfg.api_key.expose())
+                .base_url(cfg.base_url.clone())
+                .timeout(cfg.timeout)
+                .connect_timeout(cfg.connect_timeout)
+                .max_retries(cfg.max_retries)
+                .sdk_language("python", self.runtime_name.clone())
+                .observer(self.logs.clone())
+                .log_from_env(false)
+                .build()
+                .py(py)?;
+            state.client = Some(fresh);
+            state.pid = pid;
+        }
+        state.client.clone().ok_or_else(|| closed(py))
+    }
+
+    fn close(&self) {
+        self.state.write().unwrap_or_else(|p| p.into_inner()).client = None;
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .client
+            .is_none()
+    }
+
+    fn with_options(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Core> {
+        let options = RequestOptions {
+            timeout: timeout
+                .filter(|t| !t.is_none())
+                .map(|t| convert::seconds("timeout", t))
+                .transpose()?,
+            max_retries: max_retries
+                .filter(|m| !m.is_none())
+                .map(|m| convert::u32_arg("max_retries", m))
+                .transpose()?,
+        };
+        let client = self.client(py)?.with_options(options).py(py)?;
+        Ok(Core {
+            state: RwLock::new(State {
+                pid: std::process::id(),
+                client: Some(client),
+            }),
+            logs: self.logs.clone(),
+            runtime_name: self.runtime_name.clone(),
+        })
+    }
+
+    fn repr(&self, py: Python<'_>, class: &str) -> String {
+        match self.client(py) {
+            Ok(c) => {
+                let cfg = c.config();
+                format!(
+                    "{class}(base_url='{}', timeout={}, max_retries={})",
+                    cfg.base_url,
+                    float_repr(cfg.timeout.as_secs_f64()),
+                    cfg.max_retries
+                )
+            }
+            Err(_) => format!("{class}(<closed>)"),
+        }
+    }
+
+    /// Runs one sync call: block on the runtime, flush the logs, convert the error.
+    fn call<T, Fut>(&self, py: Python<'_>, f: impl FnOnce(nexotp::Client) -> Fut) -> PyResult<T>
+    where
+        Fut: Future<Output = nexotp::Result<T>> + Send,
+        T: Send,
+    {
+        let client = self.client(py)?;
+        let out = runtime::block_on(py, f(client));
+        logs::flush(py, &self.logs);
+        out?.py(py)
+    }
+
+    /// Starts one async call on the running loop: `(future, cancel token)`.
+    fn spawn<'py, T, Fut>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(nexotp::Client) -> Fut,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)>
+    where
+        Fut: Future<Output = nexotp::Result<T>> + Send + 'static,
+        T: IntoModel + Send + 'static,
+    {
+        let client = self.client(py)?;
+        let logs = self.logs.clone();
+        bridge::spawn(
+            py,
+            f(client),
+            |py, r: nexotp::Result<T>| r.py(py)?.into_model(py),
+            Some(Box::new(move |py| logs::flush(py, &logs))),
+        )
+    }
+}
+
+fn float_repr(f: f64) -> String {
+    if f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+fn closed(py: Python<'_>) -> PyErr {
+    errors::make(py, "NexOTPError", "this client is closed", None)
+}
+
+/// A core result → its Python model (GIL held).
+pub trait IntoModel {
+    /// Converts.
+    fn into_model(self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+macro_rules! into_model {
+    ($($t:ty => $py_ty:ident),*) => {$(
+        impl IntoModel for $t {
+            fn into_model(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                Ok(Py::new(py, $py_ty::from(self))?.into_any())
+            }
+        }
+    )*};
+}
+into_model!(
+    nexotp::Account => PyAccount,
+    nexotp::Transaction => PyTransaction,
+    nexotp::TransactionPage => PyTransactionPage,
+    nexotp::Country => PyCountry,
+    nexotp::Service => PyService,
+    nexotp::Price => PyPrice,
+    nexotp::Order => PyOrder,
+    nexotp::Webhook => PyWebhook,
+    nexotp::WebhookDeleted => PyWebhookDeleted
+);
+
+impl<T: IntoModel> IntoModel for Vec<T> {
+    fn into_model(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let list = PyList::empty(py);
+        for item in self {
+            list.append(item.into_model(py)?)?;
+        }
+        Ok(list.into_any().unbind())
+    }
+}
+
+impl<T: IntoModel> IntoModel for Option<T> {
+    fn into_model(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self {
+            Some(v) => v.into_model(py),
+            None => Ok(py.None()),
+        }
+    }
+}
+
+/// The arguments of `create_order`, converted.
+fn order_request(
+    service: &Bound<'_, PyAny>,
+    country: &Bound<'_, PyAny>,
+    pool: Option<&Bound<'_, PyAny>>,
+    pricing_option: Option<&Bound<'_, PyAny>>,
+    max_price: Option<&Bound<'_, PyAny>>,
+) -> PyResult<OrderRequest> {
+    let mut request = OrderRequest::new(
+        convert::string("service", service)?,
+        convert::string("country", country)?,
+    );
+    if let Some(pool) = convert::opt_string("pool", pool)? {
+        request = request.pool(pool);
+    }
+    if let Some(option) = pricing_option.map(convert::pricing_option).transpose()?.flatten() {
+        request = request.pricing_option(option);
+    }
+    if let Some(max) = max_price.filter(|m| !m.is_none()) {
+        request = request.max_price(convert::decimal("max_price", max)?);
+    }
+    Ok(request)
+}
+
+fn wait_options(
+    timeout: &Bound<'_, PyAny>,
+    poll_interval: &Bound<'_, PyAny>,
+    cancel_on_timeout: &Bound<'_, PyAny>,
+) -> PyResult<WaitOptions> {
+    Ok(WaitOptions::default()
+        .timeout(convert::seconds("timeout", timeout)?)
+        .poll_interval(convert::seconds("poll_interval", poll_interval)?)
+        .cancel_on_timeout(convert::boolean("cancel_on_timeout", cancel_on_timeout)?))
+}
+
+fn new_core(
+    py: Python<'_>,
+    api_key: Option<&Bound<'_, PyAny>>,
+    base_url: Option<&Bound<'_, PyAny>>,
+    timeout: &Bound<'_, PyAny>,
+    max_retries: &Bound<'_, PyAny>,
+) -> PyResult<Core> {
+    let api_key = convert::opt_string("api_key", api_key)?;
+    let base_url = convert::opt_string("base_url", base_url)?;
+    let timeout = convert::seconds("timeout", timeout)?;
+    let max_retries = convert::u32_arg("max_retries", max_retries)?;
+    Core::new(py, api_key, base_url, timeout, max_retries)
+}
+
+/// A NexOTP API client (blocking). Thread-safe: share one per process.
+#[pyclass(frozen, subclass, module = "nexotp", name = "Client")]
+pub struct Client {
+    core: Arc<Core>,
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, max_retries=None))]
+    fn new(
+        py: Python<'_>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        base_url: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let default_timeout = 30.0f64.into_pyobject(py)?.into_any();
+            let default_retries = 2u32.into_pyobject(py)?.into_any();
+            let core = new_core(
+                py,
+                api_key,
+                base_url,
+                timeout.unwrap_or(&default_timeout),
+                max_retries.unwrap_or(&default_retries),
+            )?;
+            Ok(Client { core: Arc::new(core) })
+        })
+    }
+
+    /// The base URL in use (ends with `/`).
+    #[getter]
+    fn base_url(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.core.client(py)?.config().base_url.clone())
+    }
+
+    /// Seconds allowed for one attempt.
+    #[getter]
+    fn timeout(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.core.client(py)?.config().timeout.as_secs_f64())
+    }
+
+    /// Retries after the first attempt.
+    #[getter]
+    fn max_retries(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self.core.client(py)?.config().max_retries)
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    /// A client with another timeout or retry count, sharing this one's connections and rate
+    /// buckets.
+    #[pyo3(signature = (*, timeout=None, max_retries=None))]
+    fn with_options(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Client> {
+        guard(|| {
+            Ok(Client {
+                core: Arc::new(self.core.with_options(py, timeout, max_retries)?),
+            })
+        })
+    }
+
+    /// Closes the connection pool; later calls raise `NexOTPError`.
+    fn close(&self) {
+        self.core.close();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.core.close();
+        false
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        self.core.repr(py, "Client")
+    }
+
+    /// `GET /account`.
+    fn account(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| self.core.call(py, |c| async move { c.account().await })?.into_model(py))
+    }
+
+    /// `GET /account/transactions`: one page.
+    #[pyo3(signature = (page=None, per_page=None))]
+    fn transactions(
+        &self,
+        py: Python<'_>,
+        page: Option<&Bound<'_, PyAny>>,
+        per_page: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let page = page.map(|p| convert::u32_arg("page", p)).transpose()?.unwrap_or(1);
+            let per_page = per_page
+                .map(|p| convert::u32_arg("per_page", p))
+                .transpose()?
+                .unwrap_or(20);
+            self.core
+                .call(py, |c| async move { c.transactions(page, per_page).await })?
+                .into_model(py)
+        })
+    }
+
+    /// Every transaction, lazily, `per_page` at a time.
+    #[pyo3(signature = (per_page=None))]
+    fn iter_transactions(
+        &self,
+        py: Python<'_>,
+        per_page: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TransactionIterator> {
+        guard(|| {
+            let per_page = per_page
+                .map(|p| convert::u32_arg("per_page", p))
+                .transpose()?
+                .unwrap_or(100);
+            let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
+            Ok(TransactionIterator {
+                pager: Arc::new(tokio::sync::Mutex::new(pager)),
+                core: self.core.clone(),
+            })
+        })
+    }
+
+    /// `GET /countries`.
+    fn countries(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| self.core.call(py, |c| async move { c.countries().await })?.into_model(py))
+    }
+
+    /// `GET /services?country=`.
+    fn services(&self, py: Python<'_>, country: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let country = convert::string("country", country)?;
+            self.core
+                .call(py, |c| async move { c.services(&country).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `GET /price?service=&country=`.
+    fn price(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        country: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let service = convert::string("service", service)?;
+            let country = convert::string("country", country)?;
+            self.core
+                .call(py, |c| async move { c.price(&service, &country).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `POST /order`. Never sent twice: a failure after sending raises
+    /// `OrderOutcomeUnknownError`.
+    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None))]
+    fn create_order(
+        &self,
+        py: Python<'_>,
+        service: &Bound<'_, PyAny>,
+        country: &Bound<'_, PyAny>,
+        pool: Option<&Bound<'_, PyAny>>,
+        pricing_option: Option<&Bound<'_, PyAny>>,
+        max_price: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let request = order_request(service, country, pool, pricing_option, max_price)?;
+            self.core
+                .call(py, |c| async move { c.create_order(&request).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `GET /order/{id}`.
+    fn get_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .call(py, |c| async move { c.order(&id).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `POST /order/{id}/cancel`.
+    fn cancel_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .call(py, |c| async move { c.cancel_order(&id).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `POST /order/{id}/resend`.
+    fn resend_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .call(py, |c| async move { c.resend_order(&id).await })?
+                .into_model(py)
+        })
+    }
+
+    /// Polls the order until a new code arrives (returns the order), it closes
+    /// (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`).
+    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None))]
+    fn wait_for_code(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        poll_interval: Option<&Bound<'_, PyAny>>,
+        cancel_on_timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            let options = wait_args(py, timeout, poll_interval, cancel_on_timeout)?;
+            self.core
+                .call(py, |c| async move { c.wait_for_code(&id, options).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `GET /webhooks`.
+    fn webhooks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| self.core.call(py, |c| async move { c.webhooks().await })?.into_model(py))
+    }
+
+    /// `POST /webhooks`. The returned webhook's `secret` is shown this once.
+    fn create_webhook(
+        &self,
+        py: Python<'_>,
+        endpoint_url: &Bound<'_, PyAny>,
+        events: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let url = convert::string("endpoint_url", endpoint_url)?;
+            let events = convert::events(events)?;
+            self.core
+                .call(py, |c| async move { c.create_webhook(&url, &events).await })?
+                .into_model(py)
+        })
+    }
+
+    /// `DELETE /webhooks/{id}`.
+    fn delete_webhook(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .call(py, |c| async move { c.delete_webhook(&id).await })?
+                .into_model(py)
+        })
+    }
+}
+
+fn wait_args(
+    py: Python<'_>,
+    timeout: Option<&Bound<'_, PyAny>>,
+    poll_interval: Option<&Bound<'_, PyAny>>,
+    cancel_on_timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<WaitOptions> {
+    let t = 300u32.into_pyobject(py)?.into_any();
+    let p = 3.0f64.into_pyobject(py)?.into_any();
+    let c = pyo3::types::PyBool::new(py, false).to_owned().into_any();
+    wait_options(
+        timeout.unwrap_or(&t),
+        poll_interval.unwrap_or(&p),
+        cancel_on_timeout.unwrap_or(&c),
+    )
+}
+
+/// The lazy iterator of `Client.iter_transactions()`.
+#[pyclass(frozen, module = "nexotp", name = "TransactionIterator")]
+pub struct TransactionIterator {
+    pager: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,
+    core: Arc<Core>,
+}
+
+#[pymethods]
+impl TransactionIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        guard(|| {
+            let pager = self.pager.clone();
+            let out = runtime::block_on(py, async move { pager.lock().await.next().await });
+            logs::flush(py, &self.core.logs);
+            match out?.py(py)? {
+                Some(t) => Ok(Some(t.into_model(py)?)),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+/// The native half of `nexotp.AsyncClient`: each method starts the call and returns
+/// `(asyncio future, cancel token)`; the Python class awaits it and cancels on interruption.
+#[pyclass(frozen, module = "nexotp._native", name = "AsyncCore")]
+pub struct AsyncCore {
+    core: Arc<Core>,
+}
+
+type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
+
+#[pymethods]
+impl AsyncCore {
+    #[new]
+    #[pyo3(signature = (api_key, base_url, timeout, max_retries))]
+    fn new(
+        py: Python<'_>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        base_url: Option<&Bound<'_, PyAny>>,
+        timeout: &Bound<'_, PyAny>,
+        max_retries: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            Ok(AsyncCore {
+                core: Arc::new(new_core(py, api_key, base_url, timeout, max_retries)?),
+            })
+        })
+    }
+
+    #[getter]
+    fn base_url(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.core.client(py)?.config().base_url.clone())
+    }
+
+    #[getter]
+    fn timeout(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.core.client(py)?.config().timeout.as_secs_f64())
+    }
+
+    #[getter]
+    fn max_retries(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self.core.client(py)?.config().max_retries)
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn repr(&self, py: Python<'_>) -> String {
+        self.core.repr(py, "AsyncClient")
+    }
+
+    #[pyo3(signature = (timeout, max_retries))]
+    fn with_options(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<AsyncCore> {
+        guard(|| {
+            Ok(AsyncCore {
+                core: Arc::new(self.core.with_options(py, timeout, max_retries)?),
+            })
+        })
+    }
+
+    fn close(&self) {
+        self.core.close();
+    }
+
+    /// Cancels a started call (its future was cancelled): drops the HTTP request.
+    fn cancel(&self, py: Python<'_>, token: u64) -> PyResult<()> {
+        bridge::cancel(py, token)
+    }
+
+    fn account<'py>(&self, py: Python<'py>) -> Started<'py> {
+        guard(|| self.core.spawn(py, |c| async move { c.account().await }))
+    }
+
+    fn transactions<'py>(
+        &self,
+        py: Python<'py>,
+        page: &Bound<'_, PyAny>,
+        per_page: &Bound<'_, PyAny>,
+    ) -> Started<'py> {
+        guard(|| {
+            let page = convert::u32_arg("page", page)?;
+            let per_page = convert::u32_arg("per_page", per_page)?;
+            self.core
+                .spawn(py, move |c| async move { c.transactions(page, per_page).await })
+        })
+    }
+
+    fn transaction_pager(&self, py: Python<'_>, per_page: &Bound<'_, PyAny>) -> PyResult<AsyncPager> {
+        guard(|| {
+            let per_page = convert::u32_arg("per_page", per_page)?;
+            let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
+            Ok(AsyncPager {
+                pager: Arc::new(tokio::sync::Mutex::new(pager)),
+                core: self.core.clone(),
+            })
+        })
+    }
+
+    fn countries<'py>(&self, py: Python<'py>) -> Started<'py> {
+        guard(|| self.core.spawn(py, |c| async move { c.countries().await }))
+    }
+
+    fn services<'py>(&self, py: Python<'py>, country: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let country = convert::string("country", country)?;
+            self.core
+                .spawn(py, move |c| async move { c.services(&country).await })
+        })
+    }
+
+    fn price<'py>(
+        &self,
+        py: Python<'py>,
+        service: &Bound<'_, PyAny>,
+        country: &Bound<'_, PyAny>,
+    ) -> Started<'py> {
+        guard(|| {
+            let service = convert::string("service", service)?;
+            let country = convert::string("country", country)?;
+            self.core
+                .spawn(py, move |c| async move { c.price(&service, &country).await })
+        })
+    }
+
+    #[pyo3(signature = (service, country, pool, pricing_option, max_price))]
+    fn create_order<'py>(
+        &self,
+        py: Python<'py>,
+        service: &Bound<'_, PyAny>,
+        country: &Bound<'_, PyAny>,
+        pool: Option<&Bound<'_, PyAny>>,
+        pricing_option: Option<&Bound<'_, PyAny>>,
+        max_price: Option<&Bound<'_, PyAny>>,
+    ) -> Started<'py> {
+        guard(|| {
+            let request = order_request(service, country, pool, pricing_option, max_price)?;
+            self.core
+                .spawn(py, move |c| async move { c.create_order(&request).await })
+        })
+    }
+
+    fn get_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core.spawn(py, move |c| async move { c.order(&id).await })
+        })
+    }
+
+    fn cancel_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .spawn(py, move |c| async move { c.cancel_order(&id).await })
+        })
+    }
+
+    fn resend_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .spawn(py, move |c| async move { c.resend_order(&id).await })
+        })
+    }
+
+    fn wait_for_code<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'_, PyAny>,
+        timeout: &Bound<'_, PyAny>,
+        poll_interval: &Bound<'_, PyAny>,
+        cancel_on_timeout: &Bound<'_, PyAny>,
+    ) -> Started<'py> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            let options = wait_options(timeout, poll_interval, cancel_on_timeout)?;
+            self.core
+                .spawn(py, move |c| async move { c.wait_for_code(&id, options).await })
+        })
+    }
+
+    fn webhooks<'py>(&self, py: Python<'py>) -> Started<'py> {
+        guard(|| self.core.spawn(py, |c| async move { c.webhooks().await }))
+    }
+
+    fn create_webhook<'py>(
+        &self,
+        py: Python<'py>,
+        endpoint_url: &Bound<'_, PyAny>,
+        events: &Bound<'_, PyAny>,
+    ) -> Started<'py> {
+        guard(|| {
+            let url = convert::string("endpoint_url", endpoint_url)?;
+            let events = convert::events(events)?;
+            self.core
+                .spawn(py, move |c| async move { c.create_webhook(&url, &events).await })
+        })
+    }
+
+    fn delete_webhook<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let id = convert::id("id", id)?;
+            self.core
+                .spawn(py, move |c| async move { c.delete_webhook(&id).await })
+        })
+    }
+}
+
+/// The native half of `AsyncClient.iter_transactions()`.
+#[pyclass(frozen, module = "nexotp._native", name = "AsyncPager")]
+pub struct AsyncPager {
+    pager: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,
+    core: Arc<Core>,
+}
+
+#[pymethods]
+impl AsyncPager {
+    /// Starts fetching the next transaction; the future gives `None` after the last.
+    fn next<'py>(&self, py: Python<'py>) -> Started<'py> {
+        guard(|| {
+            let pager = self.pager.clone();
+            self.core.spawn(py, move |_| async move { pager.lock().await.next().await })
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! Request records → Python's `logging` (logger `"nexotp"`).
+//!
+//! The core tells a [`RequestObserver`] about every attempt on a tokio thread, where no Python
+//! object may be touched. [`LogQueue`] only stores the records; [`flush`] hands them to the
+//! `nexotp` logger later, on the Python thread with the GIL held (after each sync call, and in
+//! the asyncio completion callback). When `logging` was never imported, or the logger is not
+//! enabled for DEBUG, the records are dropped: that check is all a call pays for logging.
+//! A record holds no headers, so the API key cannot reach a log.
+
+use std::sync::{Arc, Mutex};
+
+use nexotp::{RequestObserver, RequestRecord};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+/// Records are dropped past this many (a queue nobody flushes must not grow forever).
+const MAX_QUEUED: usize = 10_000;
+const DEBUG: i32 = 10;
+
+/// The records of one client, waiting for the Python thread.
+#[derive(Debug, Default)]
+pub struct LogQueue {
+    records: Mutex<Vec<RequestRecord>>,
+}
+
+impl RequestObserver for LogQueue {
+    fn on_request(&self, record: &RequestRecord) {
+        let mut records = nexotp_lock(&self.records);
+        if records.len() < MAX_QUEUED {
+            records.push(record.clone());
+        }
+    }
+}
+
+fn nexotp_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Hands the queued records to `logging.getLogger("nexotp")` (GIL held).
+pub fn flush(py: Python<'_>, queue: &Arc<LogQueue>) {
+    let records = std::mem::take(&mut *nexotp_lock(&queue.records));
+    if records.is_empty() {
+        return;
+    }
+    // Never let logging break a call: errors here are reported the way logging reports them.
+    if let Err(e) = emit(py, records) {
+        e.write_unraisable(py, None);
+    }
+}
+
+fn emit(py: Python<'_>, records: Vec<RequestRecord>) -> PyResult<()> {
+    // Nobody configured logging if it was never imported: skip without importing it.
+    let modules = py.import("sys")?.getattr("modules")?;
+    if !modules.contains("logging")? {
+        return Ok(());
+    }
+    let logger = LOGGER
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(
+                py.import("logging")?
+                    .call_method1("getLogger", ("nexotp",))?
+                    .unbind(),
+            )
+        })?
+        .bind(py);
+    if !logger.call_method1("isEnabledFor", (DEBUG,))?.is_truthy()? {
+        return Ok(());
+    }
+    for r in records {
+        let status = r.status.map(|s| s.to_string()).unwrap_or_else(|| {
+            format!("error ({})", r.error.as_deref().unwrap_or("no response"))
+        });
+        let elapsed = r.elapsed.as_secs_f64();
+        let extra = PyDict::new(py);
+        extra.set_item("method", r.method)?;
+        extra.set_item("path", format!("/{}", r.path))?;
+        extra.set_item("status", r.status)?;
+        extra.set_item("elapsed", elapsed)?;
+        extra.set_item("attempt", r.attempt)?;
+        extra.set_item("bucket", r.bucket.as_str())?;
+        extra.set_item("request_id", r.request_id.as_deref())?;
+        extra.set_item("error", r.error.as_deref())?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("extra", extra)?;
+        logger.call_method(
+            "debug",
+            (
+                "%s /%s %s %.1fms attempt=%d bucket=%s",
+                r.method,
+                r.path.as_str(),
+                status,
+                elapsed * 1000.0,
+                r.attempt,
+                r.bucket.as_str(),
+            ),
+            Some(&kwargs),
+        )?;
+    }
+    Ok(())
+}

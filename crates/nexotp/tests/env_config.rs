@@ -1,0 +1,59 @@
+//! Configuration from the environment (`NEXOTP_API_KEY`, `NEXOTP_BASE_URL`). In its own test
+//! binary with a single test, because changing the environment is only sound while no other
+//! thread reads it.
+
+mod common;
+
+use common::*;
+use nexotp::{Client, ErrorKind};
+
+#[test]
+fn missing_key_fails_at_construction_and_the_environment_configures_a_client() {
+    // SAFETY: this binary runs this one test; no other thread exists yet.
+    unsafe {
+        std::env::remove_var("NEXOTP_API_KEY");
+        std::env::remove_var("NEXOTP_BASE_URL");
+    }
+    let err = Client::builder().build().expect_err("no key anywhere");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(matches!(
+        err,
+        nexotp::Error::InvalidArgument {
+            argument: "api_key",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("NEXOTP_API_KEY"));
+    let err = Client::from_env().expect_err("no key anywhere");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sb = runtime.block_on(sandbox().start()).expect("sandbox starts");
+    // SAFETY: the runtime above is single-threaded and idle between `block_on` calls.
+    unsafe {
+        std::env::set_var("NEXOTP_API_KEY", KEY);
+        std::env::set_var("NEXOTP_BASE_URL", sb.base_url());
+    }
+    let client = Client::from_env().expect("configured from the environment");
+    assert_eq!(client.config().base_url, sb.base_url());
+    assert_eq!(client.config().api_key.expose(), KEY);
+    let account = runtime.block_on(client.account()).expect("the key works");
+    assert_eq!(account.balance, sb.balance());
+    assert_eq!(sb.requests().len(), 1);
+
+    // An explicit argument wins over the environment.
+    let explicit = Client::builder()
+        .api_key("sk_other")
+        .base_url("https://example.com/wp-json/nexotp/v1")
+        .build()
+        .expect("client");
+    assert_eq!(explicit.config().api_key.expose(), "sk_other");
+    assert_eq!(
+        explicit.config().base_url,
+        "https://example.com/wp-json/nexotp/v1/"
+    );
+    drop(sb);
+}

@@ -1,0 +1,190 @@
+// Compiled with `tsc --noEmit --strict` (see scripts/test-node): uses every public call of the
+// package, so a wrong or missing type in index.d.ts fails the build. Never executed.
+
+import {
+  Client,
+  verifyWebhook,
+  signWebhook,
+  SIGNATURE_HEADER,
+  VERSION,
+  NexOTPError,
+  InvalidArgumentError,
+  APIError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  InvalidRequestError,
+  InsufficientBalanceError,
+  ConflictError,
+  RateLimitError,
+  ServerError,
+  APIConnectionError,
+  APITimeoutError,
+  OrderOutcomeUnknownError,
+  UnexpectedResponseError,
+  WaitTimeoutError,
+  OrderClosedError,
+  WebhookVerificationError,
+  AbortError,
+} from 'nexotp';
+import type {
+  Account,
+  Country,
+  Order,
+  Pool,
+  Price,
+  Service,
+  Transaction,
+  TransactionPage,
+  Webhook,
+  WebhookDeleted,
+  WebhookEvent,
+  ClientOptions,
+  CreateOrderRequest,
+  WaitForCodeOptions,
+  KnownOrderStatus,
+  RateBucket,
+} from 'nexotp';
+import * as http from 'node:http';
+
+async function everyCall(): Promise<void> {
+  const options: ClientOptions = { apiKey: 'sk_test', baseUrl: 'http://127.0.0.1:1/', timeoutMs: 5000, connectTimeoutMs: 1000, maxRetries: 1 };
+  const client = new Client(options);
+  const fromEnv = new Client();
+  const quick: Client = client.withOptions({ timeoutMs: 1000, maxRetries: 0 });
+  const base: string = client.baseUrl + fromEnv.baseUrl;
+  const limits: number = quick.timeoutMs + quick.maxRetries;
+
+  const account: Account = await client.account();
+  const balance: string = account.balance;
+  const usage: Record<string, unknown> = account.usage;
+
+  const page: TransactionPage = await client.transactions({ page: 1, perPage: 20 });
+  const more: boolean = page.hasMore;
+  const total: number | undefined = page.total;
+  await client.transactions();
+  for await (const t of client.iterTransactions({ perPage: 50 })) {
+    const tx: Transaction = t;
+    const amount: string = tx.amount;
+    const kind: string | undefined = tx.type;
+    void amount;
+    void kind;
+  }
+  for await (const t of client.iterTransactions()) void t.id;
+
+  const countries: Country[] = await client.countries();
+  const code: string = countries[0].code;
+  const services: Service[] = await client.services(code);
+  const servicePrice: string | undefined = services[0].price;
+  const price: Price = await client.price('svc_telegram', 'cty_us');
+  const pools: Pool[] = price.pools;
+  const poolPrice: string | undefined = pools[0]?.price;
+
+  const request: CreateOrderRequest = { service: 'svc_telegram', country: 'cty_us', pool: 'pool_a', pricingOption: 'best_rate', maxPrice: '1.50' };
+  const order: Order = await client.createOrder(request);
+  await client.createOrder({ service: 's', country: 'c', pricingOption: 1, maxPrice: 0.5 });
+  const got: Order = await client.getOrder(order.id);
+  await client.getOrder(5001);
+  const cancelled: Order = await client.cancelOrder(order.id);
+  const resent: Order = await client.resendOrder(order.id);
+  const status: KnownOrderStatus | string = got.status;
+  const codes: string[] = resent.codes;
+
+  const controller = new AbortController();
+  const waitOptions: WaitForCodeOptions = {
+    timeoutMs: 60_000,
+    pollIntervalMs: 1000,
+    cancelOnTimeout: true,
+    signal: controller.signal,
+    excludeCodes: ['123456'],
+  };
+  const done: Order = await client.waitForCode(order.id, waitOptions);
+  const maybeCode: string | undefined = done.code;
+  await client.waitForCode(order.id);
+  await client.waitForCode(order.id, { signal: AbortSignal.timeout(1000) });
+
+  const hooks: Webhook[] = await client.webhooks();
+  const hook: Webhook = await client.createWebhook({ endpointUrl: 'https://example.com/h', events: ['order.created', 'custom.event'] });
+  await client.createWebhook({ endpointUrl: 'https://example.com/h', events: 'order.created,order.expired' });
+  const secret: string | undefined = hook.secret;
+  const deleted: WebhookDeleted = await client.deleteWebhook(hook.id);
+  const ok: boolean = deleted.deleted;
+
+  const header: string = signWebhook('{"id":"evt_1","type":"order.created","data":{}}', 'whsec', { timestamp: 1700000000 });
+  signWebhook(Buffer.from('{}'), 'whsec');
+  const event: WebhookEvent = verifyWebhook(Buffer.from('{}'), header, 'whsec', { toleranceSec: 300 });
+  verifyWebhook(new Uint8Array(2), undefined, 'whsec');
+  const eventOrder: Order | undefined = event.order;
+  const eventType: string = event.type;
+  const data: unknown = event.data;
+
+  http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const e = verifyWebhook(Buffer.concat(chunks), req.headers[SIGNATURE_HEADER], secret ?? '');
+        res.end(e.id);
+      } catch (err) {
+        if (err instanceof WebhookVerificationError) res.writeHead(400).end(err.message);
+      }
+    });
+  });
+
+  void [base, limits, balance, usage, more, total, servicePrice, poolPrice, cancelled, status, codes, maybeCode, hooks, ok, eventOrder, eventType, data, VERSION];
+}
+
+async function errors(client: Client): Promise<void> {
+  try {
+    await client.getOrder('5001');
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) {
+      const name: string = err.argument + err.rule;
+      void name;
+    } else if (err instanceof RateLimitError) {
+      const wait: number | undefined = err.retryAfterMs;
+      const bucket: RateBucket | undefined = err.bucket;
+      void [wait, bucket];
+    } else if (err instanceof APIError) {
+      const s: number = err.status;
+      const c: string | undefined = err.code;
+      const r: string | undefined = err.requestId;
+      void [s, c, r, err.details, err.params, err.body, err.message];
+      void [
+        err instanceof AuthenticationError,
+        err instanceof PermissionDeniedError,
+        err instanceof NotFoundError,
+        err instanceof InvalidRequestError,
+        err instanceof InsufficientBalanceError,
+        err instanceof ConflictError,
+        err instanceof ServerError,
+      ];
+    } else if (err instanceof OrderOutcomeUnknownError) {
+      const op: 'createOrder' | 'resendOrder' = err.operation;
+      const at: Date = err.sentAt;
+      void [op, at, err.service, err.country, err.orderId];
+    } else if (err instanceof APITimeoutError || err instanceof APIConnectionError) {
+      void err.message;
+    } else if (err instanceof UnexpectedResponseError) {
+      const st: number = err.status;
+      void [st, err.snippet, err.requestId];
+    } else if (err instanceof WaitTimeoutError) {
+      const last: Order = err.order;
+      void [last, err.waitedMs, err.cancelled];
+    } else if (err instanceof OrderClosedError) {
+      const final: Order = err.order;
+      void final;
+    } else if (err instanceof AbortError) {
+      const c: 'ABORT_ERR' = err.code;
+      void [c, err.cause];
+    } else if (err instanceof NexOTPError) {
+      void err.name;
+    }
+  }
+  const mine = new NexOTPError('m');
+  const e: Error = mine;
+  void e;
+}
+
+void everyCall;
+void errors;
