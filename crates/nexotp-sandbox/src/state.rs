@@ -255,7 +255,8 @@ impl State {
         order_id: Option<u64>,
         at: u64,
     ) {
-        self.balance += amount;
+        // Saturating: a control call may set an absurd balance; the sandbox must not panic.
+        self.balance = self.balance.saturating_add(amount);
         let id = FIRST_TRANSACTION_ID + self.transactions.len() as u64;
         self.transactions.push(Transaction {
             id,
@@ -275,7 +276,7 @@ impl State {
 
     /// Sets the balance, recording the difference as an `adjustment` transaction.
     pub fn set_balance(&mut self, balance: Decimal, now: Instant) {
-        let delta = balance - self.balance;
+        let delta = balance.saturating_sub(self.balance);
         let at = self.unix_ms(now);
         self.post(
             "adjustment",
@@ -572,12 +573,13 @@ impl State {
         let idx = self.index(id)?;
         self.advance(idx, now);
         let status = self.orders[idx].status;
-        if status != OrderStatus::Pending {
+        // A resent order is pending again, but its first code was delivered: not refundable.
+        if status != OrderStatus::Pending || !self.orders[idx].codes.is_empty() {
             return Err(ApiError::new(
                 409,
                 "order_not_cancellable",
                 format!(
-                    "Only a pending order can be cancelled; order {id} is {}.",
+                    "Only a pending order that has not received a code can be cancelled; order {id} is {}.",
                     status.as_str()
                 ),
                 json!({"order_id": id, "status": status.as_str()}),

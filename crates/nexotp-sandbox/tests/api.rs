@@ -422,6 +422,50 @@ async fn resend_brings_a_new_different_code() {
 }
 
 #[tokio::test]
+async fn a_resent_order_is_not_cancellable() {
+    let t = T::default().await;
+    let o = t.order("svc_discord", "cty_br").await;
+    t.wait_order(&o["id"], |o| o["status"] == "received").await;
+    let before = t.get("/account").await.data()["balance"].clone();
+    let r = t
+        .post(&format!("/order/{}/resend", o["id"]), json!({}))
+        .await;
+    assert_eq!(r.data()["status"], "pending");
+    let r = t
+        .post(&format!("/order/{}/cancel", o["id"]), json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "order_not_cancellable".to_string())
+    );
+    assert_eq!(t.get("/account").await.data()["balance"], before);
+}
+
+#[tokio::test]
+async fn absurd_balances_do_not_panic() {
+    let t = T::default().await;
+    for balance in [
+        "-79228162514264337593543950335",
+        "79228162514264337593543950335",
+    ] {
+        let r = t
+            .control(
+                "POST",
+                "/__sandbox/balance",
+                Some(json!({"balance": balance})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let o = t.order("svc_telegram", "cty_us").await;
+    let r = t
+        .post(&format!("/order/{}/cancel", o["id"]), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(t.get("/account").await.status, 200);
+}
+
+#[tokio::test]
 async fn order_conflicts_and_choices() {
     let t = T::default().await;
     let (svc, cty) = nexotp_sandbox::NO_STOCK;
