@@ -30,18 +30,19 @@ async fn a_503_then_a_200_is_retried_transparently() {
 #[tokio::test]
 async fn retry_after_of_a_429_is_honoured() {
     let (sb, client) = setup().await;
+    // 2 s, not 1 s: a 429 without Retry-After pauses 1 s by default.
     sb.set_faults(script(
         "GET /countries",
-        status_fault(429, Some("1"), true, None),
+        status_fault(429, Some("2"), true, None),
         1,
     ));
     let started = Instant::now();
     client.countries().await.expect("retried after the pause");
-    assert!(started.elapsed() >= Duration::from_millis(950));
+    assert!(started.elapsed() >= Duration::from_millis(1950));
     let log = sb.requests();
     assert_eq!(statuses(&sb), [Some(429), Some(200)]);
     let gap = at_ms(&log[1]) - at_ms(&log[0]);
-    assert!(gap >= 900, "second attempt only {gap} ms after the 429");
+    assert!(gap >= 1900, "second attempt only {gap} ms after the 429");
 }
 
 #[tokio::test]

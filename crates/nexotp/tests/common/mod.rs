@@ -74,7 +74,7 @@ pub fn orders(sb: &SandboxHandle) -> Vec<Value> {
 pub fn order_state(sb: &SandboxHandle, id: &str) -> Value {
     orders(sb)
         .into_iter()
-        .find(|o| o["id"].to_string() == id)
+        .find(|o| o["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(id))
         .unwrap_or_else(|| panic!("the sandbox has no order {id}"))
 }
 
