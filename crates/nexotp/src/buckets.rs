@@ -80,6 +80,11 @@ pub trait RateLimitStore: Send + Sync + fmt::Debug {
     fn pause(&self, bucket: Bucket, duration: Duration) -> BoxFuture<'_, ()>;
 }
 
+/// The slowest client-side limit accepted, in requests per second.
+pub const MIN_LIMIT_PER_SECOND: f64 = 0.001;
+/// Longest a client-side limit makes one call wait before asking again.
+const MAX_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
 /// A client-side limit for one bucket: at most `per_second` requests a second, with bursts of
 /// up to `burst`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,7 +148,10 @@ impl InMemoryStore {
             *tokens -= 1.0;
             Duration::ZERO
         } else {
-            Duration::from_secs_f64((1.0 - *tokens) / limit.per_second)
+            // An absurd rate (validated away by the builder) must still not panic here.
+            Duration::try_from_secs_f64((1.0 - *tokens) / limit.per_second)
+                .unwrap_or(MAX_LIMIT_WAIT)
+                .min(MAX_LIMIT_WAIT)
         }
     }
 }
@@ -176,6 +184,19 @@ mod tests {
         let wait = store.acquire_now(Bucket::Poll);
         assert!(wait > Duration::from_millis(400) && wait <= Duration::from_millis(500));
         assert_eq!(store.acquire_now(Bucket::General), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_absurdly_slow_limit_waits_instead_of_panicking() {
+        let store = InMemoryStore::new(&[(
+            Bucket::General,
+            BucketLimit {
+                per_second: 1e-300,
+                burst: 1,
+            },
+        )]);
+        assert_eq!(store.acquire_now(Bucket::General), Duration::ZERO);
+        assert_eq!(store.acquire_now(Bucket::General), MAX_LIMIT_WAIT);
     }
 
     #[test]

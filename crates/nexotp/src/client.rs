@@ -186,19 +186,21 @@ impl Client {
                 .map_err(|_| Error::invalid("max_price", "cannot be written as a JSON number"))?;
             body.insert("max_price".into(), Value::Number(number));
         }
+        let context = OutcomeContext {
+            operation: Operation::CreateOrder,
+            service: Some(request.service.clone()),
+            country: Some(request.country.clone()),
+            order_id: None,
+        };
         let call = Call {
             method: Method::POST,
             path: "order".into(),
             body: Some(Value::Object(body)),
             bucket: Bucket::Order,
-            resend: Resend::OnlyIfNotSent(Some(OutcomeContext {
-                operation: Operation::CreateOrder,
-                service: Some(request.service.clone()),
-                country: Some(request.country.clone()),
-                order_id: None,
-            })),
+            resend: Resend::OnlyIfNotSent(Some(context.clone())),
         };
-        decode(self.send(call).await?.data)
+        let sent_at = std::time::SystemTime::now();
+        decode_applied(self.send(call).await?.data, &context, sent_at)
     }
 
     /// `GET /order/{id}` (POLL bucket).
@@ -241,9 +243,10 @@ impl Client {
         };
         let call = post_empty(
             format!("order/{segment}/resend"),
-            Resend::OnlyIfNotSent(Some(context)),
+            Resend::OnlyIfNotSent(Some(context.clone())),
         );
-        let order: Order = decode(self.send(call).await?.data)?;
+        let sent_at = std::time::SystemTime::now();
+        let order: Order = decode_applied(self.send(call).await?.data, &context, sent_at)?;
         let seen: HashSet<String> = order.all_codes().into_iter().map(str::to_owned).collect();
         if !seen.is_empty() {
             crate::lock(&self.inner.shared.resent_codes)
@@ -357,4 +360,24 @@ pub(crate) fn unexpected(message: &str) -> Error {
 
 fn decode<T: Model>(data: Value) -> Result<T> {
     models::decode(data).map_err(|e| unexpected(&e))
+}
+
+/// Decodes the answer to a call the server applied (create order, resend): a payload that
+/// does not decode still means the order exists, so the caller gets what it needs to
+/// reconcile rather than a bare decoding error.
+fn decode_applied<T: Model>(
+    data: Value,
+    context: &OutcomeContext,
+    sent_at: std::time::SystemTime,
+) -> Result<T> {
+    models::decode(data).map_err(|e| {
+        let error = unexpected(&e);
+        crate::transport::outcome_unknown(
+            context,
+            sent_at,
+            None,
+            format!("the server accepted it but the answer could not be read ({error})"),
+            Some(Box::new(error)),
+        )
+    })
 }

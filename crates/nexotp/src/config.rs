@@ -242,10 +242,16 @@ impl ClientBuilder {
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         validate::positive_duration("connect_timeout", connect_timeout)?;
         for (bucket, limit) in &self.limits {
-            if !(limit.per_second.is_finite() && limit.per_second > 0.0) || limit.burst == 0 {
+            if !(limit.per_second.is_finite()
+                && limit.per_second >= crate::buckets::MIN_LIMIT_PER_SECOND)
+                || limit.burst == 0
+            {
                 return Err(Error::invalid(
                     "bucket_limit",
-                    format!("{bucket}: per_second must be > 0 and burst >= 1"),
+                    format!(
+                        "{bucket}: per_second must be at least {} and burst >= 1",
+                        crate::buckets::MIN_LIMIT_PER_SECOND
+                    ),
                 ));
             }
         }
@@ -273,10 +279,22 @@ impl ClientBuilder {
 
 fn user_agent(language: Option<&(String, String)>) -> String {
     let os = std::env::consts::OS;
-    match language {
+    let agent = match language {
         Some((lang, runtime)) => format!("nexotp-{lang}/{VERSION} ({runtime}; {os})"),
         None => format!("nexotp-rust/{VERSION} (rust; {os})"),
-    }
+    };
+    // A header value must be visible ASCII: a runtime name with other characters must not
+    // make the client impossible to build.
+    agent
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 /// Parses the base URL, requires HTTPS unless the host is loopback, and ends it with `/`.
@@ -311,10 +329,9 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
             ));
         }
     }
-    let mut s = url.to_string();
-    if !s.ends_with('/') {
-        s.push('/');
-    }
+    // WordPress answers 404 to `//`: end with exactly one slash.
+    let mut s = url.to_string().trim_end_matches('/').to_owned();
+    s.push('/');
     Ok(s)
 }
 

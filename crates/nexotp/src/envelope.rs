@@ -127,6 +127,25 @@ fn html_text(html: &str) -> String {
     out
 }
 
+/// Whether a decoded body is an error from the API itself (a NexOTP error envelope or a
+/// WordPress error object), as opposed to a gateway's JSON such as `{"message":"Bad Gateway"}`.
+pub(crate) fn is_api_error_body(body: &Value) -> bool {
+    let Value::Object(map) = body else {
+        return false;
+    };
+    let envelope = map.get("success").and_then(Value::as_bool) == Some(false)
+        && map
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .is_some_and(Value::is_string);
+    let wordpress = map.get("code").is_some_and(Value::is_string)
+        && map
+            .get("data")
+            .and_then(|d| d.get("status"))
+            .is_some_and(Value::is_number);
+    envelope || wordpress
+}
+
 /// The error class of an error code when the status does not tell (a 200 with
 /// `success: false`).
 fn kind_from_code(code: Option<&str>) -> ErrorKind {

@@ -602,7 +602,8 @@ mod de {
             Value::Null => Some(None),
             Value::String(s) => Some(Some(s)),
             Value::Number(n) => Some(Some(n.to_string())),
-            Value::Bool(b) => Some(Some(b.to_string())),
+            // PHP's `false` stands for "none" (`"code": false`), never for the text "false".
+            Value::Bool(_) => Some(None),
             _ => None,
         }
     }
@@ -722,6 +723,14 @@ mod tests {
         assert_eq!(order.price, Decimal::from_str("0.5").ok());
         assert_eq!(order.code.as_deref(), Some("123456"));
         assert_eq!(order.raw, raw);
+    }
+
+    #[test]
+    fn php_false_is_no_value() {
+        let order: Order =
+            decode(json!({"id": 1, "status": "pending", "code": false, "phone": false}))
+                .expect("decodes");
+        assert_eq!((order.code, order.phone), (None, None));
     }
 
     #[test]

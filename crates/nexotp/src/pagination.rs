@@ -82,15 +82,10 @@ impl TransactionPager {
             if let Some(item) = self.buffer.pop_front() {
                 return Ok(Some(item));
             }
-            let Some(page) = self.next_page else {
-                return Ok(None);
-            };
-            let fetched = self.client.transactions(page, self.per_page).await?;
-            self.next_page = fetched.has_more.then(|| fetched.page.saturating_add(1));
-            if fetched.items.is_empty() {
-                self.next_page = None;
+            match self.next_page().await? {
+                Some(page) => self.buffer.extend(page.items),
+                None => return Ok(None),
             }
-            self.buffer.extend(fetched.items);
         }
     }
 
@@ -100,8 +95,10 @@ impl TransactionPager {
             return Ok(None);
         };
         let fetched = self.client.transactions(page, self.per_page).await?;
+        // Advance from the page asked for, not the one reported: a server that ignores `page`
+        // must not make this loop forever.
         self.next_page =
-            (fetched.has_more && !fetched.items.is_empty()).then(|| fetched.page.saturating_add(1));
+            (fetched.has_more && !fetched.items.is_empty()).then(|| page.saturating_add(1));
         Ok(Some(fetched))
     }
 

@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::buckets::{Bucket, RateLimitStore};
 use crate::config::{ClientConfig, MAX_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::envelope::{self, Payload};
-use crate::error::{Error, ErrorKind, Operation, OrderOutcomeUnknown, Result};
+use crate::error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result};
 use crate::observe::{RequestObserver, RequestRecord};
 
 /// The API key header.
@@ -87,9 +87,10 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-/// Builds the pooled HTTP client: rustls, no proxy lookups per call, JSON headers on every
-/// request (WordPress ignores a JSON body without `Content-Type`, and answers HTML without
-/// `Accept`).
+/// Builds the pooled HTTP client: rustls, JSON headers on every request (WordPress ignores a
+/// JSON body without `Content-Type`, and answers HTML without `Accept`), no redirects (they
+/// would carry the key elsewhere), and no proxy for a loopback base URL (an `HTTP_PROXY` must
+/// not receive a local sandbox's traffic, key included, in clear text).
 pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -100,7 +101,11 @@ pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
     let agent = HeaderValue::from_str(&config.user_agent)
         .map_err(|_| Error::invalid("user_agent", "is not a valid header value"))?;
     headers.insert(USER_AGENT, agent);
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if url::Url::parse(&config.base_url).is_ok_and(|u| crate::config::is_loopback(&u)) {
+        builder = builder.no_proxy();
+    }
+    builder
         .default_headers(headers)
         .connect_timeout(config.connect_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
@@ -141,7 +146,7 @@ fn transport_error(e: reqwest::Error) -> Error {
     }
 }
 
-fn outcome_unknown(
+pub(crate) fn outcome_unknown(
     ctx: &OutcomeContext,
     sent_at: SystemTime,
     status: Option<u16>,
@@ -161,13 +166,60 @@ fn outcome_unknown(
 }
 
 impl Transport {
-    async fn wait_for_bucket(&self, bucket: Bucket) {
+    /// Waits until `bucket` lets a call go. A pause longer than [`MAX_RETRY_AFTER`] (the
+    /// server asked for a long quiet) fails at once instead of hanging the caller.
+    async fn wait_for_bucket(&self, bucket: Bucket) -> Result<()> {
         loop {
             let wait = self.store.acquire(bucket).await;
             if wait.is_zero() {
-                return;
+                return Ok(());
+            }
+            if wait > MAX_RETRY_AFTER {
+                return Err(Error::Api(Box::new(ApiError {
+                    kind: ErrorKind::RateLimit,
+                    status: 429,
+                    code: Some("rate_limited".to_owned()),
+                    message: format!(
+                        "the {bucket} bucket is paused for {:.0} s after a 429; not sent",
+                        wait.as_secs_f64()
+                    ),
+                    request_id: None,
+                    details: Value::Null,
+                    params: Default::default(),
+                    retry_after: Some(wait),
+                    bucket: Some(bucket),
+                    body: Value::Null,
+                })));
             }
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Pauses `bucket` until the server's window resets when an answer says none are left
+    /// (`X-RateLimit-Remaining: 0` with `X-RateLimit-Reset` in unix seconds), so the next call
+    /// waits instead of collecting a 429.
+    async fn pause_if_exhausted(&self, bucket: Bucket, headers: &reqwest::header::HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        if number("x-ratelimit-remaining") != Some(0.0) {
+            return;
+        }
+        let Some(reset) = number("x-ratelimit-reset") else {
+            return;
+        };
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let wait = reset - now;
+        if wait > 0.0 && wait <= MAX_RETRY_AFTER.as_secs_f64() {
+            self.store
+                .pause(bucket, Duration::from_secs_f64(wait))
+                .await;
         }
     }
 
@@ -269,7 +321,7 @@ impl Transport {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.wait_for_bucket(call.bucket).await;
+            self.wait_for_bucket(call.bucket).await?;
             let started = Instant::now();
             let sent_at = SystemTime::now();
             let span = tracing::debug_span!(
@@ -302,9 +354,25 @@ impl Transport {
                         &answer.body,
                         call.bucket,
                     ) {
-                        Ok(payload) => return Ok(payload),
+                        Ok(payload) => {
+                            self.pause_if_exhausted(call.bucket, &answer.headers).await;
+                            return Ok(payload);
+                        }
                         Err(error) => error,
                     };
+                    if let (Resend::OnlyIfNotSent(Some(ctx)), true) =
+                        (&call.resend, (200..300).contains(&answer.status))
+                    {
+                        // The server accepted it but the answer is unusable: the order exists.
+                        let message = format!("the answer could not be read ({error})");
+                        return Err(outcome_unknown(
+                            ctx,
+                            sent_at,
+                            Some(answer.status),
+                            message,
+                            Some(Box::new(error)),
+                        ));
+                    }
                     match self
                         .after_error_status(&call, answer.status, error, sent_at)
                         .await
@@ -329,7 +397,7 @@ impl Transport {
                         started,
                         Outcome::Failed("body too large".to_owned()),
                     );
-                    return Err(Error::UnexpectedResponse {
+                    let error = Error::UnexpectedResponse {
                         status,
                         message: format!(
                             "the response body exceeds {} MiB",
@@ -337,6 +405,19 @@ impl Transport {
                         ),
                         snippet: String::new(),
                         request_id: None,
+                    };
+                    return Err(match &call.resend {
+                        Resend::OnlyIfNotSent(Some(ctx)) if (200..300).contains(&status) => {
+                            let message = error.to_string();
+                            outcome_unknown(
+                                ctx,
+                                sent_at,
+                                Some(status),
+                                message,
+                                Some(Box::new(error)),
+                            )
+                        }
+                        _ => error,
                     });
                 }
                 Err(AttemptError::Transport(e)) => {
@@ -376,11 +457,12 @@ impl Transport {
         let retry_after = error.retry_after();
         if status == 429 || error.kind() == ErrorKind::RateLimit {
             let pause = retry_after.unwrap_or(DEFAULT_RATE_PAUSE);
+            // The whole bucket waits, even when this call gives up: the others must not keep
+            // hitting a server that asked for quiet. The retry waits in `wait_for_bucket`.
+            self.store.pause(call.bucket, pause).await;
             if pause > MAX_RETRY_AFTER {
                 return Decision::Fail(error);
             }
-            // The whole bucket waits; the retry waits with it in `wait_for_bucket`.
-            self.store.pause(call.bucket, pause).await;
             return Decision::Retry {
                 backoff: false,
                 at_least: Duration::ZERO,
@@ -400,7 +482,9 @@ impl Transport {
             }
             Resend::OnlyIfNotSent(Some(ctx))
                 if matches!(status, 502 | 504)
-                    && !error.api_error().is_some_and(|a| a.body.is_object()) =>
+                    && !error
+                        .api_error()
+                        .is_some_and(|a| envelope::is_api_error_body(&a.body)) =>
             {
                 // A gateway answered, not the API: the order may exist.
                 let message = format!("HTTP {status} from a gateway after the request was sent");

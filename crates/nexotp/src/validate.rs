@@ -110,6 +110,16 @@ pub(crate) fn webhook_url(raw: &str) -> Result<()> {
             "must not have leading or trailing spaces",
         ));
     }
+    // The URL parser silently drops tabs and newlines, but the raw string is what is sent.
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            ARG,
+            "must not contain spaces or control characters",
+        ));
+    }
+    if raw.contains('#') {
+        return Err(Error::invalid(ARG, "must not have a #fragment"));
+    }
     let url = url::Url::parse(raw)
         .map_err(|e| Error::invalid(ARG, format!("is not an absolute URL: {e}")))?;
     if url.host().is_none() {

@@ -7,12 +7,15 @@
 //! how bindings implement asyncio cancellation and `AbortSignal`.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::{Order, OrderStatus, WaitOptions};
 use crate::validate;
+
+/// How long one poll may run past the deadline (its own retries included).
+const POLL_GRACE: Duration = Duration::from_secs(2);
 
 /// The first code of `order` that is not in `skip`.
 fn new_code<'a>(order: &'a Order, skip: &HashSet<String>) -> Option<&'a str> {
@@ -51,8 +54,13 @@ impl Client {
         skip.extend(self.resent_codes(id));
         let mut last: Option<Order> = None;
         loop {
-            match self.order(id).await {
-                Ok(order) => {
+            let mut pause = options.poll_interval;
+            // One poll may retry inside the transport; it must not outlive the deadline by much.
+            let budget = deadline.saturating_duration_since(Instant::now()) + POLL_GRACE;
+            let polled = tokio::time::timeout(budget, self.order(id)).await;
+            match polled {
+                Err(_elapsed) => tracing::debug!("poll outlived the deadline; stopping"),
+                Ok(Ok(order)) => {
                     if new_code(&order, &skip).is_some() {
                         self.forget_codes(id);
                         return Ok(order);
@@ -66,16 +74,18 @@ impl Client {
                     on_poll(&order);
                     last = Some(order);
                 }
-                Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
+                Ok(Err(e)) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
                     tracing::debug!(error = %e, "poll failed; polling on");
+                    // A 429 that outlasted the transport's retries: wait as long as it asked.
+                    pause = pause.max(e.retry_after().unwrap_or_default());
                 }
-                Err(e) => return Err(e),
+                Ok(Err(e)) => return Err(e),
             }
             let now = Instant::now();
             if now >= deadline {
                 return self.time_out(id, &options, last, started, &skip).await;
             }
-            tokio::time::sleep(options.poll_interval.min(deadline - now)).await;
+            tokio::time::sleep(pause.min(deadline - now)).await;
             if Instant::now() >= deadline {
                 // One last look, so a code that arrived during the final sleep is not missed.
                 if let Ok(order) = self.order(id).await {

@@ -200,10 +200,10 @@ pub fn verify_at(
             "the signature timestamp is {skew} s old, beyond the {tolerance_s} s tolerance (a replayed delivery, or a wrong clock)"
         )));
     }
-    if -skew > tolerance_s {
+    if skew < 0 && skew.unsigned_abs() > tolerance_s.unsigned_abs() {
         return Err(fail(format!(
             "the signature timestamp is {} s in the future, beyond the {tolerance_s} s tolerance (check this machine's clock)",
-            -skew
+            skew.unsigned_abs()
         )));
     }
     let expected = mac(secret, parsed.timestamp, payload)?

@@ -51,7 +51,7 @@ fn cases(c: &Client, base: &str) -> Vec<Case> {
     let (c9, c10, c11, c12, c13, c14, c15, c16) = (c(), c(), c(), c(), c(), c(), c(), c());
     let (c17, c18, c19, c20, c21, c22, c23, c24) = (c(), c(), c(), c(), c(), c(), c(), c());
     let (c25, c26, c27, c28, c29, c30, c31, c32) = (c(), c(), c(), c(), c(), c(), c(), c());
-    let (c33, c34, c35) = (c(), c(), c());
+    let (c33, c34, c35, c36, c37) = (c(), c(), c(), c(), c());
     let hook = "https://example.com/hook";
     vec![
         case(
@@ -226,6 +226,24 @@ fn cases(c: &Client, base: &str) -> Vec<Case> {
                 Bucket::Poll,
                 BucketLimit {
                     per_second: 0.0,
+                    burst: 1,
+                },
+            );
+            async move { b.build() }
+        }),
+        case("webhook URL with a tab", "endpoint_url", async move {
+            c36.create_webhook("https://example.com/ho\tok", &["order.created"])
+                .await
+        }),
+        case("webhook URL with a fragment", "endpoint_url", async move {
+            c37.create_webhook("https://example.com/hook#x", &["order.created"])
+                .await
+        }),
+        case("absurdly slow bucket rate", "bucket_limit", {
+            let b = b().bucket_limit(
+                Bucket::General,
+                BucketLimit {
+                    per_second: 1e-300,
                     burst: 1,
                 },
             );

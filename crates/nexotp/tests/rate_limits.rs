@@ -230,3 +230,52 @@ async fn server_rate_limits_are_waited_out() {
             .all(|r| r.status == Some(200) || r.status == Some(429))
     );
 }
+
+#[tokio::test]
+async fn a_429_asking_for_minutes_fails_at_once_and_holds_the_bucket() {
+    let (sb, client) = setup().await;
+    let order = client
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect("order");
+    sb.set_faults(script(
+        "GET /order/*",
+        status_fault(429, Some("120"), true, Some("rate_limited")),
+        1,
+    ));
+    let started = Instant::now();
+    let err = client.order(&order.id).await.expect_err("429");
+    assert_eq!(err.kind(), nexotp::ErrorKind::RateLimit);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    sb.clear_requests();
+    // The bucket stays paused: the next poll is refused locally, without reaching the server.
+    let err = client.order(&order.id).await.expect_err("paused");
+    assert_eq!(err.kind(), nexotp::ErrorKind::RateLimit);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(sb.requests().is_empty(), "nothing reached the server");
+    // Another bucket is not affected.
+    client.account().await.expect("GENERAL still open");
+}
+
+#[tokio::test]
+async fn an_exhausted_window_pauses_before_the_server_says_429() {
+    // X-RateLimit-Remaining: 0 tells the client to wait for X-RateLimit-Reset itself.
+    let sb = sandbox()
+        .rate_limit(SandboxBucket::Poll, 2.0)
+        .start()
+        .await
+        .expect("sandbox");
+    let client = client(&sb);
+    let order = client
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect("order");
+    for _ in 0..4 {
+        client.order(&order.id).await.expect("poll");
+    }
+    let statuses: Vec<Option<u16>> = requests_to(&sb, "GET", &format!("/order/{}", order.id))
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![Some(200); 4], "no 429 was needed");
+}

@@ -316,3 +316,37 @@ async fn deleting_an_unknown_webhook_is_not_found() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.code(), Some("webhook_not_found"));
 }
+
+#[tokio::test]
+async fn a_create_order_with_an_unreadable_2xx_is_outcome_unknown() {
+    // The order was applied, then the answer was garbage: the caller must learn it may exist.
+    let (sb, client) = setup().await;
+    sb.set_faults(script("POST /order", FaultKind::Malformed, 1));
+    let err = client
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect_err("malformed");
+    let nexotp::Error::OrderOutcomeUnknown(info) = &err else {
+        panic!("expected OrderOutcomeUnknown, got {err:?}")
+    };
+    assert_eq!(info.service.as_deref(), Some("svc_telegram"));
+    assert_eq!(orders(&sb).len(), 1, "the order exists");
+    assert_eq!(requests_to(&sb, "POST", "/order").len(), 1, "never re-sent");
+}
+
+#[tokio::test]
+async fn a_gateway_502_with_a_json_body_is_still_outcome_unknown() {
+    // A gateway's own JSON (`{"message":"Bad Gateway"}`) is not an API error envelope.
+    let server = TinyServer::start(Canned::json(502, r#"{"message":"Bad Gateway"}"#)).await;
+    let client = nexotp::Client::builder()
+        .api_key(KEY)
+        .base_url(&server.url)
+        .build()
+        .expect("client");
+    let err = client
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect_err("502");
+    assert_eq!(err.kind(), ErrorKind::OrderOutcomeUnknown, "{err:?}");
+    assert_eq!(server.received().len(), 1, "never re-sent");
+}
