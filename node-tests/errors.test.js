@@ -123,6 +123,14 @@ describe('API errors', () => {
     assert.ok(err instanceof E.APIError);
   });
 
+  test('APIError itself: a status no subclass covers (418)', async () => {
+    await sb.faults({ fault: 'status', status: 418, code: 'teapot' });
+    const err = await rejectsWith(client.account(), E.APIError);
+    assert.equal(err.constructor, E.APIError);
+    assert.equal(err.status, 418);
+    assert.equal(err.code, 'teapot');
+  });
+
   test('ServerError: a 503 envelope and an HTML 500 page', async () => {
     await sb.faults({ fault: 'status', status: 503 });
     const err = await rejectsWith(noRetry.account(), E.ServerError);

@@ -39,8 +39,6 @@ export declare class Client {
   createOrder(input: OrderInput): Promise<Order>
   /** `GET /order/{id}`. */
   getOrder(id: string): Promise<Order>
-  /** TEMP bench: `GET /order/{id}` as a JSON string. */
-  getOrderJson(id: string): Promise<string>
   /** `POST /order/{id}/cancel`. */
   cancelOrder(id: string): Promise<Order>
   /** `POST /order/{id}/resend`. */

@@ -267,17 +267,6 @@ impl Client {
         guard::run(async move { c.order(&id).await.map(Order::from) }).await
     }
 
-    /// TEMP bench: `GET /order/{id}` as a JSON string.
-    #[napi]
-    pub async fn get_order_json(&self, id: String) -> napi::Result<String> {
-        let c = self.inner.clone();
-        guard::run(async move {
-            let o = c.order(&id).await.map(Order::from)?;
-            Ok::<_, NativeError>(serde_json::to_string(&o).unwrap_or_default())
-        })
-        .await
-    }
-
     /// `POST /order/{id}/cancel`.
     #[napi]
     pub async fn cancel_order(&self, id: String) -> napi::Result<Order> {
