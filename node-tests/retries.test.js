@@ -88,6 +88,9 @@ describe('rate buckets', () => {
       if ((await apiRequests(sb, 'GET', /\/order\//)).length > 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }
+    // The sandbox logs the request before the client has read its 429: give the client a
+    // moment to pause the bucket, so the calls below really start during the pause.
+    await new Promise((r) => setTimeout(r, 150));
     const others = [c.getOrder(order.id), c.getOrder(order.id)];
     await c.account(); // GENERAL is not paused
     await Promise.all([first, ...others]);
