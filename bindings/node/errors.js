@@ -85,6 +85,20 @@ for (const [name, cls] of Object.entries(classes)) {
 const MARKER = '{"nexotp":';
 
 /**
+ * The error class instance for a decoded payload (`{"nexotp": "<class name>", ...}`).
+ * @param {{nexotp: string, message: string, sentAtMs?: number, sentAt?: Date}} payload
+ * @returns {Error}
+ */
+function fromPayload(payload) {
+  const Cls = Object.prototype.hasOwnProperty.call(classes, payload.nexotp) ? classes[payload.nexotp] : NexOTPError;
+  if (payload.sentAtMs !== undefined) {
+    payload.sentAt = new Date(payload.sentAtMs);
+    delete payload.sentAtMs;
+  }
+  return new Cls(payload.message, payload);
+}
+
+/**
  * Converts a rejection of the native addon into the matching error class.
  * @param {unknown} err
  * @returns {Error}
@@ -101,16 +115,7 @@ function fromNative(err) {
     } catch {
       payload = undefined;
     }
-    if (payload && typeof payload.nexotp === 'string') {
-      const Cls = Object.prototype.hasOwnProperty.call(classes, payload.nexotp)
-        ? classes[payload.nexotp]
-        : NexOTPError;
-      if (payload.sentAtMs !== undefined) {
-        payload.sentAt = new Date(payload.sentAtMs);
-        delete payload.sentAtMs;
-      }
-      return new Cls(payload.message, payload);
-    }
+    if (payload && typeof payload.nexotp === 'string') return fromPayload(payload);
   }
   return new NexOTPError(
     `unexpected error from the nexotp native addon: ${message || String(err)}`,
@@ -119,4 +124,4 @@ function fromNative(err) {
   );
 }
 
-module.exports = { ...classes, fromNative };
+module.exports = { ...classes, fromNative, fromPayload };

@@ -13,7 +13,46 @@ const util = require('node:util');
 const native = require('./native.js');
 const errors = require('./errors.js');
 
-const { fromNative, InvalidArgumentError, AbortError } = errors;
+const { fromNative, fromPayload, InvalidArgumentError, AbortError } = errors;
+
+/*
+ * Async results. A native async method takes a *ticket* and returns at once; when its future
+ * completes on the Rust runtime, the result comes back through one shared threadsafe function
+ * (the `Dispatcher`, one per module instance, so one per worker thread) as a JSON batch
+ * `[ticket, ok, value, ...]` holding everything that completed since the last batch. This is
+ * much cheaper than napi's per-call promise machinery (see bindings/node/src/dispatch.rs). The
+ * dispatcher only keeps the event loop alive while a call is pending.
+ */
+const settlers = new Map();
+let lastTicket = 0;
+
+function onBatch(text) {
+  const batch = JSON.parse(text);
+  for (let i = 0; i < batch.length; i += 3) {
+    const settler = settlers.get(batch[i]);
+    if (settler === undefined) continue;
+    settlers.delete(batch[i]);
+    if (batch[i + 1] === 1) settler.resolve(batch[i + 2]);
+    else settler.reject(fromPayload(batch[i + 2]));
+  }
+}
+
+const dispatcher = new native.Dispatcher(onBatch);
+
+/** Starts a native call with a fresh ticket; the promise settles when its batch arrives. */
+function submit(start) {
+  return new Promise((resolve, reject) => {
+    lastTicket = lastTicket >= 0x7fffffff ? 1 : lastTicket + 1;
+    const ticket = lastTicket;
+    settlers.set(ticket, { resolve, reject });
+    try {
+      start(ticket);
+    } catch (e) {
+      settlers.delete(ticket);
+      reject(fromNative(e));
+    }
+  });
+}
 
 const kWrap = Symbol('nexotp.wrap');
 const MAX_U32 = 0xffffffff;
@@ -182,7 +221,7 @@ class Client {
       runtime: `Node.js ${process.version}`,
       logLevel: env.NEXOTP_LOG,
     };
-    this.#native = call(() => new native.Client(config));
+    this.#native = call(() => new native.Client(config, dispatcher));
   }
 
   get baseUrl() {
@@ -204,22 +243,14 @@ class Client {
   }
 
   async account() {
-    try {
-      return await this.#native.account();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.account(t));
   }
 
   async transactions(options) {
     const o = opts('options', options, ['page', 'perPage']);
     const page = o.page === undefined ? 1 : u32('page', o.page);
     const perPage = o.perPage === undefined ? 20 : u32('perPage', o.perPage);
-    try {
-      return await this.#native.transactions(page, perPage);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.transactions(t, page, perPage));
   }
 
   iterTransactions(options) {
@@ -229,11 +260,7 @@ class Client {
     return (async function* transactions() {
       for (;;) {
         let page;
-        try {
-          page = await pager.nextPage();
-        } catch (e) {
-          throw fromNative(e);
-        }
+        page = await submit((t) => pager.nextPage(t));
         if (page === null) return;
         yield* page.items;
       }
@@ -241,30 +268,18 @@ class Client {
   }
 
   async countries() {
-    try {
-      return await this.#native.countries();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.countries(t));
   }
 
   async services(country) {
     const c = str('country', country);
-    try {
-      return await this.#native.services(c);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.services(t, c));
   }
 
   async price(service, country) {
     const s = str('service', service);
     const c = str('country', country);
-    try {
-      return await this.#native.price(s, c);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.price(t, s, c));
   }
 
   async createOrder(request) {
@@ -277,38 +292,22 @@ class Client {
       pricingOption: pricingOption(o.pricingOption),
       maxPrice: money('maxPrice', o.maxPrice),
     };
-    try {
-      return await this.#native.createOrder(input);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.createOrder(t, input));
   }
 
   async getOrder(orderId) {
     const i = id('id', orderId);
-    try {
-      return await this.#native.getOrder(i);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.getOrder(t, i));
   }
 
   async cancelOrder(orderId) {
     const i = id('id', orderId);
-    try {
-      return await this.#native.cancelOrder(i);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.cancelOrder(t, i));
   }
 
   async resendOrder(orderId) {
     const i = id('id', orderId);
-    try {
-      return await this.#native.resendOrder(i);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.resendOrder(t, i));
   }
 
   async waitForCode(orderId, options) {
@@ -332,11 +331,7 @@ class Client {
     if (signal && signal.aborted) throw abortError(signal);
     const handle = call(() => this.#native.waitHandle(i, input));
     if (!signal) {
-      try {
-        return await handle.run();
-      } catch (e) {
-        throw fromNative(e);
-      }
+      return submit((t) => handle.run(t));
     }
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -344,25 +339,21 @@ class Client {
         reject(abortError(signal));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      handle.run().then(
+      submit((t) => handle.run(t)).then(
         (order) => {
           signal.removeEventListener('abort', onAbort);
           resolve(order);
         },
         (e) => {
           signal.removeEventListener('abort', onAbort);
-          reject(fromNative(e));
+          reject(e);
         },
       );
     });
   }
 
   async webhooks() {
-    try {
-      return await this.#native.webhooks();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.webhooks(t));
   }
 
   async createWebhook(request) {
@@ -370,20 +361,12 @@ class Client {
     const o = opts('request', request, ['endpointUrl', 'events']);
     const url = str('endpointUrl', o.endpointUrl);
     const ev = events(o.events);
-    try {
-      return redactSecret(await this.#native.createWebhook(url, ev));
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return redactSecret(await submit((t) => this.#native.createWebhook(t, url, ev)));
   }
 
   async deleteWebhook(webhookId) {
     const i = id('id', webhookId);
-    try {
-      return await this.#native.deleteWebhook(i);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return submit((t) => this.#native.deleteWebhook(t, i));
   }
 
   [util.inspect.custom](depth, options, inspect) {
@@ -442,17 +425,12 @@ module.exports = {
   ...errors,
 };
 delete module.exports.fromNative;
+delete module.exports.fromPayload;
 
 // Test hooks, hidden from `Object.keys` and the types: a Rust panic must become a NexOTPError.
 Object.defineProperty(module.exports, '_debugPanic', {
   enumerable: false,
-  value: async (message) => {
-    try {
-      return await native._debugPanic(String(message));
-    } catch (e) {
-      throw fromNative(e);
-    }
-  },
+  value: async (message) => submit((t) => native._debugPanic(dispatcher, t, String(message))),
 });
 Object.defineProperty(module.exports, '_debugPanicSync', {
   enumerable: false,

@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** A NexOTP API client (native half; `index.js` wraps it). */
 export declare class Client {
   /** Builds a client; a missing key or a bad base URL fails here. */
-  constructor(options: ClientOptions)
+  constructor(options: ClientOptions, dispatcher: Dispatcher)
   /** The base URL in use (always ending in `/`). */
   get baseUrl(): string
   /** Time allowed for one attempt, in milliseconds. */
@@ -24,39 +24,45 @@ export declare class Client {
   /** A client with another timeout or retry count sharing this one's pool and rate buckets. */
   withOptions(options: RequestOptions): Client
   /** `GET /account`. */
-  account(): Promise<Account>
+  account(ticket: number): void
   /** `GET /account/transactions`: one page. */
-  transactions(page: number, perPage: number): Promise<TransactionPage>
+  transactions(ticket: number, page: number, perPage: number): void
   /** A lazy cursor over every transaction, `per_page` at a time (nothing fetched yet). */
   transactionPager(perPage: number): TransactionPager
   /** `GET /countries`. */
-  countries(): Promise<Array<Country>>
+  countries(ticket: number): void
   /** `GET /services?country=`. */
-  services(country: string): Promise<Array<Service>>
+  services(ticket: number, country: string): void
   /** `GET /price?service=&country=`. */
-  price(service: string, country: string): Promise<Price>
+  price(ticket: number, service: string, country: string): void
   /** `POST /order`. */
-  createOrder(input: OrderInput): Promise<Order>
+  createOrder(ticket: number, input: OrderInput): void
   /** `GET /order/{id}`. */
-  getOrder(id: string): Promise<Order>
+  getOrder(ticket: number, id: string): void
   /** `POST /order/{id}/cancel`. */
-  cancelOrder(id: string): Promise<Order>
+  cancelOrder(ticket: number, id: string): void
   /** `POST /order/{id}/resend`. */
-  resendOrder(id: string): Promise<Order>
+  resendOrder(ticket: number, id: string): void
   /** Prepares a wait for order `id`'s code; `run()` starts it, `cancel()` stops it. */
   waitHandle(id: string, options: WaitInput): WaitHandle
   /** `GET /webhooks`. */
-  webhooks(): Promise<Array<Webhook>>
+  webhooks(ticket: number): void
   /** `POST /webhooks`: `events` as a list or a comma-separated string. */
-  createWebhook(endpointUrl: string, events: string | Array<string>): Promise<Webhook>
+  createWebhook(ticket: number, endpointUrl: string, events: string | Array<string>): void
   /** `DELETE /webhooks/{id}`. */
-  deleteWebhook(id: string): Promise<WebhookDeleted>
+  deleteWebhook(ticket: number, id: string): void
+}
+
+/** The per-environment result channel (created once by the JS layer; not part of the API). */
+export declare class Dispatcher {
+  /** `callback(batchJson)` receives `[ticket, ok, value, ...]` as JSON text. */
+  constructor(callback: (arg: string) => void)
 }
 
 /** A cursor over all transactions (behind `iterTransactions`). */
 export declare class TransactionPager {
   /** The next page, or `null` after the last. */
-  nextPage(): Promise<TransactionPage | null>
+  nextPage(ticket: number): void
 }
 
 /**
@@ -65,7 +71,7 @@ export declare class TransactionPager {
  */
 export declare class WaitHandle {
   /** Waits for the code; rejects with `AbortError` once `cancel()` was called. */
-  run(): Promise<Order>
+  run(ticket: number): void
   /** Stops the wait (idempotent). */
   cancel(): void
 }
@@ -75,7 +81,7 @@ export declare class WaitHandle {
  * future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
  * Not part of the public API.
  */
-export declare function _debugPanic(message: string): Promise<void>
+export declare function _debugPanic(dispatcher: Dispatcher, ticket: number, message: string): void
 
 /** Synchronous twin of [`debug_panic`]. */
 export declare function _debugPanicSync(message: string): void

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
+module.exports.Dispatcher = nativeBinding.Dispatcher
 module.exports.TransactionPager = nativeBinding.TransactionPager
 module.exports.WaitHandle = nativeBinding.WaitHandle
 module.exports._debugPanic = nativeBinding._debugPanic

@@ -8,14 +8,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::Either;
+use napi::{Either, Env};
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
+use crate::dispatch::{Dispatch, Dispatcher};
 use crate::error::NativeError;
 use crate::guard;
 use crate::models::{
-    Account, Country, Order, Price, Service, TransactionPage, Webhook, WebhookDeleted,
+    Account, Country, Order, Price, Service, TransactionPage, WebhookDeleted, WebhookResult,
 };
 
 /// Options of `new Client(...)`, already type-checked by the JS layer.
@@ -93,13 +94,14 @@ fn duration(argument: &'static str, ms: f64) -> Result<Duration, NativeError> {
 #[napi]
 pub struct Client {
     inner: nexotp::Client,
+    dispatch: Dispatch,
 }
 
 #[napi]
 impl Client {
     /// Builds a client; a missing key or a bad base URL fails here.
     #[napi(constructor)]
-    pub fn new(options: ClientOptions) -> napi::Result<Client> {
+    pub fn new(options: ClientOptions, dispatcher: &Dispatcher) -> napi::Result<Client> {
         guard::call(|| {
             let mut builder = nexotp::Client::builder().log_from_env(false);
             if let Some(key) = options.api_key {
@@ -128,6 +130,7 @@ impl Client {
             }
             Ok::<_, NativeError>(Client {
                 inner: builder.build()?,
+                dispatch: dispatcher.handle(),
             })
         })
     }
@@ -167,27 +170,31 @@ impl Client {
             request.max_retries = options.max_retries;
             Ok::<_, NativeError>(Client {
                 inner: self.inner.with_options(request)?,
+                dispatch: self.dispatch.clone(),
             })
         })
     }
 
     /// `GET /account`.
     #[napi]
-    pub async fn account(&self) -> napi::Result<Account> {
+    pub fn account(&self, env: Env, ticket: u32) {
         let c = self.inner.clone();
-        guard::run(async move { c.account().await.map(Account::from) }).await
+        self.dispatch.submit(
+            &env,
+            ticket,
+            async move { c.account().await.map(Account::from) },
+        );
     }
 
     /// `GET /account/transactions`: one page.
     #[napi]
-    pub async fn transactions(&self, page: u32, per_page: u32) -> napi::Result<TransactionPage> {
+    pub fn transactions(&self, env: Env, ticket: u32, page: u32, per_page: u32) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             c.transactions(page, per_page)
                 .await
                 .map(TransactionPage::from)
-        })
-        .await
+        });
     }
 
     /// A lazy cursor over every transaction, `per_page` at a time (nothing fetched yet).
@@ -197,46 +204,47 @@ impl Client {
             let pager = self.inner.transaction_pager(per_page)?;
             Ok::<_, NativeError>(TransactionPager {
                 inner: Arc::new(tokio::sync::Mutex::new(pager)),
+                dispatch: self.dispatch.clone(),
             })
         })
     }
 
     /// `GET /countries`.
     #[napi]
-    pub async fn countries(&self) -> napi::Result<Vec<Country>> {
+    pub fn countries(&self, env: Env, ticket: u32) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             c.countries()
                 .await
-                .map(|v| v.into_iter().map(Country::from).collect())
-        })
-        .await
+                .map(|v| v.into_iter().map(Country::from).collect::<Vec<_>>())
+        });
     }
 
     /// `GET /services?country=`.
     #[napi]
-    pub async fn services(&self, country: String) -> napi::Result<Vec<Service>> {
+    pub fn services(&self, env: Env, ticket: u32, country: String) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             c.services(&country)
                 .await
-                .map(|v| v.into_iter().map(Service::from).collect())
-        })
-        .await
+                .map(|v| v.into_iter().map(Service::from).collect::<Vec<_>>())
+        });
     }
 
     /// `GET /price?service=&country=`.
     #[napi]
-    pub async fn price(&self, service: String, country: String) -> napi::Result<Price> {
+    pub fn price(&self, env: Env, ticket: u32, service: String, country: String) {
         let c = self.inner.clone();
-        guard::run(async move { c.price(&service, &country).await.map(Price::from) }).await
+        self.dispatch.submit(&env, ticket, async move {
+            c.price(&service, &country).await.map(Price::from)
+        });
     }
 
     /// `POST /order`.
     #[napi]
-    pub async fn create_order(&self, input: OrderInput) -> napi::Result<Order> {
+    pub fn create_order(&self, env: Env, ticket: u32, input: OrderInput) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             let mut request = nexotp::OrderRequest::new(input.service, input.country);
             if let Some(pool) = input.pool {
                 request = request.pool(pool);
@@ -256,29 +264,36 @@ impl Client {
                 request = request.max_price(parsed);
             }
             Ok::<_, NativeError>(Order::from(c.create_order(&request).await?))
-        })
-        .await
+        });
     }
 
     /// `GET /order/{id}`.
     #[napi]
-    pub async fn get_order(&self, id: String) -> napi::Result<Order> {
+    pub fn get_order(&self, env: Env, ticket: u32, id: String) {
         let c = self.inner.clone();
-        guard::run(async move { c.order(&id).await.map(Order::from) }).await
+        self.dispatch.submit(
+            &env,
+            ticket,
+            async move { c.order(&id).await.map(Order::from) },
+        );
     }
 
     /// `POST /order/{id}/cancel`.
     #[napi]
-    pub async fn cancel_order(&self, id: String) -> napi::Result<Order> {
+    pub fn cancel_order(&self, env: Env, ticket: u32, id: String) {
         let c = self.inner.clone();
-        guard::run(async move { c.cancel_order(&id).await.map(Order::from) }).await
+        self.dispatch.submit(&env, ticket, async move {
+            c.cancel_order(&id).await.map(Order::from)
+        });
     }
 
     /// `POST /order/{id}/resend`.
     #[napi]
-    pub async fn resend_order(&self, id: String) -> napi::Result<Order> {
+    pub fn resend_order(&self, env: Env, ticket: u32, id: String) {
         let c = self.inner.clone();
-        guard::run(async move { c.resend_order(&id).await.map(Order::from) }).await
+        self.dispatch.submit(&env, ticket, async move {
+            c.resend_order(&id).await.map(Order::from)
+        });
     }
 
     /// Prepares a wait for order `id`'s code; `run()` starts it, `cancel()` stops it.
@@ -303,47 +318,50 @@ impl Client {
                 id,
                 options: wait,
                 token: CancellationToken::new(),
+                dispatch: self.dispatch.clone(),
             })
         })
     }
 
     /// `GET /webhooks`.
     #[napi]
-    pub async fn webhooks(&self) -> napi::Result<Vec<Webhook>> {
+    pub fn webhooks(&self, env: Env, ticket: u32) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             c.webhooks()
                 .await
-                .map(|v| v.into_iter().map(Webhook::from).collect())
-        })
-        .await
+                .map(|v| v.into_iter().map(WebhookResult::from).collect::<Vec<_>>())
+        });
     }
 
     /// `POST /webhooks`: `events` as a list or a comma-separated string.
     #[napi]
-    pub async fn create_webhook(
+    pub fn create_webhook(
         &self,
+        env: Env,
+        ticket: u32,
         endpoint_url: String,
         events: Either<String, Vec<String>>,
-    ) -> napi::Result<Webhook> {
+    ) {
         let c = self.inner.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             let events = match events {
                 Either::A(list) => nexotp::split_events(&list),
                 Either::B(list) => list,
             };
             c.create_webhook(&endpoint_url, &events)
                 .await
-                .map(Webhook::from)
-        })
-        .await
+                .map(WebhookResult::from)
+        });
     }
 
     /// `DELETE /webhooks/{id}`.
     #[napi]
-    pub async fn delete_webhook(&self, id: String) -> napi::Result<WebhookDeleted> {
+    pub fn delete_webhook(&self, env: Env, ticket: u32, id: String) {
         let c = self.inner.clone();
-        guard::run(async move { c.delete_webhook(&id).await.map(WebhookDeleted::from) }).await
+        self.dispatch.submit(&env, ticket, async move {
+            c.delete_webhook(&id).await.map(WebhookDeleted::from)
+        });
     }
 }
 
@@ -351,22 +369,22 @@ impl Client {
 #[napi]
 pub struct TransactionPager {
     inner: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,
+    dispatch: Dispatch,
 }
 
 #[napi]
 impl TransactionPager {
     /// The next page, or `null` after the last.
     #[napi]
-    pub async fn next_page(&self) -> napi::Result<Option<TransactionPage>> {
+    pub fn next_page(&self, env: Env, ticket: u32) {
         let pager = Arc::clone(&self.inner);
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             let mut pager = pager.lock().await;
             pager
                 .next_page()
                 .await
                 .map(|page| page.map(TransactionPage::from))
-        })
-        .await
+        });
     }
 }
 
@@ -378,25 +396,25 @@ pub struct WaitHandle {
     id: String,
     options: nexotp::WaitOptions,
     token: CancellationToken,
+    dispatch: Dispatch,
 }
 
 #[napi]
 impl WaitHandle {
     /// Waits for the code; rejects with `AbortError` once `cancel()` was called.
     #[napi]
-    pub async fn run(&self) -> napi::Result<Order> {
+    pub fn run(&self, env: Env, ticket: u32) {
         let client = self.client.clone();
         let id = self.id.clone();
         let options = self.options.clone();
         let token = self.token.clone();
-        guard::run(async move {
+        self.dispatch.submit(&env, ticket, async move {
             tokio::select! {
                 biased;
                 () = token.cancelled() => Err(NativeError::Aborted),
                 result = client.wait_for_code(&id, options) => Ok(Order::from(result?)),
             }
-        })
-        .await
+        });
     }
 
     /// Stops the wait (idempotent).

@@ -155,19 +155,27 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
     map
 }
 
-/// The napi error carrying [`payload`].
-pub fn to_napi(error: NativeError) -> napi::Error {
-    let text = Value::Object(payload(&error)).to_string();
-    napi::Error::new(napi::Status::GenericFailure, text)
+/// [`payload`] as JSON text.
+pub fn payload_text(error: NativeError) -> String {
+    Value::Object(payload(&error)).to_string()
 }
 
-/// A panic inside the addon, as a `NexOTPError`.
-pub fn panic(message: String) -> napi::Error {
-    let text = json!({
+/// The napi error carrying [`payload`].
+pub fn to_napi(error: NativeError) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, payload_text(error))
+}
+
+/// The JSON payload of a panic inside the addon (a `NexOTPError`).
+pub fn panic_payload(message: &str) -> String {
+    json!({
         "nexotp": "NexOTPError",
         "message": format!("internal error in the nexotp native addon (a Rust panic): {message}"),
         "panic": true,
     })
-    .to_string();
-    napi::Error::new(napi::Status::GenericFailure, text)
+    .to_string()
+}
+
+/// A panic inside the addon, as a `NexOTPError`.
+pub fn panic(message: String) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, panic_payload(&message))
 }

@@ -7,21 +7,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
+use serde::Serialize;
 
 use crate::error::{self, NativeError};
-
-/// Runs a future, mapping its error and catching a panic while it is polled.
-pub async fn run<T, E, F>(future: F) -> napi::Result<T>
-where
-    F: Future<Output = Result<T, E>>,
-    E: Into<NativeError>,
-{
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(error::to_napi(e.into())),
-        Err(payload) => Err(error::panic(panic_message(&*payload))),
-    }
-}
 
 /// Runs a synchronous closure, mapping its error and catching a panic.
 pub fn call<T, E, F>(f: F) -> napi::Result<T>
@@ -43,5 +31,26 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         s.clone()
     } else {
         "unknown panic payload".to_owned()
+    }
+}
+
+/// Runs a future to its JSON outcome for [`crate::dispatch`]: `(true, value)` on success,
+/// `(false, error payload)` on an error or a panic while it is polled.
+pub async fn settle<T, E, F>(future: F) -> (bool, String)
+where
+    T: Serialize,
+    F: Future<Output = Result<T, E>>,
+    E: Into<NativeError>,
+{
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(Ok(value)) => match serde_json::to_string(&value) {
+            Ok(json) => (true, json),
+            Err(e) => (
+                false,
+                error::panic_payload(&format!("result not serializable: {e}")),
+            ),
+        },
+        Ok(Err(e)) => (false, error::payload_text(e.into())),
+        Err(payload) => (false, error::panic_payload(&panic_message(&*payload))),
     }
 }

@@ -7,9 +7,10 @@
 //!   (`index.js`) checks JS *types* so a wrong type is an `InvalidArgumentError` naming the
 //!   argument, and the core checks every *value*.
 //! - Async methods run on napi's own tokio runtime (the `tokio_rt` feature): this crate never
-//!   creates a runtime, and a settled promise leaves nothing referenced, so a script exits on its
+//!   creates a runtime. Their results come back through one shared threadsafe function per JS
+//!   environment ([`dispatch`]), unref'd whenever nothing is pending, so a script exits on its
 //!   own.
-//! - Every entry point goes through [`guard::run`] or [`guard::call`]: a Rust panic becomes a
+//! - Every entry point goes through [`guard::settle`] (async, see [`dispatch`]) or [`guard::call`]: a Rust panic becomes a
 //!   `NexOTPError` rejection instead of killing the process.
 //! - Errors cross the boundary as a napi error whose message is a small JSON document
 //!   (`{"nexotp": "<class name>", ...fields}`), see [`error`]; `errors.js` turns it into the
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod dispatch;
 mod error;
 mod guard;
 mod models;
@@ -26,12 +28,14 @@ mod webhook;
 pub use client::{
     Client, ClientOptions, OrderInput, RequestOptions, TransactionPager, WaitHandle, WaitInput,
 };
+pub use dispatch::Dispatcher;
 pub use models::{
     Account, Country, Order, Pool, Price, Service, Transaction, TransactionPage, Webhook,
     WebhookDeleted, WebhookEvent,
 };
 pub use webhook::{sign_webhook, verify_webhook};
 
+use napi::Env;
 use napi_derive::napi;
 
 use crate::error::NativeError;
@@ -46,14 +50,13 @@ pub fn version() -> String {
 /// future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
 /// Not part of the public API.
 #[napi(js_name = "_debugPanic")]
-pub async fn debug_panic(message: String) -> napi::Result<()> {
-    guard::run(async move {
+pub fn debug_panic(env: Env, dispatcher: &Dispatcher, ticket: u32, message: String) {
+    dispatcher.handle().submit(&env, ticket, async move {
         if !message.is_empty() {
             panic!("{message}");
         }
         Ok::<(), NativeError>(())
-    })
-    .await
+    });
 }
 
 /// Synchronous twin of [`debug_panic`].

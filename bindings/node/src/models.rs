@@ -461,3 +461,22 @@ impl From<nexotp::WebhookEvent> for WebhookEvent {
         }
     }
 }
+
+/// A [`Webhook`] as a call hands it to JS (through [`crate::dispatch`], as JSON): with its
+/// `secret`, which the `Serialize` form of [`Webhook`] leaves out so that it can never land in
+/// an error payload. Deliberately not `Debug`.
+#[derive(Serialize)]
+pub struct WebhookResult {
+    #[serde(flatten)]
+    hook: Webhook,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl From<nexotp::Webhook> for WebhookResult {
+    fn from(w: nexotp::Webhook) -> Self {
+        let mut hook = Webhook::from(w);
+        let secret = hook.secret.take();
+        WebhookResult { hook, secret }
+    }
+}
