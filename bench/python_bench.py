@@ -5,8 +5,9 @@ Every client does what ``Client.get_order`` does on the wire: ``GET /order/{id}`
 key header against a local ``nexotp-sandbox``, read the body and decode the JSON. Measured side
 by side in one run:
 
-- sync, sequential: ``nexotp.Client.get_order``, ``requests.Session``, ``httpx.Client``, and a
-  plain Rust reqwest loop (``crates/nexotp/examples/reqwest_loop.rs``) as the ceiling;
+- sync, sequential: ``nexotp.Client.get_order``, ``requests.Session``, ``httpx.Client``, a
+  plain Rust reqwest loop (``crates/nexotp/examples/reqwest_loop.rs``) as the ceiling, and the
+  same example driving the Rust SDK core (separates the core's cost from the binding's);
 - async, 64 in flight: ``nexotp.AsyncClient.get_order``, ``httpx.AsyncClient``, ``aiohttp``.
 
 Run it against a release build (numbers from a debug build mean little)::
@@ -61,17 +62,24 @@ def timed_sync(n: int, call: Callable[[], Any]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def timed_async(n: int, make: Callable[[], Awaitable[Any]]) -> float:
+def timed_async(n: int, setup: Callable[[], Awaitable[tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]]]) -> float:
+    """`setup()` (run inside the loop) returns (call, close)."""
+
     async def run() -> float:
+        call, close = await setup()
+
         async def worker(count: int) -> None:
             for _ in range(count):
-                await make()
+                await call()
 
-        await asyncio.gather(*(worker(max(n // 10 // IN_FLIGHT, 1)) for _ in range(IN_FLIGHT)))
-        started = time.perf_counter()
-        per = n // IN_FLIGHT
-        await asyncio.gather(*(worker(per) for _ in range(IN_FLIGHT)))
-        return per * IN_FLIGHT / (time.perf_counter() - started)
+        try:
+            await asyncio.gather(*(worker(max(n // 10 // IN_FLIGHT, 1)) for _ in range(IN_FLIGHT)))
+            per = max(n // IN_FLIGHT, 1)
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(per) for _ in range(IN_FLIGHT)))
+            return per * IN_FLIGHT / (time.perf_counter() - started)
+        finally:
+            await close()
 
     return asyncio.run(run())
 
@@ -121,38 +129,46 @@ def main() -> None:
                     [str(reqwest_bin), url, KEY, str(n)], capture_output=True, text=True, check=True
                 ).stdout
                 record("sync  Rust reqwest loop (baseline)", float(out.strip().split()[-1]))
+                out = subprocess.run(
+                    [str(reqwest_bin), base, KEY, str(n), "--sdk", order_id],
+                    capture_output=True, text=True, check=True,
+                ).stdout
+                record("sync  Rust nexotp::Client loop", float(out.strip().split()[-1]))
 
-            aclient = nexotp.AsyncClient(KEY, base_url=base)
-            record("async nexotp.AsyncClient.get_order", timed_async(n, lambda: aclient.get_order(order_id)))
-            try:
-                import httpx
+            async def nexotp_setup() -> Any:
+                client = nexotp.AsyncClient(KEY, base_url=base)
+                return (lambda: client.get_order(order_id)), client.close
 
-                holder: dict[str, Any] = {}
-
-                async def httpx_get() -> Any:
-                    if "c" not in holder:
-                        holder["c"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=IN_FLIGHT))
-                    r = await holder["c"].get(url, headers=headers)
-                    return r.json()
-
-                record("async httpx.AsyncClient", timed_async(n, httpx_get))
-            except ImportError:
-                pass
+            record("async nexotp.AsyncClient.get_order", timed_async(n, nexotp_setup))
             try:
                 import aiohttp
 
-                box: dict[str, Any] = {}
+                async def aiohttp_setup() -> Any:
+                    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=IN_FLIGHT))
 
-                async def aiohttp_get() -> Any:
-                    if "s" not in box or box["s"].closed or box.get("loop") is not asyncio.get_running_loop():
-                        box["s"] = aiohttp.ClientSession(
-                            connector=aiohttp.TCPConnector(limit=IN_FLIGHT)
-                        )
-                        box["loop"] = asyncio.get_running_loop()
-                    async with box["s"].get(url, headers=headers) as r:
-                        return await r.json()
+                    async def call() -> Any:
+                        async with session.get(url, headers=headers) as r:
+                            return await r.json()
 
-                record("async aiohttp", timed_async(n, aiohttp_get))
+                    return call, session.close
+
+                record("async aiohttp", timed_async(n, aiohttp_setup))
+            except ImportError:
+                pass
+            try:
+                import httpx
+
+                async def httpx_setup() -> Any:
+                    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=IN_FLIGHT))
+
+                    async def call() -> Any:
+                        return (await client.get(url, headers=headers)).json()
+
+                    return call, client.aclose
+
+                # httpx's async pool is far slower at 64 in flight: a tenth of the requests
+                # keeps the run short (the rate is what is compared).
+                record("async httpx.AsyncClient", timed_async(max(n // 10, IN_FLIGHT), httpx_setup))
             except ImportError:
                 pass
     finally:

@@ -28,12 +28,15 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
+use pyo3::sync::{MutexExt, PyOnceLock};
 
 use crate::runtime;
 
 /// Turns a finished Rust result into the future's Python value (GIL held, loop thread).
 pub type Completion = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// Runs on the loop thread before the conversion (the client's log flush).
+pub type After = Box<dyn FnOnce(Python<'_>) + Send>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -49,7 +52,7 @@ struct Shared {
 impl Shared {
     fn complete(&self, id: u64, completion: Completion) {
         lock(&self.queue).push((id, completion));
-        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+        if !self.wake_pending.swap(true, Ordering::SeqCst) {
             // A full socket buffer means a wake-up is already waiting: nothing is lost.
             let _ = (&self.writer).write(&[1]);
         }
@@ -71,13 +74,16 @@ pub struct Bridge {
 impl Bridge {
     /// The loop's reader callback: resolves every finished call.
     fn _drain(&self, py: Python<'_>) {
-        self.shared.wake_pending.store(false, Ordering::Release);
+        // Order matters: empty the socket, *then* clear the flag, then take the queue. A
+        // producer that sets the flag after this point writes a byte that stays in the socket
+        // (another wake-up); one that found the flag set pushed before the queue is taken.
         let mut buf = [0u8; 256];
         while let Ok(n) = (&self.reader).read(&mut buf) {
             if n < buf.len() {
                 break;
             }
         }
+        self.shared.wake_pending.store(false, Ordering::SeqCst);
         let done = std::mem::take(&mut *lock(&self.shared.queue));
         for (id, completion) in done {
             let Some((future, _)) = lock(&self.pending).remove(&id) else {
@@ -93,7 +99,9 @@ impl Bridge {
             }
             let outcome = match completion(py) {
                 Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
-                Err(err) => future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),)),
+                Err(err) => {
+                    future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))
+                }
             };
             if let Err(e) = outcome {
                 e.write_unraisable(py, Some(future));
@@ -122,7 +130,11 @@ pub fn current(py: Python<'_>) -> PyResult<Bound<'_, Bridge>> {
     })?;
     let event_loop = get.bind(py).call0()?;
     let pid = std::process::id();
-    let mut bridges = lock(&BRIDGES);
+    // Waits for the lock detached from Python: another thread may hold it while it runs
+    // Python code (add_reader) and needs the GIL back.
+    let mut bridges = BRIDGES
+        .lock_py_attached(py)
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(b) = bridges
         .iter()
         .find(|b| b.get().event_loop.bind(py).is(&event_loop) && b.get().pid == pid)
@@ -140,12 +152,15 @@ pub fn current(py: Python<'_>) -> PyResult<Bound<'_, Bridge>> {
                 .and_then(|c| c.is_truthy())
                 .unwrap_or(true)
     });
-    let (reader, writer) = UnixStream::pair()
-        .map_err(|e| crate::errors::nexotp_error(&format!("cannot set up the asyncio bridge: {e}")))?;
+    let (reader, writer) = UnixStream::pair().map_err(|e| {
+        crate::errors::nexotp_error(&format!("cannot set up the asyncio bridge: {e}"))
+    })?;
     reader
         .set_nonblocking(true)
         .and_then(|_| writer.set_nonblocking(true))
-        .map_err(|e| crate::errors::nexotp_error(&format!("cannot set up the asyncio bridge: {e}")))?;
+        .map_err(|e| {
+            crate::errors::nexotp_error(&format!("cannot set up the asyncio bridge: {e}"))
+        })?;
     let fd = reader.as_raw_fd();
     let bridge = Bound::new(
         py,
@@ -173,7 +188,7 @@ pub fn spawn<'py, F, T>(
     py: Python<'py>,
     fut: F,
     convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
-    after: Option<Box<dyn FnOnce(Python<'_>) + Send>>,
+    after: Option<After>,
 ) -> PyResult<(Bound<'py, PyAny>, u64)>
 where
     F: Future<Output = T> + Send + 'static,
@@ -182,7 +197,10 @@ where
     let rt = runtime::runtime()?;
     let bridge = current(py)?;
     let b = bridge.get();
-    let future = b.event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+    let future = b
+        .event_loop
+        .bind(py)
+        .call_method0(pyo3::intern!(py, "create_future"))?;
     let id = b.next_id.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::clone(&b.shared);
     let handle = rt.spawn(async move {
@@ -208,6 +226,17 @@ where
     });
     lock(&b.pending).insert(id, (future.clone().unbind(), handle.abort_handle()));
     Ok((future, id))
+}
+
+/// `(calls pending, results queued, wake-up pending)` of the running loop's bridge (tests).
+pub fn state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
+    let bridge = current(py)?;
+    let b = bridge.get();
+    Ok((
+        lock(&b.pending).len(),
+        lock(&b.shared.queue).len(),
+        b.shared.wake_pending.load(Ordering::SeqCst),
+    ))
 }
 
 /// Cancels call `token` on the running loop's bridge (a no-op when it already finished).

@@ -289,9 +289,13 @@ fn order_request(
     if let Some(pool) = convert::opt_string("pool", pool)? {
         request = request.pool(pool);
     }
-    if let Some(option) = pricing_option.map(convert::pricing_option).transpose()?.flatten() {
-        request = request.pricing_option(option);
-    }
+    // The Python default is "cheapest" (sent as 0), for `None` too.
+    let option = pricing_option
+        .map(convert::pricing_option)
+        .transpose()?
+        .flatten()
+        .unwrap_or_default();
+    request = request.pricing_option(option);
     if let Some(max) = max_price.filter(|m| !m.is_none()) {
         request = request.max_price(convert::decimal("max_price", max)?);
     }
@@ -332,7 +336,7 @@ pub struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, max_retries=None))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, max_retries=None), text_signature = "(api_key=None, *, base_url=None, timeout=30.0, max_retries=2)")]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
@@ -350,7 +354,9 @@ impl Client {
                 timeout.unwrap_or(&default_timeout),
                 max_retries.unwrap_or(&default_retries),
             )?;
-            Ok(Client { core: Arc::new(core) })
+            Ok(Client {
+                core: Arc::new(core),
+            })
         })
     }
 
@@ -415,11 +421,15 @@ impl Client {
 
     /// `GET /account`.
     fn account(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| self.core.call(py, |c| async move { c.account().await })?.into_model(py))
+        guard(|| {
+            self.core
+                .call(py, |c| async move { c.account().await })?
+                .into_model(py)
+        })
     }
 
     /// `GET /account/transactions`: one page.
-    #[pyo3(signature = (page=None, per_page=None))]
+    #[pyo3(signature = (page=None, per_page=None), text_signature = "($self, page=1, per_page=20)")]
     fn transactions(
         &self,
         py: Python<'_>,
@@ -427,7 +437,10 @@ impl Client {
         per_page: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         guard(|| {
-            let page = page.map(|p| convert::u32_arg("page", p)).transpose()?.unwrap_or(1);
+            let page = page
+                .map(|p| convert::u32_arg("page", p))
+                .transpose()?
+                .unwrap_or(1);
             let per_page = per_page
                 .map(|p| convert::u32_arg("per_page", p))
                 .transpose()?
@@ -439,7 +452,7 @@ impl Client {
     }
 
     /// Every transaction, lazily, `per_page` at a time.
-    #[pyo3(signature = (per_page=None))]
+    #[pyo3(signature = (per_page=None), text_signature = "($self, per_page=100)")]
     fn iter_transactions(
         &self,
         py: Python<'_>,
@@ -460,7 +473,11 @@ impl Client {
 
     /// `GET /countries`.
     fn countries(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| self.core.call(py, |c| async move { c.countries().await })?.into_model(py))
+        guard(|| {
+            self.core
+                .call(py, |c| async move { c.countries().await })?
+                .into_model(py)
+        })
     }
 
     /// `GET /services?country=`.
@@ -491,7 +508,7 @@ impl Client {
 
     /// `POST /order`. Never sent twice: a failure after sending raises
     /// `OrderOutcomeUnknownError`.
-    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None))]
+    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None), text_signature = "($self, service, country, *, pool=None, pricing_option='cheapest', max_price=None)")]
     fn create_order(
         &self,
         py: Python<'_>,
@@ -541,7 +558,7 @@ impl Client {
 
     /// Polls the order until a new code arrives (returns the order), it closes
     /// (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`).
-    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None))]
+    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None), text_signature = "($self, id, *, timeout=300, poll_interval=3.0, cancel_on_timeout=False)")]
     fn wait_for_code(
         &self,
         py: Python<'_>,
@@ -561,7 +578,11 @@ impl Client {
 
     /// `GET /webhooks`.
     fn webhooks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| self.core.call(py, |c| async move { c.webhooks().await })?.into_model(py))
+        guard(|| {
+            self.core
+                .call(py, |c| async move { c.webhooks().await })?
+                .into_model(py)
+        })
     }
 
     /// `POST /webhooks`. The returned webhook's `secret` is shown this once.
@@ -720,12 +741,18 @@ impl AsyncCore {
         guard(|| {
             let page = convert::u32_arg("page", page)?;
             let per_page = convert::u32_arg("per_page", per_page)?;
-            self.core
-                .spawn(py, move |c| async move { c.transactions(page, per_page).await })
+            self.core.spawn(
+                py,
+                move |c| async move { c.transactions(page, per_page).await },
+            )
         })
     }
 
-    fn transaction_pager(&self, py: Python<'_>, per_page: &Bound<'_, PyAny>) -> PyResult<AsyncPager> {
+    fn transaction_pager(
+        &self,
+        py: Python<'_>,
+        per_page: &Bound<'_, PyAny>,
+    ) -> PyResult<AsyncPager> {
         guard(|| {
             let per_page = convert::u32_arg("per_page", per_page)?;
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
@@ -757,8 +784,10 @@ impl AsyncCore {
         guard(|| {
             let service = convert::string("service", service)?;
             let country = convert::string("country", country)?;
-            self.core
-                .spawn(py, move |c| async move { c.price(&service, &country).await })
+            self.core.spawn(
+                py,
+                move |c| async move { c.price(&service, &country).await },
+            )
         })
     }
 
@@ -782,7 +811,8 @@ impl AsyncCore {
     fn get_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
         guard(|| {
             let id = convert::id("id", id)?;
-            self.core.spawn(py, move |c| async move { c.order(&id).await })
+            self.core
+                .spawn(py, move |c| async move { c.order(&id).await })
         })
     }
 
@@ -813,8 +843,10 @@ impl AsyncCore {
         guard(|| {
             let id = convert::id("id", id)?;
             let options = wait_options(timeout, poll_interval, cancel_on_timeout)?;
-            self.core
-                .spawn(py, move |c| async move { c.wait_for_code(&id, options).await })
+            self.core.spawn(
+                py,
+                move |c| async move { c.wait_for_code(&id, options).await },
+            )
         })
     }
 
@@ -831,8 +863,10 @@ impl AsyncCore {
         guard(|| {
             let url = convert::string("endpoint_url", endpoint_url)?;
             let events = convert::events(events)?;
-            self.core
-                .spawn(py, move |c| async move { c.create_webhook(&url, &events).await })
+            self.core.spawn(
+                py,
+                move |c| async move { c.create_webhook(&url, &events).await },
+            )
         })
     }
 
@@ -858,7 +892,8 @@ impl AsyncPager {
     fn next<'py>(&self, py: Python<'py>) -> Started<'py> {
         guard(|| {
             let pager = self.pager.clone();
-            self.core.spawn(py, move |_| async move { pager.lock().await.next().await })
+            self.core
+                .spawn(py, move |_| async move { pager.lock().await.next().await })
         })
     }
 }

@@ -94,7 +94,10 @@ pub fn seconds(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Duration>
         return Err(invalid_argument(
             py,
             name,
-            &format!("must be a number of seconds (int or float), got {}", type_name(obj)),
+            &format!(
+                "must be a number of seconds (int or float), got {}",
+                type_name(obj)
+            ),
         ));
     };
     if !value.is_finite() {
@@ -115,7 +118,11 @@ pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> 
     let py = obj.py();
     let decimal_type = DECIMAL.import(py, "decimal", "Decimal")?;
     let text: String = if obj.is_instance_of::<PyBool>() {
-        return Err(invalid_argument(py, name, "must be a decimal amount, got bool"));
+        return Err(invalid_argument(
+            py,
+            name,
+            "must be a decimal amount, got bool",
+        ));
     } else if obj.is_instance_of::<PyFloat>() {
         let f: f64 = obj.extract()?;
         if !f.is_finite() {

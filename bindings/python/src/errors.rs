@@ -22,7 +22,12 @@ fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 }
 
 /// An exception of class `name` from `nexotp.errors` with `message` and attributes `kwargs`.
-pub fn make(py: Python<'_>, name: &str, message: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyErr {
+pub fn make(
+    py: Python<'_>,
+    name: &str,
+    message: &str,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyErr {
     let built = (|| -> PyResult<Bound<'_, PyAny>> {
         let cls = errors_module(py)?.getattr(name)?;
         cls.call((message,), kwargs)

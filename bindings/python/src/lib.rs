@@ -47,7 +47,7 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// Verifies a webhook delivery and returns its event. `payload` is the raw request body,
 /// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds.
 #[pyfunction]
-#[pyo3(signature = (payload, signature, secret, *, tolerance=None))]
+#[pyo3(signature = (payload, signature, secret, *, tolerance=None), text_signature = "(payload, signature, secret, *, tolerance=300)")]
 fn verify_webhook(
     py: Python<'_>,
     payload: &Bound<'_, PyAny>,
@@ -92,9 +92,8 @@ fn sign_webhook(
                         "must be an int (unix seconds)",
                     ));
                 }
-                t.extract::<i64>().map_err(|_| {
-                    errors::invalid_argument(py, "timestamp", "is out of range")
-                })?
+                t.extract::<i64>()
+                    .map_err(|_| errors::invalid_argument(py, "timestamp", "is out of range"))?
             }
             None => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -129,8 +128,14 @@ fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
 fn _debug_sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
     guard(|| {
         let d = std::time::Duration::from_secs_f64(seconds.max(0.0));
-        runtime::block_on(py, tokio::time::sleep(d))
+        runtime::block_on(py, async move { tokio::time::sleep(d).await })
     })
+}
+
+/// `(calls pending, results queued, wake-up pending)` of the running loop's bridge.
+#[pyfunction]
+fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
+    bridge::state(py)
 }
 
 /// `(pid owning the runtime or 0 if none yet, runtimes built in this process)`.
@@ -173,6 +178,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     // No runtime here: it is built by the first call that needs one.
     py.import("atexit")?

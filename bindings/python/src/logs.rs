@@ -38,6 +38,7 @@ fn nexotp_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static SYS_MODULES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Hands the queued records to `logging.getLogger("nexotp")` (GIL held).
 pub fn flush(py: Python<'_>, queue: &Arc<LogQueue>) {
@@ -53,8 +54,12 @@ pub fn flush(py: Python<'_>, queue: &Arc<LogQueue>) {
 
 fn emit(py: Python<'_>, records: Vec<RequestRecord>) -> PyResult<()> {
     // Nobody configured logging if it was never imported: skip without importing it.
-    let modules = py.import("sys")?.getattr("modules")?;
-    if !modules.contains("logging")? {
+    let modules = SYS_MODULES
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("sys")?.getattr("modules")?.unbind())
+        })?
+        .bind(py);
+    if !modules.contains(pyo3::intern!(py, "logging"))? {
         return Ok(());
     }
     let logger = LOGGER
@@ -66,13 +71,17 @@ fn emit(py: Python<'_>, records: Vec<RequestRecord>) -> PyResult<()> {
             )
         })?
         .bind(py);
-    if !logger.call_method1("isEnabledFor", (DEBUG,))?.is_truthy()? {
+    if !logger
+        .call_method1(pyo3::intern!(py, "isEnabledFor"), (DEBUG,))?
+        .is_truthy()?
+    {
         return Ok(());
     }
     for r in records {
-        let status = r.status.map(|s| s.to_string()).unwrap_or_else(|| {
-            format!("error ({})", r.error.as_deref().unwrap_or("no response"))
-        });
+        let status = r
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| format!("error ({})", r.error.as_deref().unwrap_or("no response")));
         let elapsed = r.elapsed.as_secs_f64();
         let extra = PyDict::new(py);
         extra.set_item("method", r.method)?;

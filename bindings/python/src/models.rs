@@ -25,45 +25,81 @@ fn status_to_py<'py>(py: Python<'py>, status: &nexotp::OrderStatus) -> PyResult<
 
 /// Converts one field to Python, by kind.
 macro_rules! conv {
-    (str, $py:expr, $v:expr) => { Ok::<_, PyErr>(PyString::new($py, $v).into_any()) };
-    (opt_str, $py:expr, $v:expr) => { Ok::<_, PyErr>($v.as_deref().into_pyobject($py)?.into_any()) };
-    (num, $py:expr, $v:expr) => { Ok::<_, PyErr>((*$v).into_pyobject($py)?.to_owned().into_any()) };
-    (opt_num, $py:expr, $v:expr) => { Ok::<_, PyErr>((*$v).into_pyobject($py)?.into_any()) };
-    (str_list, $py:expr, $v:expr) => { Ok::<_, PyErr>(PyList::new($py, $v.iter().map(String::as_str))?.into_any()) };
-    (json, $py:expr, $v:expr) => { json_to_py($py, $v) };
-    (status, $py:expr, $v:expr) => { status_to_py($py, $v) };
+    (str, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>(PyString::new($py, $v).into_any())
+    };
+    (opt_str, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>($v.as_deref().into_pyobject($py)?.into_any())
+    };
+    (num, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>((*$v).into_pyobject($py)?.to_owned().into_any())
+    };
+    (opt_num, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>((*$v).into_pyobject($py)?.into_any())
+    };
+    (str_list, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>(PyList::new($py, $v.iter().map(String::as_str))?.into_any())
+    };
+    (json, $py:expr, $v:expr) => {
+        json_to_py($py, $v)
+    };
+    (status, $py:expr, $v:expr) => {
+        status_to_py($py, $v)
+    };
     (pools, $py:expr, $v:expr) => {{
         let list = PyList::empty($py);
-        for p in $v.iter() { list.append(Py::new($py, PyPool { inner: p.clone() })?)?; }
+        for p in $v.iter() {
+            list.append(Py::new($py, PyPool { inner: p.clone() })?)?;
+        }
         Ok::<_, PyErr>(list.into_any())
     }};
     (items, $py:expr, $v:expr) => {{
         let list = PyList::empty($py);
-        for t in $v.iter() { list.append(Py::new($py, PyTransaction { inner: t.clone() })?)?; }
+        for t in $v.iter() {
+            list.append(Py::new($py, PyTransaction { inner: t.clone() })?)?;
+        }
         Ok::<_, PyErr>(list.into_any())
     }};
     (opt_order, $py:expr, $v:expr) => {{
-        match $v { Some(o) => Ok::<_, PyErr>(Py::new($py, PyOrder { inner: o.clone() })?.into_bound($py).into_any()), None => Ok($py.None().into_bound($py)) }
+        match $v {
+            Some(o) => Ok::<_, PyErr>(
+                Py::new($py, PyOrder { inner: o.clone() })?
+                    .into_bound($py)
+                    .into_any(),
+            ),
+            None => Ok($py.None().into_bound($py)),
+        }
     }};
 }
 
 /// The `to_dict()` form of one field: like [`conv!`] but plain data all the way down.
 macro_rules! plain {
-    (status, $py:expr, $v:expr) => { Ok::<_, PyErr>(PyString::new($py, $v.as_str()).into_any()) };
+    (status, $py:expr, $v:expr) => {
+        Ok::<_, PyErr>(PyString::new($py, $v.as_str()).into_any())
+    };
     (pools, $py:expr, $v:expr) => {{
         let list = PyList::empty($py);
-        for p in $v.iter() { list.append(PyPool { inner: p.clone() }.to_dict($py)?)?; }
+        for p in $v.iter() {
+            list.append(PyPool { inner: p.clone() }.to_dict($py)?)?;
+        }
         Ok::<_, PyErr>(list.into_any())
     }};
     (items, $py:expr, $v:expr) => {{
         let list = PyList::empty($py);
-        for t in $v.iter() { list.append(PyTransaction { inner: t.clone() }.to_dict($py)?)?; }
+        for t in $v.iter() {
+            list.append(PyTransaction { inner: t.clone() }.to_dict($py)?)?;
+        }
         Ok::<_, PyErr>(list.into_any())
     }};
     (opt_order, $py:expr, $v:expr) => {{
-        match $v { Some(o) => Ok::<_, PyErr>(PyOrder { inner: o.clone() }.to_dict($py)?.into_any()), None => Ok($py.None().into_bound($py)) }
+        match $v {
+            Some(o) => Ok::<_, PyErr>(PyOrder { inner: o.clone() }.to_dict($py)?.into_any()),
+            None => Ok($py.None().into_bound($py)),
+        }
     }};
-    ($kind:ident, $py:expr, $v:expr) => { conv!($kind, $py, $v) };
+    ($kind:ident, $py:expr, $v:expr) => {
+        conv!($kind, $py, $v)
+    };
 }
 
 /// How a model pickles: `(rebuild, (class name, JSON of raw, secret))`.
@@ -73,7 +109,11 @@ macro_rules! reduce_raw {
         let raw = serde_json::to_string(&$self.inner.raw)
             .map_err(|e| crate::errors::nexotp_error(&format!("cannot pickle: {e}")))?;
         let secret: Option<String> = $secret;
-        Ok(PyTuple::new($py, [rebuild, ($name, raw, secret).into_pyobject($py)?.into_any()])?.into_any())
+        Ok(PyTuple::new(
+            $py,
+            [rebuild, ($name, raw, secret).into_pyobject($py)?.into_any()],
+        )?
+        .into_any())
     }};
 }
 
@@ -400,7 +440,12 @@ fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> PyResult<(T, Value)> {
 /// Unpickles a model from its class name, the JSON of its `raw`, and (webhooks) the secret.
 #[pyfunction]
 #[pyo3(signature = (name, raw, secret=None))]
-pub fn _rebuild(py: Python<'_>, name: &str, raw: &str, secret: Option<String>) -> PyResult<Py<PyAny>> {
+pub fn _rebuild(
+    py: Python<'_>,
+    name: &str,
+    raw: &str,
+    secret: Option<String>,
+) -> PyResult<Py<PyAny>> {
     macro_rules! build {
         ($t:ty, $py_ty:ident) => {{
             let (mut m, v): ($t, Value) = decode(raw)?;
@@ -424,7 +469,9 @@ pub fn _rebuild(py: Python<'_>, name: &str, raw: &str, secret: Option<String>) -
             Py::new(py, PyWebhook { inner: m })?.into_any()
         }
         other => {
-            return Err(crate::errors::nexotp_error(&format!("cannot unpickle a {other}")));
+            return Err(crate::errors::nexotp_error(&format!(
+                "cannot unpickle a {other}"
+            )));
         }
     })
 }

@@ -7,6 +7,10 @@
 //! ```
 //! `URL` is the full order URL (e.g. `http://127.0.0.1:PORT/wp-json/nexotp/v1/order/5001`).
 //! Prints `req/s: N` on the last line.
+//!
+//! With `--sdk` as a fourth argument it makes the same calls through `nexotp::Client::order`
+//! instead (URL is then the base URL and the order id comes last: `URL KEY COUNT --sdk ID`),
+//! which separates the cost of the SDK core from that of the Python binding.
 
 use std::time::Instant;
 

@@ -7,13 +7,14 @@ is cancelled, the call is cancelled in the core too, which drops its HTTP reques
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Union
-
 from . import _native
 
+# Not `typing.TYPE_CHECKING`: importing typing would double the cost of `import nexotp`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from decimal import Decimal
+    from types import TracebackType
+    from typing import Any, Iterable, Union
 
     from ._native import (
         Account,
@@ -27,10 +28,9 @@ if TYPE_CHECKING:
         WebhookDeleted,
     )
 
+    Money = Union[Decimal, int, str, float]
+
 __all__ = ["AsyncClient", "AsyncTransactionIterator"]
-
-Money = Union["Decimal", int, str, float]
-
 
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
@@ -244,7 +244,7 @@ class AsyncClient:
             raise
 
 
-class AsyncTransactionIterator(AsyncIterator["Transaction"]):
+class AsyncTransactionIterator:
     """The lazy async iterator of ``AsyncClient.iter_transactions()``: fetches a page only when
     the previous one is used up."""
 

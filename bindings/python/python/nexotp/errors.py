@@ -28,9 +28,11 @@ A lower-level cause (a connection reset, say) is chained as ``__cause__``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not `typing.TYPE_CHECKING`: importing typing would double the cost of `import nexotp`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._native import Order
 
 __all__ = [

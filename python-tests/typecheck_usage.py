@@ -1,0 +1,169 @@
+"""Type-checked by pyright --strict (scripts/test-python): calls every public function and
+method of the package with the types users pass, and uses every model attribute. It is also
+run for real against the sandbox by test_typecheck_usage.py."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from decimal import Decimal
+
+import nexotp
+from nexotp import errors
+
+
+def use_order(order: nexotp.Order) -> str:
+    status: nexotp.OrderStatus = order.status
+    price: Decimal | None = order.price
+    parts: list[str | None] = [
+        order.id, order.service, order.country, order.pool, order.phone, order.code, order.sms,
+        order.created_at, order.updated_at, order.expires_at, str(price), str(order.refund),
+    ]
+    codes: list[str] = order.codes + order.all_codes()
+    closed: bool = order.is_closed or status.is_closed or not status.known
+    raw: dict[str, object] = order.raw
+    return f"{parts}{codes}{closed}{raw}{order.to_dict()}{order == order}{repr(order)}"
+
+
+def sync_flow(url: str, key: str) -> None:
+    with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2) as client:
+        base: str = client.base_url
+        timeout: float = client.timeout
+        retries: int = client.max_retries
+        faster: nexotp.Client = client.with_options(timeout=5, max_retries=1)
+        account: nexotp.Account = faster.account()
+        balance: Decimal = account.balance
+        _ = (base, timeout, retries, balance, account.currency, account.plan, account.email,
+             account.user_id, account.usage, account.raw, account.to_dict())
+
+        page: nexotp.TransactionPage = client.transactions(page=1, per_page=10)
+        _ = (page.page, page.per_page, page.total, page.total_pages, page.has_more, len(page), page.to_dict())
+        for tx in page.items:
+            _ = (tx.id, tx.type, tx.amount, tx.balance_after, tx.description, tx.order_id, tx.created_at, tx.raw)
+        every: list[nexotp.Transaction] = list(client.iter_transactions(per_page=50))
+        _ = every
+
+        countries: list[nexotp.Country] = client.countries()
+        _ = [(c.code, c.name, c.iso, c.dial_code, c.raw, c.to_dict()) for c in countries]
+        services: list[nexotp.Service] = client.services("cty_us")
+        _ = [(s.id, s.name, s.price, s.available, s.raw) for s in services]
+        price: nexotp.Price = client.price("svc_telegram", "cty_us")
+        _ = (price.service, price.country, price.price, price.currency, price.available, price.raw)
+        pools: list[nexotp.Pool] = price.pools
+        _ = [(p.id, p.price, p.available, p.success_rate, p.raw) for p in pools]
+
+        order = client.create_order(
+            "svc_telegram", "cty_us", pool=None, pricing_option="cheapest", max_price=price.price
+        )
+        use_order(order)
+        use_order(client.get_order(order.id))
+        done = client.wait_for_code(order.id, timeout=10, poll_interval=0.1, cancel_on_timeout=True)
+        use_order(done)
+        use_order(client.resend_order(order.id))
+        other = client.create_order("svc_google", "cty_gb", pricing_option=1, max_price=Decimal("9"))
+        use_order(client.cancel_order(other.id))
+        third = client.create_order("svc_google", "cty_gb", max_price="9.00")
+        use_order(client.cancel_order(int(third.id)))
+
+        hook: nexotp.Webhook = client.create_webhook("http://127.0.0.1:9/hook", ["order.created"])
+        secret: str | None = hook.secret
+        _ = (hook.id, hook.endpoint_url, hook.events, hook.active, hook.created_at, hook.raw, secret)
+        hooks: list[nexotp.Webhook] = client.webhooks()
+        _ = hooks
+        gone: nexotp.WebhookDeleted = client.delete_webhook(hook.id)
+        _ = (gone.id, gone.deleted, gone.raw)
+        client.create_webhook("http://127.0.0.1:9/other", "order.created,order.cancelled")
+
+        try:
+            client.get_order("999999")
+        except nexotp.NotFoundError as exc:
+            _ = (exc.status, exc.code, exc.message, exc.request_id, exc.retry_after, exc.body, exc.params)
+        except errors.APIError:
+            raise
+        try:
+            client.wait_for_code(order.id, timeout=0)
+        except nexotp.InvalidArgumentError as exc:
+            _ = exc.argument
+        closed: bool = client.closed
+        _ = closed
+    client.close()
+
+
+async def async_flow(url: str, key: str) -> None:
+    async with nexotp.AsyncClient(key, base_url=url) as client:
+        _ = (client.base_url, client.timeout, client.max_retries, client.closed, repr(client))
+        other: nexotp.AsyncClient = client.with_options(timeout=5.0, max_retries=0)
+        account: nexotp.Account = await other.account()
+        _ = account.balance
+        page: nexotp.TransactionPage = await client.transactions(page=1, per_page=5)
+        _ = page.items
+        items: list[nexotp.Transaction] = [t async for t in client.iter_transactions(per_page=5)]
+        _ = items
+        countries: list[nexotp.Country] = await client.countries()
+        services: list[nexotp.Service] = await client.services("cty_us")
+        price: nexotp.Price = await client.price("svc_telegram", "cty_us")
+        _ = (countries, services)
+        order: nexotp.Order = await client.create_order(
+            "svc_telegram", "cty_us", pool="pool_a", pricing_option="best_rate", max_price=price.price
+        )
+        use_order(await client.get_order(order.id))
+        use_order(await client.wait_for_code(order.id, timeout=10.0, poll_interval=0.1, cancel_on_timeout=False))
+        use_order(await client.resend_order(order.id))
+        extra = await client.create_order("svc_google", "cty_gb")
+        use_order(await client.cancel_order(extra.id))
+        orders: list[nexotp.Order] = await asyncio.gather(*(client.get_order(order.id) for _ in range(3)))
+        _ = orders
+        hook = await client.create_webhook("http://127.0.0.1:9/a", ("order.created", "order.expired"))
+        hooks: list[nexotp.Webhook] = await client.webhooks()
+        _ = hooks
+        deleted: nexotp.WebhookDeleted = await client.delete_webhook(hook.id)
+        _ = deleted
+        try:
+            await client.create_order("svc_whatsapp", "cty_de")
+        except nexotp.ConflictError as exc:
+            _ = exc.code
+    await client.close()
+
+
+def webhooks() -> None:
+    body = b'{"id":"evt_1","type":"order.created","created_at":1,"data":{"id":1,"status":"pending"}}'
+    header: str = nexotp.sign_webhook(body, "whsec_x")
+    header_at: str = nexotp.sign_webhook(body.decode(), "whsec_x", timestamp=1_700_000_000)
+    event: nexotp.WebhookEvent = nexotp.verify_webhook(body, header, "whsec_x", tolerance=300)
+    order: nexotp.Order | None = event.order
+    _ = (event.id, event.type, event.created_at, event.data, event.raw, order, header_at)
+    try:
+        nexotp.verify_webhook(body, header_at, "whsec_x")
+    except nexotp.WebhookVerificationError as exc:
+        _ = str(exc)
+
+
+def exceptions() -> None:
+    classes: list[type[nexotp.NexOTPError]] = [
+        nexotp.NexOTPError, nexotp.InvalidArgumentError, nexotp.APIError, nexotp.AuthenticationError,
+        nexotp.PermissionDeniedError, nexotp.NotFoundError, nexotp.InvalidRequestError,
+        nexotp.InsufficientBalanceError, nexotp.ConflictError, nexotp.RateLimitError, nexotp.ServerError,
+        nexotp.APIConnectionError, nexotp.APITimeoutError, nexotp.OrderOutcomeUnknownError,
+        nexotp.UnexpectedResponseError, nexotp.WaitTimeoutError, nexotp.OrderClosedError,
+        nexotp.WebhookVerificationError,
+    ]
+    for cls in classes:
+        exc = cls("x")
+        copy: nexotp.NexOTPError = pickle.loads(pickle.dumps(exc))
+        _ = (copy.message, copy.status, copy.order)
+    timeout = errors.WaitTimeoutError("t", waited=1.0, cancelled=True)
+    _ = (timeout.waited, timeout.cancelled)
+    unknown = errors.OrderOutcomeUnknownError("u", operation="create_order")
+    _ = (unknown.operation, unknown.service, unknown.country, unknown.order_id, unknown.sent_at)
+    _ = errors.UnexpectedResponseError("s", snippet="<html>").snippet
+    rate = errors.RateLimitError("r", bucket="POLL", retry_after=1.0)
+    _ = (rate.bucket, rate.retry_after, rate.details)
+    status: nexotp.OrderStatus = nexotp.OrderStatus("pending")
+    _ = (status.value, nexotp.OrderStatus.RECEIVED, nexotp.__version__)
+
+
+def main(url: str, key: str) -> None:
+    sync_flow(url, key)
+    asyncio.run(async_flow(url, key))
+    webhooks()
+    exceptions()
