@@ -44,6 +44,7 @@
 
 #![deny(missing_docs)]
 
+pub mod args;
 pub mod buckets;
 mod client;
 pub mod config;
@@ -66,7 +67,7 @@ pub use models::{
     Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
 pub use observe::{RequestObserver, RequestRecord};
-pub use pagination::TransactionPager;
+pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
 pub use rust_decimal::Decimal;
 pub use webhook::{WebhookEvent, WebhookSecret};
 

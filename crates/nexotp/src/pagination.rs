@@ -16,6 +16,11 @@ use crate::error::Result;
 use crate::models::{self, Transaction, TransactionPage};
 use crate::validate;
 
+/// The page size of `transactions` when the caller gives none (the API's own default).
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// The page size of the all-transactions iterators when the caller gives none (the API's max).
+pub const DEFAULT_ITER_PAGE_SIZE: u32 = 100;
+
 fn number<T: TryFrom<u64>>(map: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<T> {
     keys.iter().find_map(|key| {
         let n = match map.get(*key)? {

@@ -166,6 +166,11 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> Result<String> {
     Ok(format!("t={timestamp},v1={}", hex::encode(digest)))
 }
 
+/// [`sign`] with the current time: what the server would send now.
+pub fn sign_now(payload: &[u8], secret: &str) -> Result<String> {
+    sign(payload, secret, unix_now())
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
