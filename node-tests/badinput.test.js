@@ -132,6 +132,21 @@ describe('bad input never reaches the sandbox', () => {
     });
   }
 
+  test('a type mistake with an API key or a webhook secret names the type, never the value', () => {
+    const cases = [
+      [() => new Client({ apiKey: 12345678, baseUrl: sb.baseUrl }), 'apiKey', '12345678', 'a number'],
+      [() => new Client('sk_live_in_the_wrong_place'), 'options', 'sk_live_in_the_wrong_place', 'a string'],
+      [() => nexotp.verifyWebhook('{}', 't=1,v1=00', 87654321), 'secret', '87654321', 'a number'],
+      [() => nexotp.signWebhook('{}', 97531357), 'secret', '97531357', 'a number'],
+    ];
+    for (const [run, argument, value, type] of cases) {
+      const err = throwsWith(run, InvalidArgumentError);
+      assert.equal(err.argument, argument, err.message);
+      assert.ok(err.message.includes(type), err.message);
+      assert.ok(!err.message.includes(value) && !err.rule.includes(value), err.message);
+    }
+  });
+
   test('async methods reject (they never throw synchronously)', () => {
     const p = c.getOrder({});
     assert.ok(p instanceof Promise);

@@ -129,8 +129,8 @@ describe('transactions', () => {
     }
     const defaults = await client.transactions();
     assert.equal(defaults.perPage, 20);
-    const [req] = await apiRequests(sb, 'GET', /\/transactions$/);
-    assert.equal(req.query, 'page=1&per_page=2');
+    const reqs = await apiRequests(sb, 'GET', /\/transactions$/);
+    assert.deepEqual(reqs.map((r) => r.query), ['page=1&per_page=2', 'page=1&per_page=20'], 'the core\'s defaults');
   });
 
   test('iterTransactions() is an async iterable that fetches pages lazily', async () => {
@@ -147,6 +147,13 @@ describe('transactions', () => {
     assert.equal(ids.length, 7);
     assert.equal(new Set(ids).size, 7);
     assert.equal((await apiRequests(sb, 'GET', /transactions/)).length, 3);
+
+    await sb.clearRequests();
+    const all = [];
+    for await (const t of client.iterTransactions()) all.push(t.id);
+    assert.equal(all.length, 7);
+    const reqs = await apiRequests(sb, 'GET', /transactions/);
+    assert.deepEqual(reqs.map((r) => r.query), ['page=1&per_page=100'], 'the core\'s DEFAULT_ITER_PAGE_SIZE');
   });
 });
 
@@ -165,6 +172,13 @@ describe('webhooks', () => {
     const shown = util.inspect(hook);
     assert.ok(!shown.includes(hook.secret), shown);
     assert.match(shown, /redacted/);
+    const hidden = util.inspect(hook, { showHidden: true, depth: 5 });
+    assert.ok(!hidden.includes(hook.secret), hidden);
+    const json = JSON.stringify(hook);
+    assert.ok(!json.includes(hook.secret), json);
+    assert.equal(JSON.parse(json).id, hook.id, 'the rest is serialized');
+    assert.ok(!Object.keys(hook).includes('secret'), 'secret is not enumerable');
+    assert.ok(!JSON.stringify({ ...hook }).includes(hook.secret), 'nor copied by a spread');
     const [post] = await apiRequests(sb, 'POST', /\/webhooks$/);
     assert.equal(post.body, '{"endpoint_url":"https://example.com/hooks/nexotp","events":["order.created","order.code_received"]}');
 

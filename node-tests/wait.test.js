@@ -5,6 +5,7 @@
 
 const { describe, test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
+const { getEventListeners } = require('node:events');
 const { startSandbox, nexotp, rejectsWith, apiRequests, sleep } = require('./helpers.js');
 
 const E = nexotp;
@@ -119,6 +120,7 @@ describe('waitForCode', () => {
     setTimeout(() => sb.control('POST', `orders/${order.id}/code`, { code: '777777' }), 100);
     const done = await client.waitForCode(order.id, { pollIntervalMs: 50, signal: controller.signal });
     assert.equal(done.code, '777777');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the binding removed its listener');
     controller.abort(); // after settling: nothing happens
   });
 

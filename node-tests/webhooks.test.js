@@ -128,6 +128,34 @@ describe('signWebhook / verifyWebhook', () => {
     assert.ok(verifyWebhook(body, both, 'whsec_old'));
   });
 
+  test('signWebhook without a timestamp signs with the current time', () => {
+    const before = Math.floor(Date.now() / 1000);
+    const header = signWebhook(body, 'whsec_test');
+    const after = Math.floor(Date.now() / 1000);
+    const t = Number(/^t=(\d+),/.exec(header)[1]);
+    assert.ok(t >= before && t <= after, `${t} in [${before}, ${after}]`);
+    assert.equal(header, signWebhook(body, 'whsec_test', { timestamp: t }));
+  });
+
+  test('toleranceSec is in seconds: its errors say so, and the core checks its value', () => {
+    const header = signWebhook(body, 'whsec_test');
+    const typeErr = throwsWith(() => verifyWebhook(body, header, 'whsec_test', { toleranceSec: '5' }), InvalidArgumentError);
+    assert.equal(typeErr.argument, 'toleranceSec');
+    assert.match(typeErr.message, /seconds/);
+    assert.doesNotMatch(typeErr.message, /milliseconds/);
+    for (const bad of [-1, NaN, Infinity, 400 * 24 * 3600]) {
+      const err = throwsWith(() => verifyWebhook(body, header, 'whsec_test', { toleranceSec: bad }), InvalidArgumentError);
+      assert.equal(err.argument, 'toleranceSec', err.message);
+      assert.match(err.message, /seconds/);
+    }
+    // Zero is a valid tolerance (only the current second passes): never an InvalidArgumentError.
+    try {
+      assert.equal(verifyWebhook(body, signWebhook(body, 'whsec_test'), 'whsec_test', { toleranceSec: 0 }).id, 'evt_1');
+    } catch (err) {
+      assert.ok(err instanceof WebhookVerificationError, err.message);
+    }
+  });
+
   test('type mistakes are InvalidArgumentError', () => {
     throwsWith(() => verifyWebhook({ id: 1 }, 't=1,v1=00', 'x'), InvalidArgumentError);
     throwsWith(() => verifyWebhook(body, 't=1,v1=00', undefined), InvalidArgumentError);

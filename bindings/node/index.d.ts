@@ -12,6 +12,11 @@
  * `toleranceSec`; absent values are `undefined`; `raw` holds the decoded JSON object as the API
  * sent it.
  *
+ * Numbers inside `raw` come from `JSON.parse`, so they are binary floats (`raw.price` may be
+ * `1.1`, which is not exactly 1.10, and large integers lose precision); the typed money fields
+ * (`balance`, `price`, `amount`, ...) are exact decimal strings parsed by the native core. Use
+ * the typed fields for arithmetic on money, and `raw` only for fields the SDK does not model.
+ *
  * @packageDocumentation
  */
 
@@ -228,7 +233,9 @@ export declare class Client {
   webhooks(): Promise<Webhook[]>;
   /**
    * `POST /webhooks`: registers an endpoint. The result's `secret` is returned this once: store
-   * it (it is readable, but `util.inspect` / `console.log` show it redacted).
+   * it. It is readable (`hook.secret`) but not enumerable, so `JSON.stringify`, JSON loggers,
+   * `Object.keys` and `{ ...hook }` leave it out, and `util.inspect` / `console.log` show it
+   * redacted.
    */
   createWebhook(request: CreateWebhookRequest): Promise<Webhook>;
   /** `DELETE /webhooks/{id}`. Safe to retry. */

@@ -68,12 +68,25 @@ function describe(value) {
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
+/** Only the type of a value that may be a secret (an API key, a webhook secret): never the value. */
+function typeOf(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function invalid(argument, rule) {
   return new InvalidArgumentError(`invalid argument \`${argument}\`: ${rule}`, { argument, rule });
 }
 
 function str(argument, value) {
   if (typeof value !== 'string') throw invalid(argument, `must be a string, got ${describe(value)}`);
+  return value;
+}
+
+/** A string that is a secret: a type mistake names the type only, never the value. */
+function secretStr(argument, value) {
+  if (typeof value !== 'string') throw invalid(argument, `must be a string, got ${typeOf(value)}`);
   return value;
 }
 
@@ -102,10 +115,17 @@ function optU32(argument, value) {
   return value === undefined ? undefined : u32(argument, value);
 }
 
-/** Milliseconds: any number here; the native side rejects NaN, infinities and negatives. */
+/** Milliseconds: any number here; the core rejects NaN, infinities, negatives and > a year. */
 function optMs(argument, value) {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') throw invalid(argument, `must be a number of milliseconds, got ${describe(value)}`);
+  return value;
+}
+
+/** Seconds (`toleranceSec`): any number here; the core checks the value as for milliseconds. */
+function optSeconds(argument, value) {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalid(argument, `must be a number of seconds, got ${describe(value)}`);
   return value;
 }
 
@@ -115,11 +135,15 @@ function optBool(argument, value) {
   return value;
 }
 
-/** An options object: `undefined` or a plain object without unknown keys (a typo must not pass silently). */
-function opts(argument, value, allowed) {
+/**
+ * An options object: `undefined` or a plain object without unknown keys (a typo must not pass
+ * silently). `secretive`: the value may be a secret put in the wrong place (`new Client(key)`),
+ * so a mistake names its type only.
+ */
+function opts(argument, value, allowed, secretive = false) {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(argument, `must be an object, got ${describe(value)}`);
+    throw invalid(argument, `must be an object, got ${secretive ? typeOf(value) : describe(value)}`);
   }
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
@@ -180,9 +204,14 @@ function inspectWebhook(depth, options, inspect) {
   return `Webhook ${inspect(shown, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`;
 }
 
-/** The object `createWebhook` returns keeps `secret` readable; `util.inspect` shows it redacted. */
+/**
+ * The object `createWebhook` returns keeps `secret` readable (`hook.secret`), but the property is
+ * not enumerable, so `JSON.stringify`, JSON loggers, `Object.keys` and `{ ...hook }` leave it
+ * out; `util.inspect` (`console.log`) shows it as `[redacted]`, even with `showHidden`.
+ */
 function redactSecret(hook) {
   if (hook && hook.secret !== undefined) {
+    Object.defineProperty(hook, 'secret', { value: hook.secret, enumerable: false, writable: true, configurable: true });
     Object.defineProperty(hook, util.inspect.custom, { value: inspectWebhook, enumerable: false });
   }
   return hook;
@@ -208,9 +237,9 @@ class Client {
       this.#native = options;
       return;
     }
-    const o = opts('options', options, CLIENT_OPTIONS);
+    const o = opts('options', options, CLIENT_OPTIONS, true);
     const env = process.env;
-    const apiKey = o.apiKey !== undefined ? str('apiKey', o.apiKey) : env.NEXOTP_API_KEY;
+    const apiKey = o.apiKey !== undefined ? secretStr('apiKey', o.apiKey) : env.NEXOTP_API_KEY;
     const baseUrl = o.baseUrl !== undefined ? str('baseUrl', o.baseUrl) : env.NEXOTP_BASE_URL || undefined;
     const config = {
       apiKey,
@@ -248,14 +277,15 @@ class Client {
 
   async transactions(options) {
     const o = opts('options', options, ['page', 'perPage']);
-    const page = o.page === undefined ? 1 : u32('page', o.page);
-    const perPage = o.perPage === undefined ? 20 : u32('perPage', o.perPage);
+    // Absent values stay undefined: the core's defaults apply (page 1, DEFAULT_PAGE_SIZE).
+    const page = optU32('page', o.page);
+    const perPage = optU32('perPage', o.perPage);
     return submit((t) => this.#native.transactions(t, page, perPage));
   }
 
   iterTransactions(options) {
     const o = opts('options', options, ['perPage']);
-    const perPage = o.perPage === undefined ? 100 : u32('perPage', o.perPage);
+    const perPage = optU32('perPage', o.perPage); // absent: the core's DEFAULT_ITER_PAGE_SIZE
     const pager = call(() => this.#native.transactionPager(perPage));
     return (async function* transactions() {
       for (;;) {
@@ -393,24 +423,21 @@ function verifyWebhook(payload, signature, secret, options) {
   if (Array.isArray(header)) header = header.join(',');
   if (header === undefined || header === null) header = '';
   str('signature', header);
-  str('secret', secret);
+  secretStr('secret', secret);
   const o = opts('options', options, ['toleranceSec']);
-  const tolerance = optMs('toleranceSec', o.toleranceSec);
+  const tolerance = optSeconds('toleranceSec', o.toleranceSec);
   return call(() => native.verifyWebhook(body, header, secret, tolerance));
 }
 
 function signWebhook(payload, secret, options) {
   const body = payloadBuffer(payload);
-  str('secret', secret);
+  secretStr('secret', secret);
   const o = opts('options', options, ['timestamp']);
-  let timestamp = Math.floor(Date.now() / 1000);
-  if (o.timestamp !== undefined) {
-    if (typeof o.timestamp !== 'number' || !Number.isSafeInteger(o.timestamp)) {
-      throw invalid('timestamp', `must be an integer number of unix seconds, got ${describe(o.timestamp)}`);
-    }
-    timestamp = o.timestamp;
+  if (o.timestamp !== undefined && (typeof o.timestamp !== 'number' || !Number.isSafeInteger(o.timestamp))) {
+    throw invalid('timestamp', `must be an integer number of unix seconds, got ${describe(o.timestamp)}`);
   }
-  return call(() => native.signWebhook(body, secret, timestamp));
+  // Without a timestamp the core signs with its own clock (`nexotp::webhook::sign_now`).
+  return call(() => native.signWebhook(body, secret, o.timestamp));
 }
 
 /** The header NexOTP signs deliveries with (lower-case, as Node's `req.headers` has it). */

@@ -25,10 +25,16 @@ export declare class Client {
   withOptions(options: RequestOptions): Client
   /** `GET /account`. */
   account(ticket: number): void
-  /** `GET /account/transactions`: one page. */
-  transactions(ticket: number, page: number, perPage: number): void
-  /** A lazy cursor over every transaction, `per_page` at a time (nothing fetched yet). */
-  transactionPager(perPage: number): TransactionPager
+  /**
+   * `GET /account/transactions`: one page (`page` default 1, `per_page` default
+   * [`nexotp::DEFAULT_PAGE_SIZE`]).
+   */
+  transactions(ticket: number, page?: number | undefined | null, perPage?: number | undefined | null): void
+  /**
+   * A lazy cursor over every transaction, `per_page` at a time (default
+   * [`nexotp::DEFAULT_ITER_PAGE_SIZE`]; nothing fetched yet).
+   */
+  transactionPager(perPage?: number | undefined | null): TransactionPager
   /** `GET /countries`. */
   countries(ticket: number): void
   /** `GET /services?country=`. */
@@ -100,7 +106,11 @@ export interface Account {
   plan?: string
   /** Usage statistics as given (an object; `{}` when absent). */
   usage: Record<string, unknown>
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -132,7 +142,11 @@ export interface Country {
   iso?: string
   /** Dialling prefix, when given. */
   dialCode?: string
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -166,7 +180,11 @@ export interface Order {
   updatedAt?: string
   /** When it expires, as given. */
   expiresAt?: string
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -194,7 +212,11 @@ export interface Pool {
   available?: number
   /** Share of orders that receive a code (`"0"`–`"1"`, a decimal string), when given. */
   successRate?: string
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -212,7 +234,11 @@ export interface Price {
   available?: number
   /** The pools offering it (empty when not given). */
   pools: Array<Pool>
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -234,12 +260,19 @@ export interface Service {
   price?: string
   /** Numbers in stock, when given. */
   available?: number
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
-/** Signs `payload` as NexOTP does (`t=<timestamp>,v1=<hex>`), for tests of your own handler. */
-export declare function signWebhook(payload: Buffer, secret: string, timestamp: number): string
+/**
+ * Signs `payload` as NexOTP does (`t=<timestamp>,v1=<hex>`), for tests of your own handler.
+ * Without a `timestamp` (unix seconds) the core signs with the current time.
+ */
+export declare function signWebhook(payload: Buffer, secret: string, timestamp?: number | undefined | null): string
 
 /** One wallet transaction. */
 export interface Transaction {
@@ -257,7 +290,11 @@ export interface Transaction {
   orderId?: string
   /** When it happened, as given. */
   createdAt?: string
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -279,7 +316,8 @@ export interface TransactionPage {
 
 /**
  * Verifies a delivery: `payload` is the raw body bytes, `signature` the `X-NexOTP-Signature`
- * header value, `tolerance_sec` the allowed clock skew (default 300).
+ * header value, `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
+ * rules: finite, not negative, at most a year).
  */
 export declare function verifyWebhook(payload: Buffer, signature: string, secret: string, toleranceSec?: number | undefined | null): WebhookEvent
 
@@ -298,7 +336,7 @@ export interface WaitInput {
   excludeCodes?: Array<string>
 }
 
-/** A registered webhook endpoint. */
+/** A registered webhook endpoint. `Debug` is written by hand so the secret never shows. */
 export interface Webhook {
   /** Webhook id. */
   id: string
@@ -315,7 +353,11 @@ export interface Webhook {
    * `util.inspect`).
    */
   secret?: string
-  /** The decoded JSON object, without the secret. */
+  /**
+   * The decoded JSON object, without the secret.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -325,7 +367,11 @@ export interface WebhookDeleted {
   id?: string
   /** Whether the server says it was deleted. */
   deleted: boolean
-  /** The decoded JSON object. */
+  /**
+   * The decoded JSON object.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }
 
@@ -341,6 +387,10 @@ export interface WebhookEvent {
   data: unknown
   /** `data` as an order, when the event is about one. */
   order?: Order
-  /** The whole decoded body. */
+  /**
+   * The whole decoded body.
+   * Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+   * money fields are exact decimal strings.
+   */
   raw: Record<string, unknown>
 }

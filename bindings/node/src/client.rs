@@ -79,15 +79,10 @@ pub struct WaitInput {
     pub exclude_codes: Option<Vec<String>>,
 }
 
+/// Milliseconds from JS as a [`Duration`], by the core's rules (finite, not negative, at most a
+/// year; the same rules and messages as Python's seconds).
 fn duration(argument: &'static str, ms: f64) -> Result<Duration, NativeError> {
-    if !ms.is_finite() || ms < 0.0 {
-        return Err(NativeError::invalid(
-            argument,
-            format!("must be a finite number of milliseconds >= 0, got {ms}"),
-        ));
-    }
-    Duration::try_from_secs_f64(ms / 1000.0)
-        .map_err(|_| NativeError::invalid(argument, format!("is too large: {ms}")))
+    Ok(nexotp::args::duration_from_millis(argument, ms)?)
 }
 
 /// A NexOTP API client (native half; `index.js` wraps it).
@@ -186,10 +181,13 @@ impl Client {
         );
     }
 
-    /// `GET /account/transactions`: one page.
+    /// `GET /account/transactions`: one page (`page` default 1, `per_page` default
+    /// [`nexotp::DEFAULT_PAGE_SIZE`]).
     #[napi]
-    pub fn transactions(&self, env: Env, ticket: u32, page: u32, per_page: u32) {
+    pub fn transactions(&self, env: Env, ticket: u32, page: Option<u32>, per_page: Option<u32>) {
         let c = self.inner.clone();
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(nexotp::DEFAULT_PAGE_SIZE);
         self.dispatch.submit(&env, ticket, async move {
             c.transactions(page, per_page)
                 .await
@@ -197,10 +195,12 @@ impl Client {
         });
     }
 
-    /// A lazy cursor over every transaction, `per_page` at a time (nothing fetched yet).
+    /// A lazy cursor over every transaction, `per_page` at a time (default
+    /// [`nexotp::DEFAULT_ITER_PAGE_SIZE`]; nothing fetched yet).
     #[napi]
-    pub fn transaction_pager(&self, per_page: u32) -> napi::Result<TransactionPager> {
+    pub fn transaction_pager(&self, per_page: Option<u32>) -> napi::Result<TransactionPager> {
         guard::call(|| {
+            let per_page = per_page.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
             let pager = self.inner.transaction_pager(per_page)?;
             Ok::<_, NativeError>(TransactionPager {
                 inner: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -253,15 +253,7 @@ impl Client {
                 request = request.pricing_option(nexotp::PricingOption::from_str(&option)?);
             }
             if let Some(max) = input.max_price {
-                let parsed = nexotp::Decimal::from_str(max.trim())
-                    .or_else(|_| nexotp::Decimal::from_scientific(max.trim()))
-                    .map_err(|_| {
-                        NativeError::invalid(
-                            "maxPrice",
-                            format!("must be a decimal amount like \"0.50\", got {max:?}"),
-                        )
-                    })?;
-                request = request.max_price(parsed);
+                request = request.max_price(nexotp::args::parse_decimal("maxPrice", &max)?);
             }
             Ok::<_, NativeError>(Order::from(c.create_order(&request).await?))
         });

@@ -1,5 +1,6 @@
 //! The JS shapes of the core's models: plain objects with camelCase keys, money as decimal
-//! strings (never a float), ids as strings, and `raw` with the decoded JSON object.
+//! strings (never a float), ids as strings, and `raw` with the decoded JSON object (whose
+//! numbers are `JSON.parse` floats, unlike the exact typed money fields).
 //!
 //! Each struct is both a `#[napi(object)]` (converted field by field when a promise resolves,
 //! and typed in the generated `native.d.ts`) and `serde::Serialize` with the same keys (used
@@ -45,6 +46,8 @@ pub struct Account {
     #[napi(ts_type = "Record<string, unknown>")]
     pub usage: Value,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -89,6 +92,8 @@ pub struct Transaction {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -159,6 +164,8 @@ pub struct Country {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dial_code: Option<String>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -192,6 +199,8 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<i64>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -225,6 +234,8 @@ pub struct Pool {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_rate: Option<String>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -263,6 +274,8 @@ pub struct Price {
     /// The pools offering it (empty when not given).
     pub pools: Vec<Pool>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -326,6 +339,8 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -358,9 +373,9 @@ impl From<nexotp::Order> for Order {
     }
 }
 
-/// A registered webhook endpoint.
+/// A registered webhook endpoint. `Debug` is written by hand so the secret never shows.
 #[napi(object)]
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     /// Webhook id.
@@ -381,8 +396,24 @@ pub struct Webhook {
     #[serde(skip)]
     pub secret: Option<String>,
     /// The decoded JSON object, without the secret.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("events", &self.events)
+            .field("active", &self.active)
+            .field("created_at", &self.created_at)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("raw", &self.raw)
+            .finish()
+    }
 }
 
 impl From<nexotp::Webhook> for Webhook {
@@ -410,6 +441,8 @@ pub struct WebhookDeleted {
     /// Whether the server says it was deleted.
     pub deleted: bool,
     /// The decoded JSON object.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -445,6 +478,8 @@ pub struct WebhookEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Order>,
     /// The whole decoded body.
+    /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
+    /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
     pub raw: Value,
 }
@@ -478,5 +513,29 @@ impl From<nexotp::Webhook> for WebhookResult {
         let mut hook = Webhook::from(w);
         let secret = hook.secret.take();
         WebhookResult { hook, secret }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_debug_redacts_the_secret() {
+        let hook = Webhook {
+            id: "wh_1".into(),
+            endpoint_url: Some("https://example.com/h".into()),
+            events: vec!["order.created".into()],
+            active: Some(true),
+            created_at: None,
+            secret: Some("whsec_do_not_print".into()),
+            raw: Value::Null,
+        };
+        let shown = format!("{hook:?}");
+        assert!(!shown.contains("whsec_do_not_print"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("wh_1"),
+            "{shown}"
+        );
     }
 }

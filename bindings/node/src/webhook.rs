@@ -1,7 +1,5 @@
 //! Webhook signatures: thin wrappers over `nexotp::webhook`, synchronous (pure CPU work).
 
-use std::time::Duration;
-
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -10,7 +8,8 @@ use crate::guard;
 use crate::models::WebhookEvent;
 
 /// Verifies a delivery: `payload` is the raw body bytes, `signature` the `X-NexOTP-Signature`
-/// header value, `tolerance_sec` the allowed clock skew (default 300).
+/// header value, `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
+/// rules: finite, not negative, at most a year).
 #[napi]
 pub fn verify_webhook(
     payload: Buffer,
@@ -21,22 +20,26 @@ pub fn verify_webhook(
     guard::call(|| {
         let tolerance = match tolerance_sec {
             None => nexotp::webhook::DEFAULT_TOLERANCE,
-            Some(s) if s.is_finite() && s >= 0.0 => Duration::try_from_secs_f64(s)
-                .map_err(|_| NativeError::invalid("toleranceSec", format!("is too large: {s}")))?,
-            Some(s) => {
-                return Err(NativeError::invalid(
-                    "toleranceSec",
-                    format!("must be a finite number of seconds >= 0, got {s}"),
-                ));
-            }
+            Some(s) => nexotp::args::duration_from_secs("toleranceSec", s)?,
         };
         let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance)?;
-        Ok(WebhookEvent::from(event))
+        Ok::<_, NativeError>(WebhookEvent::from(event))
     })
 }
 
 /// Signs `payload` as NexOTP does (`t=<timestamp>,v1=<hex>`), for tests of your own handler.
+/// Without a `timestamp` (unix seconds) the core signs with the current time.
 #[napi]
-pub fn sign_webhook(payload: Buffer, secret: String, timestamp: i64) -> napi::Result<String> {
-    guard::call(|| nexotp::webhook::sign(&payload, &secret, timestamp).map_err(NativeError::from))
+pub fn sign_webhook(
+    payload: Buffer,
+    secret: String,
+    timestamp: Option<i64>,
+) -> napi::Result<String> {
+    guard::call(|| {
+        match timestamp {
+            Some(t) => nexotp::webhook::sign(&payload, &secret, t),
+            None => nexotp::webhook::sign_now(&payload, &secret),
+        }
+        .map_err(NativeError::from)
+    })
 }
