@@ -76,7 +76,7 @@ def test_bad_input_sync(client: nexotp.Client, sandbox: Sandbox, call: Call, arg
     with pytest.raises(nexotp.InvalidArgumentError) as info:
         call(client)
     assert isinstance(info.value, ValueError)
-    assert argument in str(info.value)
+    assert info.value.argument == argument
     assert sandbox.requests() == []
 
 
@@ -94,7 +94,7 @@ ASYNC_CASES: list[tuple[str, Call, str]] = [
 async def test_bad_input_async(aclient: nexotp.AsyncClient, sandbox: Sandbox, call: Call, argument: str) -> None:
     with pytest.raises(nexotp.InvalidArgumentError) as info:
         await call(aclient)
-    assert argument in str(info.value)
+    assert info.value.argument == argument
     assert sandbox.requests() == []
 
 
@@ -123,9 +123,10 @@ def test_bad_client_settings(sandbox: Sandbox, kwargs: dict[str, Any], argument:
     settings: dict[str, Any] = {"api_key": KEY, "base_url": sandbox.url, **kwargs}
     with pytest.raises(nexotp.InvalidArgumentError) as info:
         nexotp.Client(**settings)
-    assert argument in str(info.value)
-    with pytest.raises(nexotp.InvalidArgumentError):
+    assert info.value.argument == argument
+    with pytest.raises(nexotp.InvalidArgumentError) as ainfo:
         nexotp.AsyncClient(**settings)
+    assert ainfo.value.argument == argument
     assert sandbox.requests() == []
 
 

@@ -21,6 +21,10 @@ def test_one_record_per_request(client: nexotp.Client, caplog: pytest.LogCapture
     assert first.method == "GET" and first.path == "/account"  # type: ignore[attr-defined]
     assert first.status == 200 and first.attempt == 1  # type: ignore[attr-defined]
     assert isinstance(first.elapsed, float) and first.elapsed >= 0  # type: ignore[attr-defined]
+    # The message is the core's one-line rendering, request id included.
+    message = first.getMessage()
+    assert message.startswith("GET /account 200 ") and "attempt=1 bucket=" in message
+    assert first.request_id and message.endswith(f" request_id={first.request_id}")  # type: ignore[attr-defined]
     for record in records:
         assert KEY not in record.getMessage() and KEY not in str(record.__dict__)
 

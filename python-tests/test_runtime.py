@@ -165,6 +165,15 @@ async def test_panic_in_a_tokio_task_becomes_nexotp_error() -> None:
         await fut
 
 
+async def test_a_panicking_conversion_fails_only_its_own_future() -> None:
+    # Started in one loop tick, the three finish together and are resolved by one drain.
+    started = [nexotp._native._debug_convert(p) for p in (False, True, False)]  # type: ignore[attr-defined]
+    results = await asyncio.wait_for(asyncio.gather(*(f for f, _ in started), return_exceptions=True), 10)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], nexotp.NexOTPError)
+    assert "deliberate panic in a conversion" in str(results[1])
+
+
 def test_ctrl_c_interrupts_the_blocking_helper() -> None:
     code = """
 import signal, threading, time, os, nexotp

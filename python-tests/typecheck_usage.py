@@ -29,11 +29,12 @@ def sync_flow(url: str, key: str) -> None:
     with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2) as client:
         base: str = client.base_url
         timeout: float = client.timeout
+        connect: float = client.connect_timeout
         retries: int = client.max_retries
         faster: nexotp.Client = client.with_options(timeout=5, max_retries=1)
         account: nexotp.Account = faster.account()
         balance: Decimal = account.balance
-        _ = (base, timeout, retries, balance, account.currency, account.plan, account.email,
+        _ = (base, timeout, connect, retries, balance, account.currency, account.plan, account.email,
              account.user_id, account.usage, account.raw, account.to_dict())
 
         page: nexotp.TransactionPage = client.transactions(page=1, per_page=10)
@@ -57,7 +58,7 @@ def sync_flow(url: str, key: str) -> None:
         )
         use_order(order)
         use_order(client.get_order(order.id))
-        done = client.wait_for_code(order.id, timeout=10, poll_interval=0.1, cancel_on_timeout=True)
+        done = client.wait_for_code(order.id, timeout=10, poll_interval=0.1, cancel_on_timeout=True, exclude_codes=["1"])
         use_order(done)
         use_order(client.resend_order(order.id))
         other = client.create_order("svc_google", "cty_gb", pricing_option=1, max_price=Decimal("9"))
@@ -90,7 +91,7 @@ def sync_flow(url: str, key: str) -> None:
 
 
 async def async_flow(url: str, key: str) -> None:
-    async with nexotp.AsyncClient(key, base_url=url) as client:
+    async with nexotp.AsyncClient(key, base_url=url, timeout=None, connect_timeout=5.0) as client:
         _ = (client.base_url, client.timeout, client.max_retries, client.closed, repr(client))
         other: nexotp.AsyncClient = client.with_options(timeout=5.0, max_retries=0)
         account: nexotp.Account = await other.account()

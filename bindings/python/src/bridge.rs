@@ -22,7 +22,7 @@ use std::future::Future;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::panic::AssertUnwindSafe;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -74,6 +74,18 @@ pub struct Bridge {
 impl Bridge {
     /// The loop's reader callback: resolves every finished call.
     fn _drain(&self, py: Python<'_>) {
+        // Nothing may unwind into the event loop's callback machinery.
+        if let Err(e) = runtime::guard(|| {
+            self.drain(py);
+            Ok(())
+        }) {
+            e.write_unraisable(py, None);
+        }
+    }
+}
+
+impl Bridge {
+    fn drain(&self, py: Python<'_>) {
         // Order matters: empty the socket, *then* clear the flag, then take the queue. A
         // producer that sets the flag after this point writes a byte that stays in the socket
         // (another wake-up); one that found the flag set pushed before the queue is taken.
@@ -97,7 +109,11 @@ impl Bridge {
             {
                 continue;
             }
-            let outcome = match completion(py) {
+            // One bad conversion must not lose the rest of the batch: a panic in it fails only
+            // its own future.
+            let converted = catch_unwind(AssertUnwindSafe(|| completion(py)))
+                .unwrap_or_else(|payload| Err(runtime::internal_error(payload.as_ref())));
+            let outcome = match converted {
                 Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
                 Err(err) => {
                     future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))
@@ -108,9 +124,7 @@ impl Bridge {
             }
         }
     }
-}
 
-impl Bridge {
     /// Aborts call `token` (its future was cancelled): the request is dropped.
     pub fn cancel(&self, token: u64) {
         if let Some((_, abort)) = lock(&self.pending).remove(&token) {
@@ -211,15 +225,7 @@ where
             }
             match out {
                 Ok(value) => convert(py, value),
-                Err(payload) => Err(crate::errors::make(
-                    py,
-                    "NexOTPError",
-                    &format!(
-                        "internal error: {} (this is a bug in nexotp; please report it)",
-                        runtime::panic_message(payload.as_ref())
-                    ),
-                    None,
-                )),
+                Err(payload) => Err(runtime::internal_error(payload.as_ref())),
             }
         });
         shared.complete(id, completion);

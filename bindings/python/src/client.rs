@@ -48,6 +48,15 @@ fn runtime_name(py: Python<'_>) -> PyResult<&str> {
         .map(String::as_str)
 }
 
+/// The constructor's arguments, converted; `None` means the core's default.
+struct Settings {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    max_retries: Option<u32>,
+}
+
 struct State {
     pid: u32,
     /// `None` once closed.
@@ -62,18 +71,18 @@ pub struct Core {
 }
 
 impl Core {
-    fn new(
-        py: Python<'_>,
-        api_key: Option<String>,
-        base_url: Option<String>,
-        timeout: Duration,
-        max_retries: u32,
-    ) -> PyResult<Core> {
+    fn new(py: Python<'_>, settings: Settings) -> PyResult<Core> {
         let logs = Arc::new(LogQueue::default());
         let runtime_name = runtime_name(py)?.to_owned();
+        let Settings {
+            api_key,
+            base_url,
+            timeout,
+            connect_timeout,
+            max_retries,
+        } = settings;
+        // Only what the caller gave is set: the builder's defaults are the core's.
         let mut builder = nexotp::Client::builder()
-            .timeout(timeout)
-            .max_retries(max_retries)
             .sdk_language("python", runtime_name.clone())
             .observer(logs.clone())
             // The `nexotp` logger does this job in Python (NEXOTP_LOG=debug adds a handler).
@@ -83,6 +92,15 @@ impl Core {
         }
         if let Some(url) = base_url {
             builder = builder.base_url(url);
+        }
+        if let Some(timeout) = timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(timeout) = connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(retries) = max_retries {
+            builder = builder.max_retries(retries);
         }
         let client = builder.build().py(py)?;
         Ok(Core {
@@ -148,14 +166,8 @@ impl Core {
         max_retries: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Core> {
         let options = RequestOptions {
-            timeout: timeout
-                .filter(|t| !t.is_none())
-                .map(|t| convert::seconds("timeout", t))
-                .transpose()?,
-            max_retries: max_retries
-                .filter(|m| !m.is_none())
-                .map(|m| convert::u32_arg("max_retries", m))
-                .transpose()?,
+            timeout: convert::opt_seconds("timeout", timeout)?,
+            max_retries: convert::opt_u32("max_retries", max_retries)?,
         };
         let client = self.client(py)?.with_options(options).py(py)?;
         Ok(Core {
@@ -302,29 +314,49 @@ fn order_request(
     Ok(request)
 }
 
+/// `wait_for_code`'s options: `None` keeps the core's default (`WaitOptions::default()`).
 fn wait_options(
-    timeout: &Bound<'_, PyAny>,
-    poll_interval: &Bound<'_, PyAny>,
-    cancel_on_timeout: &Bound<'_, PyAny>,
+    timeout: Option<&Bound<'_, PyAny>>,
+    poll_interval: Option<&Bound<'_, PyAny>>,
+    cancel_on_timeout: Option<&Bound<'_, PyAny>>,
+    exclude_codes: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<WaitOptions> {
-    Ok(WaitOptions::default()
-        .timeout(convert::seconds("timeout", timeout)?)
-        .poll_interval(convert::seconds("poll_interval", poll_interval)?)
-        .cancel_on_timeout(convert::boolean("cancel_on_timeout", cancel_on_timeout)?))
+    let mut options = WaitOptions::default();
+    if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
+        options = options.timeout(timeout);
+    }
+    if let Some(interval) = convert::opt_seconds("poll_interval", poll_interval)? {
+        options = options.poll_interval(interval);
+    }
+    if let Some(cancel) = cancel_on_timeout.filter(|c| !c.is_none()) {
+        options = options.cancel_on_timeout(convert::boolean("cancel_on_timeout", cancel)?);
+    }
+    if let Some(codes) = exclude_codes.filter(|c| !c.is_none()) {
+        options = options.exclude_codes(convert::str_list(
+            "exclude_codes",
+            codes,
+            "a list of codes",
+        )?);
+    }
+    Ok(options)
 }
 
 fn new_core(
     py: Python<'_>,
     api_key: Option<&Bound<'_, PyAny>>,
     base_url: Option<&Bound<'_, PyAny>>,
-    timeout: &Bound<'_, PyAny>,
-    max_retries: &Bound<'_, PyAny>,
+    timeout: Option<&Bound<'_, PyAny>>,
+    connect_timeout: Option<&Bound<'_, PyAny>>,
+    max_retries: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Core> {
-    let api_key = convert::opt_string("api_key", api_key)?;
-    let base_url = convert::opt_string("base_url", base_url)?;
-    let timeout = convert::seconds("timeout", timeout)?;
-    let max_retries = convert::u32_arg("max_retries", max_retries)?;
-    Core::new(py, api_key, base_url, timeout, max_retries)
+    let settings = Settings {
+        api_key: convert::opt_string("api_key", api_key)?,
+        base_url: convert::opt_string("base_url", base_url)?,
+        timeout: convert::opt_seconds("timeout", timeout)?,
+        connect_timeout: convert::opt_seconds("connect_timeout", connect_timeout)?,
+        max_retries: convert::opt_u32("max_retries", max_retries)?,
+    };
+    Core::new(py, settings)
 }
 
 /// A NexOTP API client (blocking). Thread-safe: share one per process.
@@ -335,25 +367,20 @@ pub struct Client {
 
 #[pymethods]
 impl Client {
+    // `timeout` (seconds per attempt, default 30), `connect_timeout` (seconds to connect,
+    // default 10) and `max_retries` (default 2): `None` means the core's default.
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, max_retries=None), text_signature = "(api_key=None, *, base_url=None, timeout=30.0, max_retries=2)")]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None))]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
         base_url: Option<&Bound<'_, PyAny>>,
         timeout: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
-            let default_timeout = 30.0f64.into_pyobject(py)?.into_any();
-            let default_retries = 2u32.into_pyobject(py)?.into_any();
-            let core = new_core(
-                py,
-                api_key,
-                base_url,
-                timeout.unwrap_or(&default_timeout),
-                max_retries.unwrap_or(&default_retries),
-            )?;
+            let core = new_core(py, api_key, base_url, timeout, connect_timeout, max_retries)?;
             Ok(Client {
                 core: Arc::new(core),
             })
@@ -363,25 +390,31 @@ impl Client {
     /// The base URL in use (ends with `/`).
     #[getter]
     fn base_url(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(self.core.client(py)?.config().base_url.clone())
+        guard(|| Ok(self.core.client(py)?.config().base_url.clone()))
     }
 
     /// Seconds allowed for one attempt.
     #[getter]
     fn timeout(&self, py: Python<'_>) -> PyResult<f64> {
-        Ok(self.core.client(py)?.config().timeout.as_secs_f64())
+        guard(|| Ok(self.core.client(py)?.config().timeout.as_secs_f64()))
+    }
+
+    /// Seconds allowed to open a connection.
+    #[getter]
+    fn connect_timeout(&self, py: Python<'_>) -> PyResult<f64> {
+        guard(|| Ok(self.core.client(py)?.config().connect_timeout.as_secs_f64()))
     }
 
     /// Retries after the first attempt.
     #[getter]
     fn max_retries(&self, py: Python<'_>) -> PyResult<u32> {
-        Ok(self.core.client(py)?.config().max_retries)
+        guard(|| Ok(self.core.client(py)?.config().max_retries))
     }
 
     /// Whether `close()` was called.
     #[getter]
-    fn closed(&self) -> bool {
-        self.core.is_closed()
+    fn closed(&self) -> PyResult<bool> {
+        guard(|| Ok(self.core.is_closed()))
     }
 
     /// A client with another timeout or retry count, sharing this one's connections and rate
@@ -401,8 +434,11 @@ impl Client {
     }
 
     /// Closes the connection pool; later calls raise `NexOTPError`.
-    fn close(&self) {
-        self.core.close();
+    fn close(&self) -> PyResult<()> {
+        guard(|| {
+            self.core.close();
+            Ok(())
+        })
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -410,13 +446,15 @@ impl Client {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.core.close();
-        false
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        guard(|| {
+            self.core.close();
+            Ok(false)
+        })
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        self.core.repr(py, "Client")
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        guard(|| Ok(self.core.repr(py, "Client")))
     }
 
     /// `GET /account`.
@@ -429,7 +467,7 @@ impl Client {
     }
 
     /// `GET /account/transactions`: one page.
-    #[pyo3(signature = (page=None, per_page=None), text_signature = "($self, page=1, per_page=20)")]
+    #[pyo3(signature = (page=None, per_page=None))]
     fn transactions(
         &self,
         py: Python<'_>,
@@ -437,32 +475,26 @@ impl Client {
         per_page: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         guard(|| {
-            let page = page
-                .map(|p| convert::u32_arg("page", p))
-                .transpose()?
-                .unwrap_or(1);
-            let per_page = per_page
-                .map(|p| convert::u32_arg("per_page", p))
-                .transpose()?
-                .unwrap_or(20);
+            let (page, per_page) = page_args(page, per_page)?;
             self.core
                 .call(py, |c| async move { c.transactions(page, per_page).await })?
                 .into_model(py)
         })
     }
 
-    /// Every transaction, lazily, `per_page` at a time.
-    #[pyo3(signature = (per_page=None), text_signature = "($self, per_page=100)")]
+    /// Every transaction, lazily, `per_page` at a time (default 100).
+    ///
+    /// The iterator keeps the connection pool of the process that created it: after
+    /// `os.fork()`, make a new iterator in the child rather than continuing one from the parent.
+    #[pyo3(signature = (per_page=None))]
     fn iter_transactions(
         &self,
         py: Python<'_>,
         per_page: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<TransactionIterator> {
         guard(|| {
-            let per_page = per_page
-                .map(|p| convert::u32_arg("per_page", p))
-                .transpose()?
-                .unwrap_or(100);
+            let per_page =
+                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(TransactionIterator {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -507,8 +539,8 @@ impl Client {
     }
 
     /// `POST /order`. Never sent twice: a failure after sending raises
-    /// `OrderOutcomeUnknownError`.
-    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None), text_signature = "($self, service, country, *, pool=None, pricing_option='cheapest', max_price=None)")]
+    /// `OrderOutcomeUnknownError`. `pricing_option` defaults to `"cheapest"`.
+    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None))]
     fn create_order(
         &self,
         py: Python<'_>,
@@ -557,8 +589,10 @@ impl Client {
     }
 
     /// Polls the order until a new code arrives (returns the order), it closes
-    /// (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`).
-    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None), text_signature = "($self, id, *, timeout=300, poll_interval=3.0, cancel_on_timeout=False)")]
+    /// (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`). Codes in
+    /// `exclude_codes` do not count. `None` options take the core's defaults (timeout 300 s,
+    /// poll every 3 s, no cancel).
+    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None, exclude_codes=None))]
     fn wait_for_code(
         &self,
         py: Python<'_>,
@@ -566,10 +600,11 @@ impl Client {
         timeout: Option<&Bound<'_, PyAny>>,
         poll_interval: Option<&Bound<'_, PyAny>>,
         cancel_on_timeout: Option<&Bound<'_, PyAny>>,
+        exclude_codes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         guard(|| {
             let id = convert::id("id", id)?;
-            let options = wait_args(py, timeout, poll_interval, cancel_on_timeout)?;
+            let options = wait_options(timeout, poll_interval, cancel_on_timeout, exclude_codes)?;
             self.core
                 .call(py, |c| async move { c.wait_for_code(&id, options).await })?
                 .into_model(py)
@@ -612,23 +647,19 @@ impl Client {
     }
 }
 
-fn wait_args(
-    py: Python<'_>,
-    timeout: Option<&Bound<'_, PyAny>>,
-    poll_interval: Option<&Bound<'_, PyAny>>,
-    cancel_on_timeout: Option<&Bound<'_, PyAny>>,
-) -> PyResult<WaitOptions> {
-    let t = 300u32.into_pyobject(py)?.into_any();
-    let p = 3.0f64.into_pyobject(py)?.into_any();
-    let c = pyo3::types::PyBool::new(py, false).to_owned().into_any();
-    wait_options(
-        timeout.unwrap_or(&t),
-        poll_interval.unwrap_or(&p),
-        cancel_on_timeout.unwrap_or(&c),
-    )
+/// `page` (default: the first) and `per_page` (default: the core's `DEFAULT_PAGE_SIZE`).
+fn page_args(
+    page: Option<&Bound<'_, PyAny>>,
+    per_page: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(u32, u32)> {
+    Ok((
+        convert::opt_u32("page", page)?.unwrap_or(1),
+        convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_PAGE_SIZE),
+    ))
 }
 
-/// The lazy iterator of `Client.iter_transactions()`.
+/// The lazy iterator of `Client.iter_transactions()`. Created in one process, it keeps that
+/// process's connection pool: after `os.fork()`, start a new iteration in the child.
 #[pyclass(frozen, module = "nexotp", name = "TransactionIterator")]
 pub struct TransactionIterator {
     pager: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,
@@ -666,43 +697,50 @@ type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
 #[pymethods]
 impl AsyncCore {
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, max_retries))]
+    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries))]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
         base_url: Option<&Bound<'_, PyAny>>,
-        timeout: &Bound<'_, PyAny>,
-        max_retries: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
+            let core = new_core(py, api_key, base_url, timeout, connect_timeout, max_retries)?;
             Ok(AsyncCore {
-                core: Arc::new(new_core(py, api_key, base_url, timeout, max_retries)?),
+                core: Arc::new(core),
             })
         })
     }
 
     #[getter]
     fn base_url(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(self.core.client(py)?.config().base_url.clone())
+        guard(|| Ok(self.core.client(py)?.config().base_url.clone()))
     }
 
     #[getter]
     fn timeout(&self, py: Python<'_>) -> PyResult<f64> {
-        Ok(self.core.client(py)?.config().timeout.as_secs_f64())
+        guard(|| Ok(self.core.client(py)?.config().timeout.as_secs_f64()))
+    }
+
+    #[getter]
+    fn connect_timeout(&self, py: Python<'_>) -> PyResult<f64> {
+        guard(|| Ok(self.core.client(py)?.config().connect_timeout.as_secs_f64()))
     }
 
     #[getter]
     fn max_retries(&self, py: Python<'_>) -> PyResult<u32> {
-        Ok(self.core.client(py)?.config().max_retries)
+        guard(|| Ok(self.core.client(py)?.config().max_retries))
     }
 
     #[getter]
-    fn closed(&self) -> bool {
-        self.core.is_closed()
+    fn closed(&self) -> PyResult<bool> {
+        guard(|| Ok(self.core.is_closed()))
     }
 
-    fn repr(&self, py: Python<'_>) -> String {
-        self.core.repr(py, "AsyncClient")
+    fn repr(&self, py: Python<'_>) -> PyResult<String> {
+        guard(|| Ok(self.core.repr(py, "AsyncClient")))
     }
 
     #[pyo3(signature = (timeout, max_retries))]
@@ -719,28 +757,31 @@ impl AsyncCore {
         })
     }
 
-    fn close(&self) {
-        self.core.close();
+    fn close(&self) -> PyResult<()> {
+        guard(|| {
+            self.core.close();
+            Ok(())
+        })
     }
 
     /// Cancels a started call (its future was cancelled): drops the HTTP request.
     fn cancel(&self, py: Python<'_>, token: u64) -> PyResult<()> {
-        bridge::cancel(py, token)
+        guard(|| bridge::cancel(py, token))
     }
 
     fn account<'py>(&self, py: Python<'py>) -> Started<'py> {
         guard(|| self.core.spawn(py, |c| async move { c.account().await }))
     }
 
+    #[pyo3(signature = (page, per_page))]
     fn transactions<'py>(
         &self,
         py: Python<'py>,
-        page: &Bound<'_, PyAny>,
-        per_page: &Bound<'_, PyAny>,
+        page: Option<&Bound<'_, PyAny>>,
+        per_page: Option<&Bound<'_, PyAny>>,
     ) -> Started<'py> {
         guard(|| {
-            let page = convert::u32_arg("page", page)?;
-            let per_page = convert::u32_arg("per_page", per_page)?;
+            let (page, per_page) = page_args(page, per_page)?;
             self.core.spawn(
                 py,
                 move |c| async move { c.transactions(page, per_page).await },
@@ -748,13 +789,15 @@ impl AsyncCore {
         })
     }
 
+    #[pyo3(signature = (per_page))]
     fn transaction_pager(
         &self,
         py: Python<'_>,
-        per_page: &Bound<'_, PyAny>,
+        per_page: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<AsyncPager> {
         guard(|| {
-            let per_page = convert::u32_arg("per_page", per_page)?;
+            let per_page =
+                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(AsyncPager {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -832,17 +875,19 @@ impl AsyncCore {
         })
     }
 
+    #[pyo3(signature = (id, timeout, poll_interval, cancel_on_timeout, exclude_codes))]
     fn wait_for_code<'py>(
         &self,
         py: Python<'py>,
         id: &Bound<'_, PyAny>,
-        timeout: &Bound<'_, PyAny>,
-        poll_interval: &Bound<'_, PyAny>,
-        cancel_on_timeout: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        poll_interval: Option<&Bound<'_, PyAny>>,
+        cancel_on_timeout: Option<&Bound<'_, PyAny>>,
+        exclude_codes: Option<&Bound<'_, PyAny>>,
     ) -> Started<'py> {
         guard(|| {
             let id = convert::id("id", id)?;
-            let options = wait_options(timeout, poll_interval, cancel_on_timeout)?;
+            let options = wait_options(timeout, poll_interval, cancel_on_timeout, exclude_codes)?;
             self.core.spawn(
                 py,
                 move |c| async move { c.wait_for_code(&id, options).await },
@@ -879,7 +924,8 @@ impl AsyncCore {
     }
 }
 
-/// The native half of `AsyncClient.iter_transactions()`.
+/// The native half of `AsyncClient.iter_transactions()`. Like [`TransactionIterator`], it
+/// keeps the connection pool of the process that created it (see there about `os.fork()`).
 #[pyclass(frozen, module = "nexotp._native", name = "AsyncPager")]
 pub struct AsyncPager {
     pager: Arc<tokio::sync::Mutex<nexotp::TransactionPager>>,

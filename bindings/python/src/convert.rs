@@ -11,10 +11,10 @@ use std::time::Duration;
 use nexotp::{Decimal, PricingOption};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyType};
 use serde_json::Value;
 
-use crate::errors::invalid_argument;
+use crate::errors::{invalid_argument, to_py};
 
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
@@ -84,13 +84,11 @@ pub fn u32_arg(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<u32> {
     })
 }
 
-/// Seconds as an `int` or `float`. Negative values become zero, which the core rejects with
-/// its own "must be greater than zero"; NaN and infinity are refused here.
+/// Seconds as an `int` or `float`. The range rules (finite, not negative, at most a year) are
+/// the core's `args::duration_from_secs`; "must be positive" is checked where it applies.
 pub fn seconds(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let py = obj.py();
-    let value: f64 = if is_int(obj) || obj.is_instance_of::<PyFloat>() {
-        obj.extract()?
-    } else {
+    if !(is_int(obj) || obj.is_instance_of::<PyFloat>()) {
         return Err(invalid_argument(
             py,
             name,
@@ -99,21 +97,33 @@ pub fn seconds(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Duration>
                 type_name(obj)
             ),
         ));
-    };
-    if !value.is_finite() {
-        return Err(invalid_argument(
-            py,
-            name,
-            &format!("must be a finite number of seconds, got {value}"),
-        ));
     }
-    Duration::try_from_secs_f64(value.max(0.0))
-        .map_err(|_| invalid_argument(py, name, &format!("is too large: {value} seconds")))
+    // A huge int becomes inf here, which the core refuses like any other out-of-range value.
+    let value: f64 = obj.extract().unwrap_or(f64::INFINITY);
+    nexotp::args::duration_from_secs(name, value).map_err(|e| to_py(py, e))
+}
+
+/// Optional seconds: `None` (or Python `None`) leaves the core's default.
+pub fn opt_seconds(
+    name: &'static str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Duration>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| seconds(name, o))
+        .transpose()
+}
+
+/// An optional whole number (`None` leaves the core's default).
+pub fn opt_u32(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| u32_arg(name, o))
+        .transpose()
 }
 
 /// Money: `decimal.Decimal`, `int`, a decimal `str`, or a finite `float` (taken as
-/// `Decimal(str(value))`, i.e. its shortest repr: `0.1` is exactly 0.1). NaN and infinities are
-/// refused. The sign rule is the core's.
+/// `Decimal(str(value))`, i.e. its shortest repr: `0.1` is exactly 0.1, a documented choice).
+/// The text is parsed by the core (`args::parse_decimal`), which refuses NaN and infinities;
+/// the sign rule is the core's too.
 pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> {
     let py = obj.py();
     let decimal_type = DECIMAL.import(py, "decimal", "Decimal")?;
@@ -123,19 +133,9 @@ pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> 
             name,
             "must be a decimal amount, got bool",
         ));
-    } else if obj.is_instance_of::<PyFloat>() {
-        let f: f64 = obj.extract()?;
-        if !f.is_finite() {
-            return Err(invalid_argument(
-                py,
-                name,
-                &format!("must be a finite amount, got {f}"),
-            ));
-        }
-        obj.str()?.to_cow()?.into_owned()
     } else if let Ok(s) = obj.cast::<PyString>() {
-        s.to_cow()?.trim().to_owned()
-    } else if is_int(obj) || obj.is_instance(decimal_type)? {
+        s.to_cow()?.into_owned()
+    } else if is_int(obj) || obj.is_instance_of::<PyFloat>() || obj.is_instance(decimal_type)? {
         obj.str()?.to_cow()?.into_owned()
     } else {
         return Err(invalid_argument(
@@ -147,15 +147,7 @@ pub fn decimal(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Decimal> 
             ),
         ));
     };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| {
-            invalid_argument(
-                py,
-                name,
-                &format!("must be a finite decimal amount with at most 28 digits, got {text:?}"),
-            )
-        })
+    nexotp::args::parse_decimal(name, &text).map_err(|e| to_py(py, e))
 }
 
 /// `"cheapest"` / `"best_rate"` or the wire values 0 / 1 (parsed by the core).
@@ -185,27 +177,46 @@ pub fn pricing_option(obj: &Bound<'_, PyAny>) -> PyResult<Option<PricingOption>>
     ))
 }
 
-/// Event names: a list / tuple of `str`, or one comma-separated `str`.
+/// Strings from any iterable (`list`, `tuple`, `set`, generator...), but not from a `str` or
+/// `bytes` (whose items are characters, never what the caller meant). `expected` says what the
+/// argument must be when it is not iterable.
+pub fn str_list(
+    name: &'static str,
+    obj: &Bound<'_, PyAny>,
+    expected: &str,
+) -> PyResult<Vec<String>> {
+    let refuse = || {
+        invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be {expected}, got {}", type_name(obj)),
+        )
+    };
+    if obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>()
+    {
+        return Err(refuse());
+    }
+    let iter = obj.try_iter().map_err(|_| refuse())?;
+    let mut out = Vec::new();
+    for item in iter {
+        out.push(string(name, &item?)?);
+    }
+    Ok(out)
+}
+
+/// Event names: one comma-separated `str`, or any iterable of `str` (a `list`, `tuple`, `set`).
+/// The one conversion both clients use; the core checks the names.
 pub fn events(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    let py = obj.py();
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(nexotp::split_events(&s.to_cow()?));
     }
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let mut out = Vec::new();
-        for item in obj.try_iter()? {
-            out.push(string("events", &item?)?);
-        }
-        return Ok(out);
-    }
-    Err(invalid_argument(
-        py,
+    str_list(
         "events",
-        &format!(
-            "must be a list of event names or a comma-separated str, got {}",
-            type_name(obj)
-        ),
-    ))
+        obj,
+        "a list (or set) of event names or a comma-separated str",
+    )
 }
 
 /// A `bool`.

@@ -19,8 +19,6 @@ mod logs;
 mod models;
 mod runtime;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
@@ -45,9 +43,10 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Verifies a webhook delivery and returns its event. `payload` is the raw request body,
-/// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds.
+/// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds
+/// (`None`: the core's default, 300).
 #[pyfunction]
-#[pyo3(signature = (payload, signature, secret, *, tolerance=None), text_signature = "(payload, signature, secret, *, tolerance=300)")]
+#[pyo3(signature = (payload, signature, secret, *, tolerance=None))]
 fn verify_webhook(
     py: Python<'_>,
     payload: &Bound<'_, PyAny>,
@@ -59,10 +58,8 @@ fn verify_webhook(
         let payload = payload_bytes(payload)?;
         let signature = convert::string("signature", signature)?;
         let secret = convert::string("secret", secret)?;
-        let tolerance = match tolerance {
-            Some(t) => convert::seconds("tolerance", t)?,
-            None => nexotp::webhook::DEFAULT_TOLERANCE,
-        };
+        let tolerance = convert::opt_seconds("tolerance", tolerance)?
+            .unwrap_or(nexotp::webhook::DEFAULT_TOLERANCE);
         let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance).py(py)?;
         Ok(models::PyWebhookEvent::from(event))
     })
@@ -81,25 +78,19 @@ fn sign_webhook(
     guard(|| {
         let payload = payload_bytes(payload)?;
         let secret = convert::string("secret", secret)?;
-        let timestamp = match timestamp.filter(|t| !t.is_none()) {
-            Some(t) => {
-                if !t.is_instance_of::<pyo3::types::PyInt>()
-                    || t.is_instance_of::<pyo3::types::PyBool>()
-                {
-                    return Err(errors::invalid_argument(
-                        py,
-                        "timestamp",
-                        "must be an int (unix seconds)",
-                    ));
-                }
-                t.extract::<i64>()
-                    .map_err(|_| errors::invalid_argument(py, "timestamp", "is out of range"))?
-            }
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
+        let Some(t) = timestamp.filter(|t| !t.is_none()) else {
+            return nexotp::webhook::sign_now(&payload, &secret).py(py);
         };
+        if !t.is_instance_of::<pyo3::types::PyInt>() || t.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(errors::invalid_argument(
+                py,
+                "timestamp",
+                "must be an int (unix seconds)",
+            ));
+        }
+        let timestamp = t
+            .extract::<i64>()
+            .map_err(|_| errors::invalid_argument(py, "timestamp", "is out of range"))?;
         nexotp::webhook::sign(&payload, &secret, timestamp).py(py)
     })
 }
@@ -123,13 +114,34 @@ fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
     })
 }
 
+/// Starts a call whose result conversion (on the loop thread) panics when `panic` is true;
+/// returns `(future, token)` like an async call. Tests use it to check that one bad conversion
+/// fails only its own future, not the rest of the batch.
+#[pyfunction]
+fn _debug_convert(py: Python<'_>, panic: bool) -> PyResult<(Bound<'_, PyAny>, u64)> {
+    fn convert(py: Python<'_>, panic: bool) -> PyResult<Py<PyAny>> {
+        if panic {
+            panic!("deliberate panic in a conversion");
+        }
+        Ok(py.None())
+    }
+    guard(|| bridge::spawn(py, async move { panic }, convert, None))
+}
+
 /// Blocks for `seconds` through the blocking helper (tests use it for Ctrl-C and exit).
 #[pyfunction]
 fn _debug_sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
     guard(|| {
-        let d = std::time::Duration::from_secs_f64(seconds.max(0.0));
+        let d = nexotp::args::duration_from_secs("seconds", seconds).py(py)?;
         runtime::block_on(py, async move { tokio::time::sleep(d).await })
     })
+}
+
+/// Whether `level` (a `NEXOTP_LOG` value) turns on request logging: the core's rule
+/// (`StderrLogger::from_level`), so every language reads the variable the same way.
+#[pyfunction]
+fn _log_level_enabled(level: &str) -> bool {
+    nexotp::observe::StderrLogger::from_level(level).is_some()
 }
 
 /// `(calls pending, results queued, wake-up pending)` of the running loop's bridge.
@@ -177,9 +189,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_convert, m)?)?;
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;
     // No runtime here: it is built by the first call that needs one.
     py.import("atexit")?
         .call_method1("register", (m.getattr("_at_exit")?,))?;

@@ -78,10 +78,6 @@ fn emit(py: Python<'_>, records: Vec<RequestRecord>) -> PyResult<()> {
         return Ok(());
     }
     for r in records {
-        let status = r
-            .status
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| format!("error ({})", r.error.as_deref().unwrap_or("no response")));
         let elapsed = r.elapsed.as_secs_f64();
         let extra = PyDict::new(py);
         extra.set_item("method", r.method)?;
@@ -94,19 +90,8 @@ fn emit(py: Python<'_>, records: Vec<RequestRecord>) -> PyResult<()> {
         extra.set_item("error", r.error.as_deref())?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("extra", extra)?;
-        logger.call_method(
-            "debug",
-            (
-                "%s /%s %s %.1fms attempt=%d bucket=%s",
-                r.method,
-                r.path.as_str(),
-                status,
-                elapsed * 1000.0,
-                r.attempt,
-                r.bucket.as_str(),
-            ),
-            Some(&kwargs),
-        )?;
+        // The core's one-line rendering (with the request id), the same as NEXOTP_LOG prints.
+        logger.call_method("debug", ("%s", r.to_line()), Some(&kwargs))?;
     }
     Ok(())
 }

@@ -377,7 +377,9 @@ model! {
         active = active: opt_num,
         created_at = created_at: opt_str,
     },
-    reduce: |s, py| reduce_raw!("Webhook", s, py, s.inner.secret.as_ref().map(|x| x.expose().to_owned())),
+    // The secret is left out of the pickle: pickles end up in caches and queues, and the
+    // secret is shown once on purpose. The restored webhook's `secret` is `None`.
+    reduce: |s, py| reduce_raw!("Webhook", s, py, None),
     extra: {
         /// The decoded JSON object (without the secret).
         #[getter]

@@ -4,9 +4,10 @@
 //! - **One runtime per process, created on first use, never at import.** A multi-thread runtime
 //!   is built by the first call that needs it and then leaked (never dropped): dropping it at
 //!   interpreter exit would join worker threads while Python is being torn down.
-//! - **Fork.** The runtime is keyed by PID. A child after `os.fork()` inherits the parent's
-//!   runtime memory but none of its threads, so it sees a PID mismatch and builds its own
-//!   (the parent's is left alone, leaked in the child).
+//! - **Fork.** The runtime is stored with the PID that built it (one pointer to a leaked
+//!   `(pid, runtime)` pair, so the two cannot be read mismatched). A child after `os.fork()`
+//!   inherits the parent's runtime memory but none of its threads, so it sees a PID mismatch and
+//!   builds its own (the parent's is left alone, leaked in the child).
 //! - **[`block_on`] is the only blocking call.** It releases the GIL, runs the future, and on the
 //!   main thread re-takes the GIL every [`SIGNAL_POLL`] to run `PyErr_CheckSignals`, so Ctrl-C
 //!   interrupts a long `wait_for_code`; dropping the future cancels its HTTP request.
@@ -21,7 +22,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -30,70 +31,74 @@ use tokio::runtime::Runtime;
 /// How often a blocked main thread looks for Ctrl-C.
 pub const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
-static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
-static RUNTIME_PID: AtomicU32 = AtomicU32::new(0);
+/// The runtime and the PID that built it, behind one pointer so the two are always read
+/// together (a leaked `(pid, runtime)` pair per process that ever built one).
+static RUNTIME: AtomicPtr<(u32, Runtime)> = AtomicPtr::new(std::ptr::null_mut());
 static CREATE_LOCK: Mutex<()> = Mutex::new(());
 /// How many runtimes this process has built (1 normally; tests read it after a fork).
 static RUNTIMES_BUILT: AtomicUsize = AtomicUsize::new(0);
 
+/// The runtime built in process `pid`, if there is one.
+fn current_runtime(pid: u32) -> Option<&'static Runtime> {
+    let ptr = RUNTIME.load(Ordering::Acquire);
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: a pair stored in RUNTIME is leaked and lives for the whole process.
+    let pair: &'static (u32, Runtime) = unsafe { &*ptr };
+    (pair.0 == pid).then_some(&pair.1)
+}
+
 /// The process's runtime, built on first use (and again in a forked child).
 pub fn runtime() -> PyResult<&'static Runtime> {
     let pid = std::process::id();
-    let ptr = RUNTIME.load(Ordering::Acquire);
-    if !ptr.is_null() && RUNTIME_PID.load(Ordering::Acquire) == pid {
-        // SAFETY: a runtime stored in RUNTIME is leaked and lives for the whole process.
-        return Ok(unsafe { &*ptr });
+    if let Some(rt) = current_runtime(pid) {
+        return Ok(rt);
     }
     let _lock = CREATE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let ptr = RUNTIME.load(Ordering::Acquire);
-    if !ptr.is_null() && RUNTIME_PID.load(Ordering::Acquire) == pid {
-        // SAFETY: as above.
-        return Ok(unsafe { &*ptr });
+    if let Some(rt) = current_runtime(pid) {
+        return Ok(rt);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("nexotp-tokio")
         .build()
         .map_err(|e| crate::errors::nexotp_error(&format!("cannot start the I/O runtime: {e}")))?;
-    let leaked: &'static Runtime = Box::leak(Box::new(rt));
-    RUNTIME_PID.store(pid, Ordering::Release);
-    RUNTIME.store(leaked as *const Runtime as *mut Runtime, Ordering::Release);
+    let leaked: &'static mut (u32, Runtime) = Box::leak(Box::new((pid, rt)));
+    RUNTIME.store(leaked as *mut (u32, Runtime), Ordering::Release);
     RUNTIMES_BUILT.fetch_add(1, Ordering::Relaxed);
-    Ok(leaked)
+    Ok(&leaked.1)
 }
 
 /// `(pid that owns the current runtime or 0, runtimes built in this process)`, for tests.
 pub fn runtime_info() -> (u32, usize) {
     let built = RUNTIMES_BUILT.load(Ordering::Relaxed);
-    if RUNTIME.load(Ordering::Acquire).is_null() {
+    let ptr = RUNTIME.load(Ordering::Acquire);
+    if ptr.is_null() {
         (0, built)
     } else {
-        (RUNTIME_PID.load(Ordering::Acquire), built)
+        // SAFETY: as in `current_runtime`.
+        (unsafe { (*ptr).0 }, built)
     }
 }
 
 /// Whether this is the process's main thread (the only one Python delivers signals to).
-fn is_main_thread() -> bool {
-    thread_local! {
-        static MAIN: bool = main_thread_check();
-    }
-    MAIN.with(|m| *m)
-}
-
+/// Asked on every call, never cached: after `os.fork()` from another thread, the child's only
+/// thread is its main thread even if it was not in the parent.
 #[cfg(target_os = "linux")]
-fn main_thread_check() -> bool {
+fn is_main_thread() -> bool {
     // SAFETY: plain syscalls without arguments.
     unsafe { libc::gettid() == libc::getpid() }
 }
 
 #[cfg(target_vendor = "apple")]
-fn main_thread_check() -> bool {
+fn is_main_thread() -> bool {
     // SAFETY: no arguments.
     unsafe { libc::pthread_main_np() != 0 }
 }
 
 #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
-fn main_thread_check() -> bool {
+fn is_main_thread() -> bool {
     false
 }
 
@@ -207,11 +212,16 @@ where
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(payload) => Err(crate::errors::nexotp_error(&format!(
-            "internal error: {} (this is a bug in nexotp; please report it)",
-            panic_message(payload.as_ref())
-        ))),
+        Err(payload) => Err(internal_error(payload.as_ref())),
     }
+}
+
+/// The `NexOTPError` that stands for a caught panic.
+pub fn internal_error(payload: &(dyn std::any::Any + Send)) -> PyErr {
+    crate::errors::nexotp_error(&format!(
+        "internal error: {} (this is a bug in nexotp; please report it)",
+        panic_message(payload)
+    ))
 }
 
 /// The text of a panic payload.

@@ -14,7 +14,7 @@ validation) is done by the Rust core in ``nexotp._native``; importing this packa
 thread and opens no connection.
 
 Logging: the ``nexotp`` logger gets one DEBUG record per request attempt (method, path, status,
-elapsed, attempt; never the key). ``NEXOTP_LOG=debug`` prints them to stderr with no code.
+elapsed, attempt, request id; never the key). ``NEXOTP_LOG=debug`` prints them to stderr with no code.
 """
 
 from __future__ import annotations
@@ -106,9 +106,11 @@ __all__ = [
 
 
 def _log_from_env() -> None:
-    """``NEXOTP_LOG=debug`` (or info, trace, 1, true): send the ``nexotp`` logger to stderr."""
-    level = _os.environ.get("NEXOTP_LOG", "").strip().lower()
-    if level not in ("debug", "info", "trace", "1", "true"):
+    """``NEXOTP_LOG=debug`` (or info, trace, 1, true: the core decides): send the ``nexotp``
+    logger to stderr."""
+    from ._native import _log_level_enabled
+
+    if not _log_level_enabled(_os.environ.get("NEXOTP_LOG", "")):
         return
     import logging
 

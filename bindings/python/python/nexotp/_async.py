@@ -35,7 +35,11 @@ __all__ = ["AsyncClient", "AsyncTransactionIterator"]
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
     ``await client.close()``. Configuration as for ``Client`` (``NEXOTP_API_KEY``,
-    ``NEXOTP_BASE_URL``)."""
+    ``NEXOTP_BASE_URL``). ``None`` for ``timeout`` (30 s), ``connect_timeout`` (10 s) or
+    ``max_retries`` (2) means the core's default.
+
+    Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
+    the same values; no default is repeated here."""
 
     __slots__ = ("_core",)
 
@@ -44,10 +48,11 @@ class AsyncClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 2,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
-        self._core = _native.AsyncCore(api_key, base_url, timeout, max_retries)
+        self._core = _native.AsyncCore(api_key, base_url, timeout, connect_timeout, max_retries)
 
     @classmethod
     def _wrap(cls, core: _native.AsyncCore) -> AsyncClient:
@@ -64,6 +69,11 @@ class AsyncClient:
     def timeout(self) -> float:
         """Seconds allowed for one attempt."""
         return self._core.timeout
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds allowed to open a connection."""
+        return self._core.connect_timeout
 
     @property
     def max_retries(self) -> int:
@@ -111,8 +121,10 @@ class AsyncClient:
             self._core.cancel(token)
             raise
 
-    async def transactions(self, page: int = 1, per_page: int = 20) -> TransactionPage:
-        """``GET /account/transactions``: one page."""
+    async def transactions(
+        self, page: int | None = None, per_page: int | None = None
+    ) -> TransactionPage:
+        """``GET /account/transactions``: one page (default the first, 20 per page)."""
         fut, token = self._core.transactions(page, per_page)
         try:
             return await fut  # type: ignore[no-any-return]
@@ -120,8 +132,11 @@ class AsyncClient:
             self._core.cancel(token)
             raise
 
-    def iter_transactions(self, per_page: int = 100) -> AsyncTransactionIterator:
-        """Every transaction, lazily (``async for``), ``per_page`` at a time."""
+    def iter_transactions(self, per_page: int | None = None) -> AsyncTransactionIterator:
+        """Every transaction, lazily (``async for``), ``per_page`` at a time (default 100).
+
+        The iterator keeps the connection pool of the process that created it: after
+        ``os.fork()``, start a new iteration in the child."""
         return AsyncTransactionIterator(self._core.transaction_pager(per_page), self._core)
 
     async def countries(self) -> list[Country]:
@@ -157,11 +172,11 @@ class AsyncClient:
         country: str,
         *,
         pool: str | None = None,
-        pricing_option: str | int = "cheapest",
+        pricing_option: str | int | None = None,
         max_price: Money | None = None,
     ) -> Order:
         """``POST /order``. Never sent twice: a failure after sending raises
-        ``OrderOutcomeUnknownError``."""
+        ``OrderOutcomeUnknownError``. ``pricing_option`` defaults to ``"cheapest"``."""
         fut, token = self._core.create_order(service, country, pool, pricing_option, max_price)
         try:
             return await fut  # type: ignore[no-any-return]
@@ -200,14 +215,19 @@ class AsyncClient:
         self,
         id: str | int,
         *,
-        timeout: float = 300,
-        poll_interval: float = 3.0,
-        cancel_on_timeout: bool = False,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        cancel_on_timeout: bool | None = None,
+        exclude_codes: Iterable[str] | None = None,
     ) -> Order:
         """Polls the order until a new code arrives (returns the order), it closes
         (``OrderClosedError``) or ``timeout`` seconds pass (``WaitTimeoutError``, after
-        cancelling the order when ``cancel_on_timeout``). Cancelling the task stops polling."""
-        fut, token = self._core.wait_for_code(id, timeout, poll_interval, cancel_on_timeout)
+        cancelling the order when ``cancel_on_timeout``). Codes in ``exclude_codes`` do not
+        count. ``None`` takes the core's defaults (300 s, poll every 3 s, no cancel).
+        Cancelling the task stops polling."""
+        fut, token = self._core.wait_for_code(
+            id, timeout, poll_interval, cancel_on_timeout, exclude_codes
+        )
         try:
             return await fut  # type: ignore[no-any-return]
         except BaseException:
@@ -225,9 +245,7 @@ class AsyncClient:
 
     async def create_webhook(self, endpoint_url: str, events: Iterable[str] | str) -> Webhook:
         """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
-        fut, token = self._core.create_webhook(
-            endpoint_url, events if isinstance(events, str) else list(events)
-        )
+        fut, token = self._core.create_webhook(endpoint_url, events)
         try:
             return await fut  # type: ignore[no-any-return]
         except BaseException:
@@ -246,7 +264,8 @@ class AsyncClient:
 
 class AsyncTransactionIterator:
     """The lazy async iterator of ``AsyncClient.iter_transactions()``: fetches a page only when
-    the previous one is used up."""
+    the previous one is used up. It keeps the connection pool of the process that created it:
+    after ``os.fork()``, start a new iteration in the child."""
 
     __slots__ = ("_pager", "_core")
 
