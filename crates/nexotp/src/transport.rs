@@ -25,6 +25,8 @@ pub(crate) const API_KEY_HEADER: &str = "X-NexOTP-API-Key";
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Longest computed backoff.
 const BACKOFF_CAP: Duration = Duration::from_secs(8);
+/// Most 429 refusals one call waits out (with at most `MAX_RETRY_AFTER` of waiting in all).
+const MAX_RATE_LIMIT_RETRIES: u32 = 16;
 /// Pause applied to a bucket after a 429 that did not say how long.
 const DEFAULT_RATE_PAUSE: Duration = Duration::from_secs(1);
 
@@ -317,8 +319,15 @@ impl Transport {
                 })?),
                 None => None,
             };
-        let max_attempts = config.max_retries.saturating_add(1);
         let mut attempt = 0u32;
+        // Retries spent on failures (transport errors, 408 / 5xx), limited by `max_retries`.
+        let mut retries = 0u32;
+        // A 429 is a refusal, not a failure: a call that was told to wait keeps its place until
+        // the server's waits add up to `MAX_RETRY_AFTER`, so many concurrent calls released
+        // together after a pause are not failed for colliding once more. `max_retries(0)`
+        // still means "never re-send".
+        let mut rate_limited_for = Duration::ZERO;
+        let mut rate_limit_retries = 0u32;
         loop {
             attempt += 1;
             self.wait_for_bucket(call.bucket).await?;
@@ -337,7 +346,7 @@ impl Transport {
                 .attempt(config, &call, body.as_deref())
                 .instrument(span.clone())
                 .await;
-            let last = attempt >= max_attempts;
+            let last = retries >= config.max_retries;
             let delay = match result {
                 Ok(answer) => {
                     span.record("status", answer.status);
@@ -378,15 +387,29 @@ impl Transport {
                         .await
                     {
                         Decision::Fail(error) => return Err(error),
+                        Decision::Retry {
+                            backoff: false,
+                            at_least: pause,
+                        } => {
+                            rate_limited_for += pause;
+                            rate_limit_retries += 1;
+                            if config.max_retries == 0
+                                || rate_limited_for > MAX_RETRY_AFTER
+                                || rate_limit_retries > MAX_RATE_LIMIT_RETRIES
+                            {
+                                return Err(self.final_status_error(&call, answer));
+                            }
+                            // The bucket pause is the wait (`wait_for_bucket`).
+                            Duration::ZERO
+                        }
                         Decision::Retry { .. } if last => {
                             return Err(self.final_status_error(&call, answer));
                         }
-                        // After a 429 the bucket pause is the wait (`wait_for_bucket`).
-                        Decision::Retry { backoff: false, .. } => Duration::ZERO,
                         Decision::Retry { at_least, .. } => {
                             // A 408 / 5xx: the server (or a gateway) may have applied it.
                             *maybe_applied = true;
-                            backoff(attempt).max(at_least)
+                            retries += 1;
+                            backoff(retries).max(at_least)
                         }
                     }
                 }
@@ -436,7 +459,8 @@ impl Transport {
                         _ if last => return Err(error),
                         _ => {
                             *maybe_applied |= reached;
-                            backoff(attempt)
+                            retries += 1;
+                            backoff(retries)
                         }
                     }
                 }
@@ -465,7 +489,7 @@ impl Transport {
             }
             return Decision::Retry {
                 backoff: false,
-                at_least: Duration::ZERO,
+                at_least: pause,
             };
         }
         let transient = matches!(status, 408 | 500 | 502 | 503 | 504);
@@ -515,7 +539,8 @@ impl Transport {
 
 enum Decision {
     /// Send again: after the exponential backoff (but at least `at_least`, the server's
-    /// `Retry-After`), or, when `backoff` is false, as soon as the bucket allows.
+    /// `Retry-After`), or, when `backoff` is false (a 429), as soon as the paused bucket
+    /// allows; `at_least` is then the pause, counted against the call's waiting budget.
     Retry {
         backoff: bool,
         at_least: Duration,
