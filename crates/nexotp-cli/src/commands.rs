@@ -416,7 +416,11 @@ fn show_config(s: &Settings, out: Out) {
 /// `nexotp completions SHELL`.
 pub fn completions(shell: clap_complete::Shell) {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "nexotp", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "nexotp", &mut script);
+    // Written in one go, ignoring a closed pipe (`nexotp completions bash | head`): `generate`
+    // writing straight to stdout would panic on it.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
 }
 
 /// `nexotp sandbox`: the sandbox's own flags and server, in this binary.

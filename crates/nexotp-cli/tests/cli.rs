@@ -1103,3 +1103,22 @@ fn rate_limit_bucket_argument_parses_like_the_sandbox_binary() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--rate"), "{}", run.stderr);
 }
+
+#[test]
+fn completions_survive_a_closed_pipe() {
+    // `nexotp completions bash | head -2`: the reader goes away before the script is written.
+    let mut child = StdCommand::new(BIN)
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut stderr).expect("stderr");
+    }
+    let status = child.wait().expect("wait");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "{status:?}: {stderr}");
+}
