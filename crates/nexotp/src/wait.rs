@@ -49,7 +49,12 @@ impl Client {
         validate::positive_duration("timeout", options.timeout)?;
         validate::positive_duration("poll_interval", options.poll_interval)?;
         let started = Instant::now();
-        let deadline = started + options.timeout;
+        let deadline = started.checked_add(options.timeout).ok_or_else(|| {
+            Error::invalid(
+                "timeout",
+                "is too long to wait for (at most a year makes sense)",
+            )
+        })?;
         let mut skip: HashSet<String> = options.exclude_codes.iter().cloned().collect();
         skip.extend(self.resent_codes(id));
         let mut last: Option<Order> = None;

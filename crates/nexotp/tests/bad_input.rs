@@ -51,7 +51,7 @@ fn cases(c: &Client, base: &str) -> Vec<Case> {
     let (c9, c10, c11, c12, c13, c14, c15, c16) = (c(), c(), c(), c(), c(), c(), c(), c());
     let (c17, c18, c19, c20, c21, c22, c23, c24) = (c(), c(), c(), c(), c(), c(), c(), c());
     let (c25, c26, c27, c28, c29, c30, c31, c32) = (c(), c(), c(), c(), c(), c(), c(), c());
-    let (c33, c34, c35, c36, c37) = (c(), c(), c(), c(), c());
+    let (c33, c34, c35, c36, c37, c38) = (c(), c(), c(), c(), c(), c());
     let hook = "https://example.com/hook";
     vec![
         case(
@@ -169,6 +169,10 @@ fn cases(c: &Client, base: &str) -> Vec<Case> {
         }),
         case("wait poll_interval 0", "poll_interval", async move {
             c33.wait_for_code("5001", wait(1000, 0)).await
+        }),
+        case("wait timeout beyond any deadline", "timeout", async move {
+            c38.wait_for_code("5001", WaitOptions::default().timeout(Duration::MAX))
+                .await
         }),
         case("wait bad id", "id", async move {
             c34.wait_for_code("a/b", wait(1000, 100)).await
