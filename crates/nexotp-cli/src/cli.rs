@@ -174,7 +174,8 @@ pub struct CreateArgs {
     #[arg(long, value_parser = parse_pricing)]
     pub pricing: Option<PricingOption>,
     /// Refuse to pay more than this (exact decimal, e.g. 0.75)
-    #[arg(long, value_parser = parse_decimal)]
+    // Negative numbers pass through so the SDK says why they are refused.
+    #[arg(long, value_parser = parse_max_price, allow_negative_numbers = true)]
     pub max_price: Option<Decimal>,
     /// Wait for the code after ordering
     #[arg(long)]
@@ -187,10 +188,10 @@ pub struct CreateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
     /// Give up after this many seconds
-    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds("timeout"), allow_negative_numbers = true)]
     pub timeout: Duration,
     /// Seconds between polls
-    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = seconds("poll_interval"), allow_negative_numbers = true)]
     pub poll_interval: Duration,
     /// Cancel the order (refunding it) when the time is up or on Ctrl-C
     #[arg(long)]
@@ -229,7 +230,7 @@ pub enum WebhooksCommand {
         #[arg(long)]
         payload_file: String,
         /// Largest accepted age of the signature, in seconds
-        #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+        #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds("tolerance"), allow_negative_numbers = true)]
         tolerance: Duration,
     },
     /// Receive deliveries on a local port, verify and print each one
@@ -249,7 +250,7 @@ pub struct ListenArgs {
     #[arg(long, env = "NEXOTP_WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: String,
     /// Largest accepted age of a signature, in seconds
-    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = seconds("tolerance"), allow_negative_numbers = true)]
     pub tolerance: Duration,
     /// Exit after this many deliveries (default: run until Ctrl-C)
     #[arg(long, value_name = "N")]
@@ -313,18 +314,21 @@ fn parse_pricing(s: &str) -> Result<PricingOption, String> {
     PricingOption::from_str(s).map_err(|e| e.to_string())
 }
 
-fn parse_decimal(s: &str) -> Result<Decimal, String> {
-    Decimal::from_str(s.trim())
-        .or_else(|_| Decimal::from_scientific(s.trim()))
-        .map_err(|_| format!("{s:?} is not a decimal amount"))
+/// Money through the SDK's own parser (the rule for a positive price is the SDK's, at use).
+fn parse_max_price(s: &str) -> Result<Decimal, String> {
+    nexotp::args::parse_decimal("max_price", s).map_err(|e| e.to_string())
 }
 
-fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is not a number of seconds >= 0"))
+/// A parser of seconds for `argument`: the text as a number, then the SDK's rule for seconds
+/// (finite, not negative, at most a year), so the CLI cannot accept what would overflow later.
+fn seconds(argument: &'static str) -> impl Fn(&str) -> Result<Duration, String> + Clone {
+    move |s: &str| {
+        let secs: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+        nexotp::args::duration_from_secs(argument, secs).map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -339,9 +343,11 @@ mod tests {
 
     #[test]
     fn seconds_parse_exactly_or_fail() {
-        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_seconds("-1").is_err());
-        assert!(parse_seconds("NaN").is_err());
-        assert!(parse_seconds("soon").is_err());
+        let parse = seconds("timeout");
+        assert_eq!(parse("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["-1", "NaN", "inf", "soon", "1.8e19", "1e12"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse("1.8e19").is_err_and(|e| e.contains("at most a year")));
     }
 }

@@ -33,6 +33,16 @@ impl Out {
             print(&text());
         }
     }
+
+    /// A line about progress: on stdout for people, on stderr with `--json` (where stdout holds
+    /// only the result).
+    pub fn notice(self, text: &str) {
+        if self.json {
+            output::eprint(text);
+        } else {
+            print(&format!("{text}\n"));
+        }
+    }
 }
 
 /// `nexotp account`.
@@ -118,9 +128,7 @@ pub async fn order(client: &Client, command: &OrderCommand, out: Out) -> CliResu
         } => {
             let mut o = client.resend_order(id).await?;
             if *wait {
-                if !out.json {
-                    print(&format!("order {} resent; waiting for a new code\n", o.id));
-                }
+                out.notice(&format!("order {} resent; waiting for a new code", o.id));
                 o = waiting::wait_for_code(
                     client,
                     id,
@@ -162,17 +170,17 @@ async fn create_order(client: &Client, args: &CreateArgs, out: Out) -> CliResult
         out.show(|| created.raw.clone(), || output::order(&created, 0));
         return Ok(());
     }
-    if !out.json {
-        print(&format!(
-            "order {} created: {} for {}\n",
-            created.id,
-            created.phone.as_deref().unwrap_or("(no number yet)"),
-            created
-                .price
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "?".into())
-        ));
-    }
+    // With --json the notice goes to stderr: stdout keeps one document, and a script that is
+    // interrupted still has the order's id.
+    out.notice(&format!(
+        "order {} created: {} for {}",
+        created.id,
+        created.phone.as_deref().unwrap_or("(no number yet)"),
+        created
+            .price
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "?".into())
+    ));
     let done = waiting::wait_for_code(
         client,
         &created.id,
@@ -279,11 +287,16 @@ pub async fn listen(args: &ListenArgs, out: Out) -> CliResult {
     let mut receiver = Receiver::start(&args.host, args.port, args.secret.clone(), args.tolerance)
         .await
         .map_err(|e| local(&format!("listening on {}:{}", args.host, args.port), e))?;
-    print(&format!("{}\n", receiver.url()));
-    eprintln!(
+    // First line: the URL, as JSON with --json so stdout is JSON Lines throughout.
+    if out.json {
+        print(&format!("{}\n", json!({"url": receiver.url()})));
+    } else {
+        print(&format!("{}\n", receiver.url()));
+    }
+    output::eprint(&format!(
         "listening for webhook deliveries on {} (any path); Ctrl-C to stop",
         receiver.url()
-    );
+    ));
     let mut seen: u64 = 0;
     loop {
         if args.count.is_some_and(|n| seen >= n) {
@@ -420,16 +433,16 @@ pub fn completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut command, "nexotp", &mut script);
     // Written in one go, ignoring a closed pipe (`nexotp completions bash | head`): `generate`
     // writing straight to stdout would panic on it.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
+    print(&String::from_utf8_lossy(&script));
 }
 
 /// `nexotp sandbox`: the sandbox's own flags and server, in this binary.
 pub async fn sandbox(args: nexotp_sandbox::SandboxArgs) -> CliResult {
     if args.api_key == nexotp_sandbox::DEFAULT_API_KEY {
-        eprintln!(
+        output::eprint(&format!(
             "nexotp sandbox: Ctrl-C to stop. Point the CLI at it with NEXOTP_BASE_URL=<the URL below> NEXOTP_API_KEY={}",
             nexotp_sandbox::DEFAULT_API_KEY
-        );
+        ));
     }
     nexotp_sandbox::serve_from_args(args)
         .await

@@ -196,11 +196,15 @@ async fn webhook_step(client: &Client, service: &str, country: &str) -> CliResul
         .as_ref()
         .map(|s| s.expose().to_owned())
         .ok_or_else(|| CliError::Local("the webhook was created without a secret".into()))?;
+    // Only the secret's prefix (`whsec_`): none of its secret characters reach the terminal.
+    let prefix = secret
+        .split_once('_')
+        .map(|(kind, _)| format!("{kind}_"))
+        .unwrap_or_default();
     say(&format!(
-        "webhook {} created for {}; signing secret {}... (returned once)",
+        "webhook {} created for {}; signing secret {prefix}… (returned once)",
         hook.id,
         events.join(", "),
-        secret.chars().take(10).collect::<String>()
     ));
     let third = client
         .create_order(&OrderRequest::new(service, country))

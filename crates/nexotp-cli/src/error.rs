@@ -35,7 +35,14 @@ pub enum CliError {
     /// A local failure: a file, the config, a socket (exit 1).
     Local(String),
     /// Ctrl-C stopped a wait; the message says what happened to the order.
-    Interrupted(String),
+    Interrupted {
+        /// What happened, for people.
+        message: String,
+        /// The order whose wait was stopped (so a script can wait again or cancel it).
+        order_id: String,
+        /// Whether the order was cancelled (refunded) on the way out.
+        cancelled: bool,
+    },
 }
 
 impl CliError {
@@ -45,7 +52,7 @@ impl CliError {
             CliError::Sdk(e) => exit_code(e.kind()),
             CliError::Usage(_) => 2,
             CliError::Local(_) => 1,
-            CliError::Interrupted(_) => EXIT_INTERRUPTED,
+            CliError::Interrupted { .. } => EXIT_INTERRUPTED,
         }
     }
 
@@ -55,7 +62,7 @@ impl CliError {
             CliError::Sdk(e) => e.kind().class_name(),
             CliError::Usage(_) => ErrorKind::InvalidArgument.class_name(),
             CliError::Local(_) => "LocalError",
-            CliError::Interrupted(_) => "Interrupted",
+            CliError::Interrupted { .. } => "Interrupted",
         }
     }
 
@@ -63,6 +70,18 @@ impl CliError {
     pub fn to_json(&self) -> Value {
         let mut error =
             json!({"class": self.class(), "message": self.to_string(), "exit_code": self.code()});
+        if let (
+            CliError::Interrupted {
+                order_id,
+                cancelled,
+                ..
+            },
+            Some(map),
+        ) = (self, error.as_object_mut())
+        {
+            map.insert("order_id".into(), json!(order_id));
+            map.insert("cancelled".into(), json!(cancelled));
+        }
         if let CliError::Sdk(e) = self {
             let map = error.as_object_mut();
             if let Some(map) = map {
@@ -91,7 +110,8 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Sdk(e) => write!(f, "{e}"),
-            CliError::Usage(m) | CliError::Local(m) | CliError::Interrupted(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Local(m) => f.write_str(m),
+            CliError::Interrupted { message, .. } => f.write_str(message),
         }
     }
 }

@@ -23,7 +23,10 @@ use crate::commands::Out;
 use crate::error::{CliError, CliResult};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let out = Out {
         json: cli.global.json,
     };
@@ -37,19 +40,47 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(run(cli, out));
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    // A command that succeeded but could not write its answer (a full disk) did not succeed.
+    let result = result.and_then(|()| match output::stdout_failure() {
+        Some(e) => Err(error::local("writing to stdout", e)),
+        None => Ok(()),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(&e, out),
     }
 }
 
+/// What clap could not parse. Help and version are clap's to print; anything else is the CLI's
+/// usage error (exit 2, `InvalidArgumentError`), as JSON when `--json` is among the arguments
+/// (the parse failed, so the flag is looked for by hand).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    let text = e.render().to_string();
+    let message = text.trim().trim_start_matches("error:").trim().to_owned();
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    report(&CliError::Usage(message), Out { json })
+}
+
 /// Prints the error on stderr (`error: NotFoundError: ...`, or JSON with `--json`) and gives
-/// its exit code.
+/// its exit code. A closed or full stderr is ignored: the exit code still tells the class.
 fn report(e: &CliError, out: Out) -> ExitCode {
     if out.json {
-        eprintln!("{}", e.to_json());
+        output::eprint(&e.to_json().to_string());
     } else {
-        eprintln!("error: {}: {e}", e.class());
+        output::eprint(&format!("error: {}: {e}", e.class()));
     }
     ExitCode::from(e.code())
 }

@@ -6,6 +6,7 @@
 
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::Mutex;
 
 use nexotp::{Account, Country, Order, Price, Service, Transaction, TransactionPage, Webhook};
 use serde_json::{Value, json};
@@ -106,11 +107,35 @@ pub fn money(amount: impl Display, currency: &Option<String>) -> String {
     }
 }
 
-/// Writes text to stdout (a closed pipe is not an error worth a message).
+/// The first failure to write stdout other than a closed pipe, kept for `main` to report.
+///
+/// Printing happens in many places, some of which cannot return an error (the wait's progress
+/// callback), so a failure is recorded here and turned into the exit code once the command ends.
+static STDOUT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes text to stdout. A closed pipe (`nexotp ... | head`) is not an error worth a message;
+/// any other failure (a full disk: `> /dev/full`) is recorded and reported by [`stdout_failure`].
 pub fn print(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && let Ok(mut failure) = STDOUT_FAILURE.lock()
+        && failure.is_none()
+    {
+        *failure = Some(e.to_string());
+    }
+}
+
+/// The first stdout write failure (other than a closed pipe), if any.
+pub fn stdout_failure() -> Option<String> {
+    STDOUT_FAILURE.lock().ok().and_then(|f| f.clone())
+}
+
+/// Writes one line to stderr. Unlike `eprintln!`, it never panics: when stderr is closed or
+/// full there is nowhere left to say anything, and the exit code still tells the outcome.
+pub fn eprint(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Writes one JSON document (pretty) to stdout.

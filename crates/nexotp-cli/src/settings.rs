@@ -107,6 +107,11 @@ pub fn load(path: &Path) -> CliResult<ConfigFile> {
     }
 }
 
+/// The temporary file `save` writes before renaming it over the config file.
+fn temp_path(dir: &Path) -> PathBuf {
+    dir.join(format!(".config.toml.{}.tmp", std::process::id()))
+}
+
 /// Writes the config file (mode 0600, via a temporary file and a rename).
 pub fn save(path: &Path, file: &ConfigFile) -> CliResult {
     let context = format!("writing the config file {}", path.display());
@@ -115,9 +120,16 @@ pub fn save(path: &Path, file: &ConfigFile) -> CliResult {
         .parent()
         .ok_or_else(|| CliError::Local(format!("{context}: no parent directory")))?;
     std::fs::create_dir_all(dir).map_err(|e| local(&context, e))?;
-    let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
+    let tmp = temp_path(dir);
+    // A fresh file only: a stale temp (or a symlink planted in its place) is removed first, and
+    // `create_new` refuses to follow anything that appears there in between.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(local(&context, e)),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -252,5 +264,36 @@ mod tests {
             base_url: None,
         };
         assert!(!format!("{p:?}").contains("0123456789"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_does_not_follow_a_symlink_planted_at_the_temp_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").expect("writes");
+        let config_dir = dir.path().join("nexotp");
+        std::fs::create_dir_all(&config_dir).expect("creates");
+        std::os::unix::fs::symlink(&victim, temp_path(&config_dir)).expect("symlink");
+        let path = config_dir.join("config.toml");
+        let mut file = ConfigFile::default();
+        file.profiles.insert(
+            "default".into(),
+            Profile {
+                api_key: None,
+                base_url: Some("https://example.com/".into()),
+            },
+        );
+        save(&path, &file).expect("saves");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("reads"),
+            "untouched"
+        );
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("reads")
+                .contains("https://example.com/")
+        );
+        assert!(!std::fs::exists(temp_path(&config_dir)).expect("checks"));
     }
 }

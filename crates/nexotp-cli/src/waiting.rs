@@ -39,7 +39,7 @@ pub enum Lines {
 impl Lines {
     fn emit(self, text: &str) {
         match self {
-            Lines::Stderr => eprintln!("{text}"),
+            Lines::Stderr => crate::output::eprint(text),
             Lines::Stdout(indent) => {
                 crate::output::print(&format!("{}{text}\n", " ".repeat(indent)))
             }
@@ -146,11 +146,11 @@ pub async fn wait_for_code(
     match outcome {
         Some(Ok(order)) => {
             if !interactive() && lines == Lines::Stderr {
-                eprintln!(
+                crate::output::eprint(&format!(
                     "order {}: code {} after {elapsed:.1}s",
                     order.id,
                     order.code.as_deref().unwrap_or("?")
-                );
+                ));
             }
             Ok(order)
         }
@@ -164,25 +164,42 @@ pub async fn wait_for_code(
 
 /// After Ctrl-C: cancel when asked to, and say what became of the order.
 async fn interrupted(client: &Client, id: &str, cancel: bool, elapsed: f64) -> CliError {
+    let stopped = |message: String, cancelled: bool| CliError::Interrupted {
+        message,
+        order_id: id.to_owned(),
+        cancelled,
+    };
     if !cancel {
-        return CliError::Interrupted(format!(
-            "stopped waiting after {elapsed:.1}s; order {id} is still active: `nexotp order wait {id}` to wait again, `nexotp order cancel {id}` to cancel it"
-        ));
+        return stopped(
+            format!(
+                "stopped waiting after {elapsed:.1}s; order {id} is still active: `nexotp order wait {id}` to wait again, `nexotp order cancel {id}` to cancel it"
+            ),
+            false,
+        );
     }
     match client.cancel_order(id).await {
-        Ok(order) => CliError::Interrupted(format!(
-            "stopped waiting after {elapsed:.1}s; order {id} was cancelled{}",
-            order
-                .refund
-                .map(|r| format!(" (refund {r})"))
-                .unwrap_or_default()
-        )),
-        Err(e) if e.kind() == ErrorKind::Conflict => CliError::Interrupted(format!(
-            "stopped waiting after {elapsed:.1}s; order {id} could not be cancelled ({e}): a code may have arrived, see `nexotp order get {id}`"
-        )),
-        Err(e) => CliError::Interrupted(format!(
-            "stopped waiting after {elapsed:.1}s; cancelling order {id} failed ({e}): it may still be active, see `nexotp order get {id}`"
-        )),
+        Ok(order) => stopped(
+            format!(
+                "stopped waiting after {elapsed:.1}s; order {id} was cancelled{}",
+                order
+                    .refund
+                    .map(|r| format!(" (refund {r})"))
+                    .unwrap_or_default()
+            ),
+            true,
+        ),
+        Err(e) if e.kind() == ErrorKind::Conflict => stopped(
+            format!(
+                "stopped waiting after {elapsed:.1}s; order {id} could not be cancelled ({e}): a code may have arrived, see `nexotp order get {id}`"
+            ),
+            false,
+        ),
+        Err(e) => stopped(
+            format!(
+                "stopped waiting after {elapsed:.1}s; cancelling order {id} failed ({e}): it may still be active, see `nexotp order get {id}`"
+            ),
+            false,
+        ),
     }
 }
 
@@ -193,18 +210,18 @@ fn explain_wait_error(e: &nexotp::Error, id: &str) {
     } = e
     {
         if *cancelled {
-            eprintln!(
+            crate::output::eprint(&format!(
                 "order {id} was cancelled{}",
                 order
                     .refund
                     .map(|r| format!("; refund {r}"))
                     .unwrap_or_default()
-            );
+            ));
         } else if !order.status.is_closed() {
-            eprintln!(
+            crate::output::eprint(&format!(
                 "order {id} is still {}: `nexotp order wait {id}` to wait again, `nexotp order cancel {id}` to cancel it",
                 order.status
-            );
+            ));
         }
     }
 }

@@ -196,7 +196,8 @@ fn read_until(reader: &mut impl BufRead, needle: &str) -> String {
     }
 }
 
-fn spawn(h: &Harness, args: &[&str]) -> Child {
+/// The CLI as a plain `std` command (for the stdio setters), set up like [`Harness::cmd`].
+fn std_cmd(h: &Harness, args: &[&str]) -> StdCommand {
     let mut cmd = StdCommand::new(BIN);
     for (name, _) in std::env::vars() {
         if name.starts_with("NEXOTP_") {
@@ -207,7 +208,12 @@ fn spawn(h: &Harness, args: &[&str]) -> Child {
         .env("HOME", h.home.path())
         .env("NEXOTP_BASE_URL", h.sandbox.base_url())
         .env("NEXOTP_API_KEY", KEY)
-        .args(args)
+        .args(args);
+    cmd
+}
+
+fn spawn(h: &Harness, args: &[&str]) -> Child {
+    std_cmd(h, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -613,8 +619,10 @@ fn webhooks_listen_verifies_real_deliveries_and_rejects_forged_ones() {
         ],
     );
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    // With --json every stdout line is JSON, the URL line included.
     let first = read_until(&mut stdout, "http://");
-    assert_eq!(first.trim(), format!("http://127.0.0.1:{port}/webhook"));
+    let first: Value = serde_json::from_str(&first).expect("the URL line is JSON");
+    assert_eq!(first["url"], format!("http://127.0.0.1:{port}/webhook"));
 
     let id = h.create_order();
     let line = read_until(&mut stdout, "\n");
@@ -1089,6 +1097,7 @@ fn demo_runs_the_whole_flow() {
         "rejected: WebhookVerificationError",
         "deleted: true; webhooks left: 0",
         "Done in",
+        "signing secret whsec_… (returned once)",
     ] {
         assert!(out.contains(needle), "{needle:?} missing:\n{out}");
     }
@@ -1121,4 +1130,224 @@ fn completions_survive_a_closed_pipe() {
     let status = child.wait().expect("wait");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.success(), "{status:?}: {stderr}");
+}
+
+#[test]
+fn huge_or_negative_numbers_are_usage_errors_not_crashes() {
+    let h = Harness::new();
+    // Seconds beyond the SDK's cap (a year) used to overflow the deadline and panic.
+    for args in [
+        &["order", "wait", "5003", "--timeout", "1.8e19"][..],
+        &["order", "wait", "5003", "--poll-interval", "1e12"],
+        &["order", "wait", "5003", "--timeout", "-1"],
+        &["order", "resend", "5003", "--wait", "--timeout", "inf"],
+    ] {
+        let run = h.run(args).failed_with(2, "InvalidArgumentError");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let run = h
+        .run(&["order", "wait", "5003", "--timeout", "1.8e19"])
+        .failed_with(2, "at most a year");
+    assert!(run.stderr.contains("timeout"), "{}", run.stderr);
+    // `--max-price -1` (with a space) reaches the SDK's rule instead of clap's "unexpected
+    // argument", and nothing is ordered.
+    let orders_before = h.state()["orders"].as_array().map_or(0, Vec::len);
+    h.run(&[
+        "order",
+        "create",
+        "--service",
+        "svc_telegram",
+        "--country",
+        "cty_us",
+        "--max-price",
+        "-1",
+    ])
+    .failed_with(2, "max_price");
+    assert_eq!(
+        h.state()["orders"].as_array().map_or(0, Vec::len),
+        orders_before
+    );
+}
+
+#[test]
+fn usage_errors_are_invalid_argument_errors_and_json_with_json() {
+    let h = Harness::new();
+    let run = h
+        .run(&["order", "create", "--service", "svc_telegram"])
+        .failed_with(2, "error: InvalidArgumentError: ");
+    assert!(run.stderr.contains("--country"), "{}", run.stderr);
+
+    for args in [
+        &["--json", "order", "create", "--service", "svc_telegram"][..],
+        &["order", "wait", "5003", "--timeout", "1.8e19", "--json"],
+        &["--json", "no-such-command"],
+    ] {
+        let run = h.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        let err: Value = serde_json::from_str(run.stderr.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: stderr is not JSON ({e}):\n{}", run.stderr));
+        assert_eq!(err["error"]["class"], "InvalidArgumentError");
+        assert_eq!(err["error"]["exit_code"], 2);
+        assert!(err["error"]["message"].is_string());
+    }
+    // Help and version are still clap's, on stdout, exit 0.
+    let help = h.run(&["--json", "order", "--help"]).ok().stdout;
+    assert!(help.contains("Usage:"), "{help}");
+    let version = h.run(&["--version"]).ok().stdout;
+    assert!(version.starts_with("nexotp "), "{version}");
+}
+
+/// Runs the CLI with stderr going to `stderr` and stdout discarded; gives the exit code.
+fn run_with_stderr(h: &Harness, args: &[&str], stderr: Stdio) -> i32 {
+    let mut child = std_cmd(h, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawns");
+    child.wait().expect("exits").code().unwrap_or(-1)
+}
+
+#[test]
+fn errors_survive_a_closed_or_full_stderr() {
+    let h = Harness::new();
+    // stderr is a pipe whose reader is gone (`nexotp ... 2>&1 >/dev/null | true`).
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        Stdio::from(writer)
+    };
+    assert_eq!(
+        run_with_stderr(&h, &["order", "get", "999999"], closed_pipe()),
+        4
+    );
+    assert_eq!(
+        run_with_stderr(&h, &["--json", "order", "get", "999999"], closed_pipe()),
+        4
+    );
+    assert_eq!(
+        run_with_stderr(&h, &["order", "create", "--service", "x"], closed_pipe()),
+        2
+    );
+    // A wait's progress lines go to stderr too.
+    let id = h.create_order();
+    assert_eq!(
+        run_with_stderr(
+            &h,
+            &["order", "wait", &id, "--poll-interval", "0.1"],
+            closed_pipe()
+        ),
+        0
+    );
+    // stderr on a full device.
+    #[cfg(target_os = "linux")]
+    {
+        let full = || Stdio::from(std::fs::File::create("/dev/full").expect("/dev/full"));
+        assert_eq!(
+            run_with_stderr(&h, &["--json", "order", "get", "999999"], full()),
+            4
+        );
+        assert_eq!(
+            run_with_stderr(
+                &h,
+                &["order", "wait", "5003", "--timeout", "1.8e19"],
+                full()
+            ),
+            2
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
+    let h = Harness::new();
+    let run = finish(
+        std_cmd(&h, &["--json", "account"])
+            .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("writing to stdout"), "{}", run.stderr);
+    // A reader that went away is not worth an error.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let status = std_cmd(&h, &["--json", "account"])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn json_wait_interrupted_keeps_the_order_id() {
+    let h = Harness::with(|b| b.code_delay(Duration::from_secs(600)));
+    let mut child = spawn(
+        &h,
+        &[
+            "--json",
+            "order",
+            "create",
+            "--service",
+            "svc_telegram",
+            "--country",
+            "cty_us",
+            "--wait",
+            "--poll-interval",
+            "0.1",
+        ],
+    );
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    // With --json, the "order created" notice is on stderr (stdout keeps one document).
+    let seen = read_until(&mut stderr, "waiting for a code");
+    interrupt(&child);
+    child.stderr = Some(stderr.into_inner());
+    let run = wait_child(child);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let orders = h.state()["orders"].as_array().cloned().expect("orders");
+    assert_eq!(orders.len(), 1);
+    let id = id_string(&orders[0]["id"]);
+    assert!(
+        seen.contains(&format!("order {id} created")),
+        "notice missing:\n{seen}"
+    );
+    let last = run.stderr.lines().last().unwrap_or_default();
+    let err: Value = serde_json::from_str(last).expect("the error is JSON");
+    assert_eq!(err["error"]["class"], "Interrupted");
+    assert_eq!(err["error"]["exit_code"], 130);
+    assert_eq!(err["error"]["order_id"], id.as_str());
+    assert_eq!(err["error"]["cancelled"], false);
+    assert_eq!(orders[0]["status"], "pending");
+
+    // With --cancel-on-timeout, `cancelled` says the order was refunded.
+    let mut child = spawn(
+        &h,
+        &[
+            "--json",
+            "order",
+            "wait",
+            &id,
+            "--poll-interval",
+            "0.1",
+            "--cancel-on-timeout",
+        ],
+    );
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    read_until(&mut stderr, "waiting for a code");
+    interrupt(&child);
+    child.stderr = Some(stderr.into_inner());
+    let run = wait_child(child);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    let err: Value = serde_json::from_str(last).expect("the error is JSON");
+    assert_eq!(err["error"]["order_id"], id.as_str());
+    assert_eq!(err["error"]["cancelled"], true);
+    assert_eq!(
+        h.state_order(&Value::String(id.clone()))["status"],
+        "cancelled"
+    );
 }
