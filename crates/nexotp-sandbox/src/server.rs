@@ -5,6 +5,7 @@
 //! the connection without writing a response, which is exactly what a client sees when an answer
 //! is lost.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -198,7 +199,9 @@ async fn handle(
     let status = reply.as_ref().map(|r| r.status);
     if app.config.log_requests {
         let shown = status.map_or_else(|| "dropped".to_string(), |s| s.to_string());
-        println!(
+        // A closed stdout must not take a request down with it.
+        let _ = writeln!(
+            std::io::stdout().lock(),
             "{} {}{}{} -> {shown}",
             parts.method,
             path,
