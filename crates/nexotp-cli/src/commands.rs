@@ -341,11 +341,7 @@ pub fn config(command: &ConfigCommand, global: &GlobalOpts, out: Out) -> CliResu
                     nexotp::ApiKey::new(value.clone())?;
                 }
                 ConfigKey::BaseUrl => {
-                    Client::builder()
-                        .api_key("check")
-                        .base_url(value.clone())
-                        .log_from_env(false)
-                        .build()?;
+                    nexotp::config::check_base_url(&value)?;
                 }
             }
             let shown = match key {

@@ -297,6 +297,13 @@ fn user_agent(language: Option<&(String, String)>) -> String {
         .collect()
 }
 
+/// Checks a base URL by the client's rules (HTTPS unless loopback, no credentials, query or
+/// fragment) and returns it as the client would use it, ending in one `/`. For tools that store
+/// a URL before any client is built (the CLI's `config set base-url`).
+pub fn check_base_url(raw: &str) -> Result<String> {
+    normalize_base_url(raw)
+}
+
 /// Parses the base URL, requires HTTPS unless the host is loopback, and ends it with `/`.
 pub(crate) fn normalize_base_url(raw: &str) -> Result<String> {
     let url = url::Url::parse(raw.trim())
