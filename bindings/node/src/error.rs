@@ -126,16 +126,22 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
             map.insert("snippet".into(), json!(snippet));
         }
         Error::OrderOutcomeUnknown(o) => {
-            let operation = match o.operation {
+            let call = &o.call;
+            let operation = match call.operation {
                 nexotp::Operation::CreateOrder => "createOrder",
                 nexotp::Operation::ResendOrder => "resendOrder",
-                _ => o.operation.as_str(),
+                nexotp::Operation::CreateWebhook => "createWebhook",
+                _ => call.operation.as_str(),
             };
             map.insert("operation".into(), json!(operation));
-            put(&mut map, "service", o.service.as_ref().map(|s| json!(s)));
-            put(&mut map, "country", o.country.as_ref().map(|s| json!(s)));
-            put(&mut map, "orderId", o.order_id.as_ref().map(|s| json!(s)));
-            if let Ok(since) = o.sent_at.duration_since(UNIX_EPOCH) {
+            put(&mut map, "service", call.service.as_ref().map(|s| json!(s)));
+            put(&mut map, "country", call.country.as_ref().map(|s| json!(s)));
+            put(
+                &mut map,
+                "orderId",
+                call.order_id.as_ref().map(|s| json!(s)),
+            );
+            if let Ok(since) = call.sent_at.duration_since(UNIX_EPOCH) {
                 map.insert("sentAtMs".into(), json!(since.as_millis() as f64));
             }
         }

@@ -165,10 +165,13 @@ impl Core {
         timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Core> {
-        let options = RequestOptions {
-            timeout: convert::opt_seconds("timeout", timeout)?,
-            max_retries: convert::opt_u32("max_retries", max_retries)?,
-        };
+        let mut options = RequestOptions::new();
+        if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
+            options = options.timeout(timeout);
+        }
+        if let Some(retries) = convert::opt_u32("max_retries", max_retries)? {
+            options = options.max_retries(retries);
+        }
         let client = self.client(py)?.with_options(options).py(py)?;
         Ok(Core {
             state: RwLock::new(State {

@@ -98,11 +98,12 @@ fn build(py: Python<'_>, error: &nexotp::Error) -> PyResult<PyErr> {
             kwargs.set_item("bucket", api.bucket.map(|b| b.as_str()))?;
         }
         nexotp::Error::OrderOutcomeUnknown(o) => {
-            kwargs.set_item("operation", o.operation.as_str())?;
-            kwargs.set_item("service", o.service.as_deref())?;
-            kwargs.set_item("country", o.country.as_deref())?;
-            kwargs.set_item("order_id", o.order_id.as_deref())?;
-            let sent = o
+            let call = &o.call;
+            kwargs.set_item("operation", call.operation.as_str())?;
+            kwargs.set_item("service", call.service.as_deref())?;
+            kwargs.set_item("country", call.country.as_deref())?;
+            kwargs.set_item("order_id", call.order_id.as_deref())?;
+            let sent = call
                 .sent_at
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())

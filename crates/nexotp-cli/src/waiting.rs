@@ -209,19 +209,25 @@ fn explain_wait_error(e: &nexotp::Error, id: &str) {
         order, cancelled, ..
     } = e
     {
+        let order = order.as_deref();
         if *cancelled {
             crate::output::eprint(&format!(
                 "order {id} was cancelled{}",
                 order
-                    .refund
+                    .and_then(|o| o.refund)
                     .map(|r| format!("; refund {r}"))
                     .unwrap_or_default()
             ));
-        } else if !order.status.is_closed() {
-            crate::output::eprint(&format!(
-                "order {id} is still {}: `nexotp order wait {id}` to wait again, `nexotp order cancel {id}` to cancel it",
-                order.status
-            ));
+        } else {
+            let status = order.map_or_else(
+                || "in an unknown state (no poll succeeded)".to_owned(),
+                |o| o.status.to_string(),
+            );
+            if order.is_none_or(|o| !o.status.is_closed()) {
+                crate::output::eprint(&format!(
+                    "order {id} is still {status}: `nexotp order wait {id}` to wait again, `nexotp order cancel {id}` to cancel it"
+                ));
+            }
         }
     }
 }

@@ -70,11 +70,35 @@ impl FromStr for Bucket {
     }
 }
 
+/// What a store answers when a call asks to go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Go now (a slot was taken).
+    Go,
+    /// The bucket is paused after a 429: nothing was taken; ask again after `wait`. `window` is
+    /// the pause's whole length, over which the waiters spread out when it ends.
+    Paused {
+        /// Time left in the pause.
+        wait: Duration,
+        /// The pause's whole length.
+        window: Duration,
+    },
+    /// A client-side limit: a slot `wait` from now is reserved for this call, which goes then
+    /// without asking again (unless the bucket was paused meanwhile: see
+    /// [`RateLimitStore::pause_left`]).
+    Reserved {
+        /// Time until the reserved slot.
+        wait: Duration,
+    },
+}
+
 /// Where bucket state lives. Implement it to share limits between processes.
 pub trait RateLimitStore: Send + Sync + fmt::Debug {
-    /// Takes a slot in `bucket` if one is free now and returns [`Duration::ZERO`]; otherwise
-    /// takes nothing and returns how long to wait before asking again.
-    fn acquire(&self, bucket: Bucket) -> BoxFuture<'_, Duration>;
+    /// Asks to send one call in `bucket`.
+    fn acquire(&self, bucket: Bucket) -> BoxFuture<'_, Admission>;
+
+    /// Time left in `bucket`'s pause and the pause's whole length, when it is paused.
+    fn pause_left(&self, bucket: Bucket) -> BoxFuture<'_, Option<(Duration, Duration)>>;
 
     /// Pauses `bucket` for `duration` (the server's `Retry-After`) for every caller.
     fn pause(&self, bucket: Bucket, duration: Duration) -> BoxFuture<'_, ()>;
@@ -82,8 +106,6 @@ pub trait RateLimitStore: Send + Sync + fmt::Debug {
 
 /// The slowest client-side limit accepted, in requests per second.
 pub const MIN_LIMIT_PER_SECOND: f64 = 0.001;
-/// Longest a client-side limit makes one call wait before asking again.
-const MAX_LIMIT_WAIT: Duration = Duration::from_secs(3600);
 
 /// A client-side limit for one bucket: at most `per_second` requests a second, with bursts of
 /// up to `burst`.
@@ -105,13 +127,23 @@ impl BucketLimit {
     }
 }
 
+/// A generic cell rate algorithm (GCRA) schedule: `tat` is when the next call would go if
+/// calls went evenly; a call may go up to `burst - 1` intervals before it.
+#[derive(Debug)]
+struct Schedule {
+    interval: Duration,
+    tolerance: Duration,
+    tat: Instant,
+}
+
 #[derive(Debug, Default)]
 struct BucketState {
     paused_until: Option<Instant>,
-    limit: Option<(BucketLimit, f64, Instant)>,
+    pause_window: Duration,
+    schedule: Option<Schedule>,
 }
 
-/// The in-process store: one pause and one optional token bucket per [`Bucket`].
+/// The in-process store: one pause and one optional GCRA schedule per [`Bucket`].
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     buckets: [Mutex<BucketState>; 3],
@@ -123,43 +155,60 @@ impl InMemoryStore {
         let store = InMemoryStore::default();
         let now = Instant::now();
         for (bucket, limit) in limits {
+            // An absurd rate (validated away by the builder) must still not panic here.
+            let interval = Duration::try_from_secs_f64(1.0 / limit.per_second)
+                .unwrap_or(Duration::from_secs(1000))
+                .min(Duration::from_secs(1000));
             let mut state = lock(&store.buckets[bucket.index()]);
-            state.limit = Some((*limit, f64::from(limit.burst), now));
+            state.schedule = Some(Schedule {
+                interval,
+                tolerance: interval.saturating_mul(limit.burst.saturating_sub(1)),
+                tat: now,
+            });
         }
         store
     }
 
-    fn acquire_now(&self, bucket: Bucket) -> Duration {
+    fn acquire_now(&self, bucket: Bucket) -> Admission {
         let now = Instant::now();
         let mut state = lock(&self.buckets[bucket.index()]);
         if let Some(until) = state.paused_until {
             if until > now {
-                return until - now;
+                return Admission::Paused {
+                    wait: until - now,
+                    window: state.pause_window,
+                };
             }
             state.paused_until = None;
         }
-        let Some((limit, tokens, last)) = state.limit.as_mut() else {
-            return Duration::ZERO;
+        let Some(schedule) = state.schedule.as_mut() else {
+            return Admission::Go;
         };
-        let refill = now.duration_since(*last).as_secs_f64() * limit.per_second;
-        *tokens = (*tokens + refill).min(f64::from(limit.burst));
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Duration::ZERO
-        } else {
-            // An absurd rate (validated away by the builder) must still not panic here.
-            Duration::try_from_secs_f64((1.0 - *tokens) / limit.per_second)
-                .unwrap_or(MAX_LIMIT_WAIT)
-                .min(MAX_LIMIT_WAIT)
+        let tat = schedule.tat.max(now);
+        let go_at = tat.checked_sub(schedule.tolerance).unwrap_or(now);
+        schedule.tat = tat + schedule.interval;
+        match go_at.checked_duration_since(now) {
+            Some(wait) if !wait.is_zero() => Admission::Reserved { wait },
+            _ => Admission::Go,
         }
+    }
+
+    fn pause_left_now(&self, bucket: Bucket) -> Option<(Duration, Duration)> {
+        let state = lock(&self.buckets[bucket.index()]);
+        let left = state.paused_until?.checked_duration_since(Instant::now())?;
+        (!left.is_zero()).then_some((left, state.pause_window))
     }
 }
 
 impl RateLimitStore for InMemoryStore {
-    fn acquire(&self, bucket: Bucket) -> BoxFuture<'_, Duration> {
-        let wait = self.acquire_now(bucket);
-        Box::pin(std::future::ready(wait))
+    fn acquire(&self, bucket: Bucket) -> BoxFuture<'_, Admission> {
+        let admission = self.acquire_now(bucket);
+        Box::pin(std::future::ready(admission))
+    }
+
+    fn pause_left(&self, bucket: Bucket) -> BoxFuture<'_, Option<(Duration, Duration)>> {
+        let left = self.pause_left_now(bucket);
+        Box::pin(std::future::ready(left))
     }
 
     fn pause(&self, bucket: Bucket, duration: Duration) -> BoxFuture<'_, ()> {
@@ -167,6 +216,7 @@ impl RateLimitStore for InMemoryStore {
         let mut state = lock(&self.buckets[bucket.index()]);
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
+            state.pause_window = duration;
         }
         Box::pin(std::future::ready(()))
     }
@@ -176,14 +226,24 @@ impl RateLimitStore for InMemoryStore {
 mod tests {
     use super::*;
 
+    fn wait_of(admission: Admission) -> Duration {
+        match admission {
+            Admission::Go => Duration::ZERO,
+            Admission::Paused { wait, .. } | Admission::Reserved { wait } => wait,
+        }
+    }
+
     #[test]
-    fn limit_queues_instead_of_failing() {
+    fn limit_reserves_slots_in_turn() {
         let store = InMemoryStore::new(&[(Bucket::Poll, BucketLimit::per_second(2.0))]);
-        assert_eq!(store.acquire_now(Bucket::Poll), Duration::ZERO);
-        assert_eq!(store.acquire_now(Bucket::Poll), Duration::ZERO);
-        let wait = store.acquire_now(Bucket::Poll);
-        assert!(wait > Duration::from_millis(400) && wait <= Duration::from_millis(500));
-        assert_eq!(store.acquire_now(Bucket::General), Duration::ZERO);
+        assert_eq!(store.acquire_now(Bucket::Poll), Admission::Go);
+        assert_eq!(store.acquire_now(Bucket::Poll), Admission::Go);
+        // Each later caller gets its own slot, half a second apart: nobody asks twice.
+        let third = wait_of(store.acquire_now(Bucket::Poll));
+        let fourth = wait_of(store.acquire_now(Bucket::Poll));
+        assert!(third > Duration::from_millis(400) && third <= Duration::from_millis(500));
+        assert!(fourth > Duration::from_millis(900) && fourth <= Duration::from_millis(1000));
+        assert_eq!(store.acquire_now(Bucket::General), Admission::Go);
     }
 
     #[test]
@@ -195,15 +255,25 @@ mod tests {
                 burst: 1,
             },
         )]);
-        assert_eq!(store.acquire_now(Bucket::General), Duration::ZERO);
-        assert_eq!(store.acquire_now(Bucket::General), MAX_LIMIT_WAIT);
+        assert_eq!(store.acquire_now(Bucket::General), Admission::Go);
+        assert!(wait_of(store.acquire_now(Bucket::General)) <= Duration::from_secs(1000));
     }
 
     #[test]
-    fn pause_blocks_only_its_bucket() {
-        let store = InMemoryStore::default();
+    fn pause_blocks_only_its_bucket_and_takes_nothing() {
+        let store = InMemoryStore::new(&[(Bucket::Order, BucketLimit::per_second(1.0))]);
         futures_util::FutureExt::now_or_never(store.pause(Bucket::Order, Duration::from_secs(2)));
-        assert!(store.acquire_now(Bucket::Order) > Duration::from_secs(1));
-        assert_eq!(store.acquire_now(Bucket::Poll), Duration::ZERO);
+        match store.acquire_now(Bucket::Order) {
+            Admission::Paused { wait, window } => {
+                assert!(wait > Duration::from_secs(1));
+                assert_eq!(window, Duration::from_secs(2));
+            }
+            other => panic!("expected a pause, got {other:?}"),
+        }
+        assert!(store.pause_left_now(Bucket::Order).is_some());
+        assert_eq!(store.acquire_now(Bucket::Poll), Admission::Go);
+        // A shorter pause does not shorten a longer one.
+        futures_util::FutureExt::now_or_never(store.pause(Bucket::Order, Duration::from_millis(1)));
+        assert!(wait_of(store.acquire_now(Bucket::Order)) > Duration::from_secs(1));
     }
 }

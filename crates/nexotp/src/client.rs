@@ -4,8 +4,8 @@
 //! connection pool and one set of rate buckets. It never creates a runtime; the caller's (or a
 //! binding's) tokio runtime drives it.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Map, Number, Value};
@@ -13,14 +13,24 @@ use serde_json::{Map, Number, Value};
 use crate::buckets::{Bucket, RateLimitStore};
 use crate::config::{ClientBuilder, ClientConfig, RequestOptions};
 use crate::envelope::Payload;
-use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::error::{Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
+use crate::memory::BoundedMap;
 use crate::models::{
     self, Account, Country, Model, Order, OrderRequest, OrderStatus, Price, Service,
     TransactionPage, Webhook, WebhookDeleted,
 };
 use crate::observe::RequestObserver;
-use crate::transport::{Call, OutcomeContext, Resend, Transport};
+use crate::transport::{Call, Sent, Transport};
 use crate::validate;
+
+/// How long the client remembers an order's codes from before a resend, waiting for the
+/// `wait_for_code` that follows (an order lives 20 minutes on the sandbox).
+const RESEND_MEMORY_TTL: Duration = Duration::from_secs(3600);
+/// How long the client remembers the orders and webhooks it handed out, so reconcile never
+/// names one of them as the result of a call whose outcome is unknown.
+const CLAIM_TTL: Duration = Duration::from_secs(3600);
+/// Most entries in each of those memories.
+const MEMORY_CAPACITY: usize = 10_000;
 
 /// A NexOTP API client. See the [crate docs](crate) for an example.
 #[derive(Clone, Debug)]
@@ -36,10 +46,13 @@ struct Inner {
 
 /// What clones and [`Client::with_options`] siblings share.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     transport: Transport,
-    /// Codes each order had when this client resent it: a wait after a resend skips them.
-    resent_codes: Mutex<HashMap<String, HashSet<String>>>,
+    /// Each resent order's codes (and status) from just before the resend was sent: a wait
+    /// after it skips them.
+    pub(crate) codes_before_resend: BoundedMap<String, (Vec<String>, OrderStatus)>,
+    /// Orders and webhooks this client returned to its caller.
+    pub(crate) claimed: BoundedMap<String, ()>,
 }
 
 impl Client {
@@ -68,7 +81,8 @@ impl Client {
                         store,
                         observers,
                     },
-                    resent_codes: Mutex::new(HashMap::new()),
+                    codes_before_resend: BoundedMap::new(RESEND_MEMORY_TTL, MEMORY_CAPACITY),
+                    claimed: BoundedMap::new(CLAIM_TTL, MEMORY_CAPACITY),
                 }),
             }),
         })
@@ -79,8 +93,13 @@ impl Client {
         &self.inner.config
     }
 
-    /// A client with another timeout or retry count that shares this one's connection pool and
-    /// rate buckets.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// A client with another timeout, retry count or deadline that shares this one's connection
+    /// pool, rate buckets and memories. This is how one call gets its own options:
+    /// `client.with_options(RequestOptions::new().deadline(d))?.create_order(..)`.
     pub fn with_options(&self, options: RequestOptions) -> Result<Client> {
         let mut config = self.inner.config.clone();
         if let Some(timeout) = options.timeout {
@@ -90,6 +109,10 @@ impl Client {
         if let Some(retries) = options.max_retries {
             config.max_retries = retries;
         }
+        if let Some(deadline) = options.deadline {
+            validate::positive_duration("deadline", deadline)?;
+            config.deadline = Some(deadline);
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -98,19 +121,29 @@ impl Client {
         })
     }
 
-    async fn send(&self, call: Call) -> Result<Payload> {
+    /// The instant this client's deadline (if any) ends for a call starting now.
+    fn deadline(&self) -> Option<Instant> {
         self.inner
-            .shared
-            .transport
-            .execute(&self.inner.config, call)
-            .await
+            .config
+            .deadline
+            .and_then(|d| Instant::now().checked_add(d))
     }
 
-    async fn send_tracked(&self, call: Call, maybe_applied: &mut bool) -> Result<Payload> {
+    /// Sends `call` within the client's deadline.
+    async fn send(&self, call: Call) -> Result<Payload> {
+        self.send_within(call, self.deadline()).await.result
+    }
+
+    /// Sends `call` within `deadline`, the earlier of it and the client's own.
+    pub(crate) async fn send_within(&self, call: Call, deadline: Option<Instant>) -> Sent {
+        let deadline = match (deadline, self.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.inner
             .shared
             .transport
-            .execute_tracked(&self.inner.config, call, maybe_applied)
+            .execute(&self.inner.config, call, deadline)
             .await
     }
 
@@ -129,7 +162,7 @@ impl Client {
         self.get("account".into(), Bucket::General).await
     }
 
-    /// `GET /account/transactions`: one page (`page` from 1, `per_page` 1..=100).
+    /// `GET /account/transactions`: one page (`page` from 1, `per_page` 1..=100), newest first.
     pub async fn transactions(&self, page: u32, per_page: u32) -> Result<TransactionPage> {
         validate::page(page)?;
         validate::per_page(per_page)?;
@@ -162,8 +195,8 @@ impl Client {
         self.get(path, Bucket::General).await
     }
 
-    /// `POST /order`. Never sent twice: a failure after sending is
-    /// [`Error::OrderOutcomeUnknown`].
+    /// `POST /order`. Never sent twice once it may have reached the server: such a failure is
+    /// [`Error::OrderOutcomeUnknown`], which [`Client::reconcile`] resolves.
     pub async fn create_order(&self, request: &OrderRequest) -> Result<Order> {
         validate::token("service", &request.service)?;
         validate::token("country", &request.country)?;
@@ -186,21 +219,22 @@ impl Client {
                 .map_err(|_| Error::invalid("max_price", "cannot be written as a JSON number"))?;
             body.insert("max_price".into(), Value::Number(number));
         }
-        let context = OutcomeContext {
-            operation: Operation::CreateOrder,
-            service: Some(request.service.clone()),
-            country: Some(request.country.clone()),
-            order_id: None,
-        };
-        let call = Call {
-            method: Method::POST,
-            path: "order".into(),
-            body: Some(Value::Object(body)),
-            bucket: Bucket::Order,
-            resend: Resend::OnlyIfNotSent(Some(context.clone())),
-        };
-        let sent_at = std::time::SystemTime::now();
-        decode_applied(self.send(call).await?.data, &context, sent_at)
+        let mut sent = SentCall::new(Operation::CreateOrder);
+        sent.service = Some(request.service.clone());
+        sent.country = Some(request.country.clone());
+        sent.pool = request.pool.clone();
+        sent.max_price = request.max_price;
+        let call = Call::once(
+            "order".into(),
+            Value::Object(body),
+            Bucket::Order,
+            sent.clone(),
+        );
+        let order: Order = self.applied(call, sent).await?;
+        self.shared()
+            .claimed
+            .insert(claim_key(Operation::CreateOrder, &order.id), ());
+        Ok(order)
     }
 
     /// `GET /order/{id}` (POLL bucket).
@@ -209,64 +243,76 @@ impl Client {
         self.get(format!("order/{segment}"), Bucket::Poll).await
     }
 
+    /// [`Client::order`] within `deadline`.
+    pub(crate) async fn order_within(&self, id: &str, deadline: Instant) -> Result<Order> {
+        let segment = validate::path_segment("id", id)?;
+        let call = get(format!("order/{segment}"), Bucket::Poll);
+        decode(self.send_within(call, Some(deadline)).await.result?.data)
+    }
+
     /// `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry: when
     /// the answer to an attempt was lost and the retry finds the order already cancelled, the
     /// cancelled order is returned (without `refund`, which only the lost answer carried).
     pub async fn cancel_order(&self, id: &str) -> Result<Order> {
+        self.cancel_within(id, None).await
+    }
+
+    /// [`Client::cancel_order`] within `deadline`.
+    pub(crate) async fn cancel_within(&self, id: &str, deadline: Option<Instant>) -> Result<Order> {
         let segment = validate::path_segment("id", id)?;
-        let call = post_empty(format!("order/{segment}/cancel"), Resend::Always);
-        let mut maybe_applied = false;
-        let order: Order = match self.send_tracked(call, &mut maybe_applied).await {
+        let call = post_empty(format!("order/{segment}/cancel"));
+        let sent = self.send_within(call, deadline).await;
+        let order: Order = match sent.result {
             Ok(payload) => decode(payload.data)?,
-            Err(e) if maybe_applied && e.code() == Some("order_not_cancellable") => {
+            Err(e) if sent.resent_after_landing && e.code() == Some("order_not_cancellable") => {
                 // Our own earlier attempt may have cancelled it: look before reporting a conflict.
-                match self.order(id).await {
+                let look = match deadline {
+                    Some(deadline) => self.order_within(id, deadline).await,
+                    None => self.order(id).await,
+                };
+                match look {
                     Ok(order) if order.status == OrderStatus::Cancelled => order,
                     _ => return Err(e),
                 }
             }
             Err(e) => return Err(e),
         };
-        self.forget_codes(id);
+        self.shared().codes_before_resend.remove(&id.to_owned());
         Ok(order)
     }
 
     /// `POST /order/{id}/resend`: asks for another code on the same number. A later
-    /// [`Client::wait_for_code`] returns only a code this order did not have yet.
+    /// [`Client::wait_for_code`] returns only a code this order did not have before the resend.
+    ///
+    /// The order is read first (one POLL request) so that the codes it had before are known
+    /// by their place in `codes` whatever happens to the resend: a code with the same digits
+    /// as an earlier one still counts as new, and after an unknown outcome the old code is
+    /// never taken for the new one.
     pub async fn resend_order(&self, id: &str) -> Result<Order> {
         let segment = validate::path_segment("id", id)?;
-        let context = OutcomeContext {
-            operation: Operation::ResendOrder,
-            service: None,
-            country: None,
-            order_id: Some(id.to_owned()),
-        };
-        let call = post_empty(
+        let before = self.order(id).await?;
+        let codes_before: Vec<String> = before.all_codes().into_iter().map(str::to_owned).collect();
+        self.shared()
+            .codes_before_resend
+            .insert(id.to_owned(), (codes_before.clone(), before.status.clone()));
+        let mut sent = SentCall::new(Operation::ResendOrder);
+        sent.order_id = Some(id.to_owned());
+        sent.codes_before = codes_before;
+        sent.status_before = Some(before.status);
+        let call = Call::once(
             format!("order/{segment}/resend"),
-            Resend::OnlyIfNotSent(Some(context.clone())),
+            Value::Object(Map::new()),
+            Bucket::Order,
+            sent.clone(),
         );
-        let sent_at = std::time::SystemTime::now();
-        let order: Order = decode_applied(self.send(call).await?.data, &context, sent_at)?;
-        let seen: HashSet<String> = order.all_codes().into_iter().map(str::to_owned).collect();
-        if !seen.is_empty() {
-            crate::lock(&self.inner.shared.resent_codes)
-                .entry(id.to_owned())
-                .or_default()
-                .extend(seen);
+        let result = self.applied(call, sent).await;
+        if let Err(e) = &result
+            && e.kind() != ErrorKind::OrderOutcomeUnknown
+        {
+            // Refused: no new code is coming, nothing to skip.
+            self.shared().codes_before_resend.remove(&id.to_owned());
         }
-        Ok(order)
-    }
-
-    /// Codes to skip for `id` because they came before a resend by this client.
-    pub(crate) fn resent_codes(&self, id: &str) -> HashSet<String> {
-        crate::lock(&self.inner.shared.resent_codes)
-            .get(id)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn forget_codes(&self, id: &str) {
-        crate::lock(&self.inner.shared.resent_codes).remove(id);
+        result
     }
 
     /// `GET /webhooks`.
@@ -275,8 +321,9 @@ impl Client {
     }
 
     /// `POST /webhooks`: registers `endpoint_url` (https; http only for loopback) for `events`.
-    /// The answer carries the signing secret, returned this once. Not re-sent after it may have
-    /// reached the server (that would register the endpoint twice).
+    /// The answer carries the signing secret, returned this once. Never sent twice once it may
+    /// have reached the server (that would register the endpoint twice): such a failure is
+    /// [`Error::OrderOutcomeUnknown`], which [`Client::reconcile`] resolves.
     pub async fn create_webhook<S: AsRef<str>>(
         &self,
         endpoint_url: &str,
@@ -292,61 +339,90 @@ impl Client {
         );
         body.insert(
             "events".into(),
-            Value::Array(events.into_iter().map(Value::String).collect()),
+            Value::Array(events.iter().cloned().map(Value::String).collect()),
         );
-        let call = Call {
-            method: Method::POST,
-            path: "webhooks".into(),
-            body: Some(Value::Object(body)),
-            bucket: Bucket::General,
-            resend: Resend::OnlyIfNotSent(None),
-        };
-        decode(self.send(call).await?.data)
+        let mut sent = SentCall::new(Operation::CreateWebhook);
+        sent.endpoint_url = Some(endpoint_url.to_owned());
+        sent.events = events;
+        let mut call = Call::once(
+            "webhooks".into(),
+            Value::Object(body),
+            Bucket::General,
+            sent.clone(),
+        );
+        call.secret_answer = true;
+        let webhook: Webhook = self.applied(call, sent).await?;
+        self.shared()
+            .claimed
+            .insert(claim_key(Operation::CreateWebhook, &webhook.id), ());
+        Ok(webhook)
     }
 
     /// `DELETE /webhooks/{id}`. Safe to retry: when the answer to an attempt was lost and the
     /// retry finds no such webhook, the delete is reported as done (`raw` is then built here).
     pub async fn delete_webhook(&self, id: &str) -> Result<WebhookDeleted> {
         let segment = validate::path_segment("id", id)?;
-        let call = Call {
-            method: Method::DELETE,
-            path: format!("webhooks/{segment}"),
-            body: None,
-            bucket: Bucket::General,
-            resend: Resend::Always,
-        };
-        let mut maybe_applied = false;
-        match self.send_tracked(call, &mut maybe_applied).await {
+        let call = Call::idempotent(
+            Method::DELETE,
+            format!("webhooks/{segment}"),
+            None,
+            Bucket::General,
+        );
+        let sent = self.send_within(call, None).await;
+        match sent.result {
             Ok(payload) => decode(payload.data),
-            Err(e) if maybe_applied && e.kind() == ErrorKind::NotFound => Ok(WebhookDeleted {
-                id: Some(id.to_owned()),
-                deleted: true,
-                raw: serde_json::json!({"id": id, "deleted": true}),
-            }),
+            Err(e) if sent.resent_after_landing && e.kind() == ErrorKind::NotFound => {
+                Ok(WebhookDeleted {
+                    id: Some(id.to_owned()),
+                    deleted: true,
+                    raw: serde_json::json!({"id": id, "deleted": true}),
+                })
+            }
             Err(e) => Err(e),
         }
     }
+
+    /// Sends a non-idempotent call and decodes its answer: a payload that does not decode
+    /// still means the call took effect, so the caller gets an
+    /// [`Error::OrderOutcomeUnknown`] to reconcile rather than a bare decoding error.
+    async fn applied<T: Model>(&self, call: Call, mut sent: SentCall) -> Result<T> {
+        let payload = self.send(call).await?;
+        models::decode(payload.data).map_err(|e| {
+            let error = unexpected(&e);
+            sent.failed_at = std::time::SystemTime::now();
+            Error::OrderOutcomeUnknown(Box::new(OrderOutcomeUnknown {
+                call: sent,
+                status: None,
+                message: format!(
+                    "the server accepted it but the answer could not be read ({error})"
+                ),
+                source: Some(Box::new(error)),
+            }))
+        })
+    }
+}
+
+/// The key under which an order or webhook handed out by this client is remembered.
+pub(crate) fn claim_key(operation: Operation, id: &str) -> String {
+    let kind = match operation {
+        Operation::CreateWebhook => "webhook",
+        _ => "order",
+    };
+    format!("{kind}:{id}")
 }
 
 fn get(path: String, bucket: Bucket) -> Call {
-    Call {
-        method: Method::GET,
-        path,
-        body: None,
-        bucket,
-        resend: Resend::Always,
-    }
+    Call::idempotent(Method::GET, path, None, bucket)
 }
 
-/// Cancel and resend: `{}` with a JSON content type, as WordPress requires to read it.
-fn post_empty(path: String, resend: Resend) -> Call {
-    Call {
-        method: Method::POST,
+/// Cancel: `{}` with a JSON content type, as WordPress requires to read it.
+fn post_empty(path: String) -> Call {
+    Call::idempotent(
+        Method::POST,
         path,
-        body: Some(Value::Object(Map::new())),
-        bucket: Bucket::Order,
-        resend,
-    }
+        Some(Value::Object(Map::new())),
+        Bucket::Order,
+    )
 }
 
 pub(crate) fn unexpected(message: &str) -> Error {
@@ -358,26 +434,6 @@ pub(crate) fn unexpected(message: &str) -> Error {
     }
 }
 
-fn decode<T: Model>(data: Value) -> Result<T> {
+pub(crate) fn decode<T: Model>(data: Value) -> Result<T> {
     models::decode(data).map_err(|e| unexpected(&e))
-}
-
-/// Decodes the answer to a call the server applied (create order, resend): a payload that
-/// does not decode still means the order exists, so the caller gets what it needs to
-/// reconcile rather than a bare decoding error.
-fn decode_applied<T: Model>(
-    data: Value,
-    context: &OutcomeContext,
-    sent_at: std::time::SystemTime,
-) -> Result<T> {
-    models::decode(data).map_err(|e| {
-        let error = unexpected(&e);
-        crate::transport::outcome_unknown(
-            context,
-            sent_at,
-            None,
-            format!("the server accepted it but the answer could not be read ({error})"),
-            Some(Box::new(error)),
-        )
-    })
 }

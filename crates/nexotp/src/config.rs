@@ -26,6 +26,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of retries after the first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Default delay before the first retry (doubled for each later one, with jitter).
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Default longest delay between retries.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// Largest response body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Longest `Retry-After` the client waits out by itself; a longer one fails at once.
@@ -94,6 +98,12 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Retries after the first attempt.
     pub max_retries: u32,
+    /// Time allowed for a whole call (every attempt, backoff and 429 wait), when set.
+    pub deadline: Option<Duration>,
+    /// Delay before the first retry (doubled for each later one, with jitter).
+    pub initial_backoff: Duration,
+    /// Longest delay between retries.
+    pub max_backoff: Duration,
     /// The `User-Agent` header sent.
     pub user_agent: String,
 }
@@ -101,11 +111,39 @@ pub struct ClientConfig {
 /// Options that [`Client::with_options`](crate::Client::with_options) may change while keeping
 /// the same connection pool and rate buckets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestOptions {
     /// Time allowed for one attempt.
     pub timeout: Option<Duration>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
+    /// Time allowed for a whole call: every attempt, backoff and 429 wait.
+    pub deadline: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// No changes.
+    pub fn new() -> RequestOptions {
+        RequestOptions::default()
+    }
+
+    /// Time allowed for one attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
+    /// Time allowed for a whole call: every attempt, backoff and 429 wait.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
 }
 
 /// Builds a [`Client`](crate::Client).
@@ -125,6 +163,9 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_retries: Option<u32>,
+    deadline: Option<Duration>,
+    initial_backoff: Option<Duration>,
+    max_backoff: Option<Duration>,
     language: Option<(String, String)>,
     limits: Vec<(Bucket, BucketLimit)>,
     store: Option<Arc<dyn RateLimitStore>>,
@@ -140,6 +181,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_retries", &self.max_retries)
+            .field("deadline", &self.deadline)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
@@ -181,6 +223,26 @@ impl ClientBuilder {
     /// Retries after the first attempt (default 2).
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = Some(retries);
+        self
+    }
+
+    /// Time allowed for each whole call: every attempt, backoff and 429 wait (default: none,
+    /// each attempt has `timeout` and retries are bounded by `max_retries`).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Delay before the first retry, doubled for each later one up to
+    /// [`Self::max_backoff`], with jitter (default 0.5 s).
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = Some(delay);
+        self
+    }
+
+    /// Longest delay between retries (default 8 s).
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = Some(delay);
         self
     }
 
@@ -241,6 +303,17 @@ impl ClientBuilder {
         validate::positive_duration("timeout", timeout)?;
         let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         validate::positive_duration("connect_timeout", connect_timeout)?;
+        if let Some(deadline) = self.deadline {
+            validate::positive_duration("deadline", deadline)?;
+        }
+        let initial_backoff = self.initial_backoff.unwrap_or(DEFAULT_INITIAL_BACKOFF);
+        let max_backoff = self.max_backoff.unwrap_or(DEFAULT_MAX_BACKOFF);
+        if max_backoff < initial_backoff {
+            return Err(Error::invalid(
+                "max_backoff",
+                "must not be shorter than initial_backoff",
+            ));
+        }
         for (bucket, limit) in &self.limits {
             if !(limit.per_second.is_finite()
                 && limit.per_second >= crate::buckets::MIN_LIMIT_PER_SECOND)
@@ -262,6 +335,9 @@ impl ClientBuilder {
             timeout,
             connect_timeout,
             max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            deadline: self.deadline,
+            initial_backoff,
+            max_backoff,
             user_agent,
         };
         let store = self

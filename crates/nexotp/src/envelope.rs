@@ -58,13 +58,15 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// A short, printable excerpt of a body for error messages. An HTML page (a PHP fatal error,
 /// a proxy's error page) is reduced to its text first, so the excerpt shows the message
 /// ("There has been a critical error on this website.") rather than the `<head>` markup.
+/// Webhook secrets are hidden first, even in a body cut off inside one.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let lossy = String::from_utf8_lossy(body);
     let text = if lossy.trim_start().starts_with('<') {
-        std::borrow::Cow::Owned(html_text(&lossy))
+        html_text(&lossy)
     } else {
-        lossy
+        lossy.into_owned()
     };
+    let text = redact_secrets(&text);
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -74,6 +76,81 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         out.push('…');
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What stands in for a hidden secret.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// Hides webhook secrets in text bound for an error: the string value of any key ending in
+/// `secret` (up to its closing quote, or to the end when the body was cut off inside it) and
+/// any `whsec_` token.
+pub(crate) fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("secret\"") {
+        let (head, tail) = rest.split_at(at + "secret\"".len());
+        out.push_str(head);
+        let after_colon = tail.trim_start().strip_prefix(':').map(str::trim_start);
+        match after_colon.and_then(|v| v.strip_prefix('"')) {
+            Some(value) => {
+                out.push_str(&tail[..tail.len() - value.len()]);
+                out.push_str(REDACTED);
+                rest = match closing_quote(value) {
+                    Some(end) => &value[end..],
+                    None => "",
+                };
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    if !out.contains("whsec_") {
+        return out;
+    }
+    let mut hidden = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find("whsec_") {
+        hidden.push_str(&rest[..at]);
+        hidden.push_str(REDACTED);
+        let token = &rest[at..];
+        let end = token
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(token.len());
+        rest = &token[end..];
+    }
+    hidden.push_str(rest);
+    hidden
+}
+
+/// The index of the first unescaped `"` in a JSON string's content.
+fn closing_quote(value: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// Replaces every string under a key ending in `secret` with [`REDACTED`], at any depth.
+pub(crate) fn redact_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if key.to_ascii_lowercase().ends_with("secret") && item.is_string() {
+                    *item = Value::String(REDACTED.to_owned());
+                } else {
+                    redact_value(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_value),
+        Value::String(s) if s.contains("whsec_") => *s = redact_secrets(s),
+        _ => {}
+    }
 }
 
 /// The visible text of an HTML page: tags, comments, `<script>` and `<style>` contents
@@ -127,28 +204,9 @@ fn html_text(html: &str) -> String {
     out
 }
 
-/// Whether a decoded body is an error from the API itself (a NexOTP error envelope or a
-/// WordPress error object), as opposed to a gateway's JSON such as `{"message":"Bad Gateway"}`.
-pub(crate) fn is_api_error_body(body: &Value) -> bool {
-    let Value::Object(map) = body else {
-        return false;
-    };
-    let envelope = map.get("success").and_then(Value::as_bool) == Some(false)
-        && map
-            .get("error")
-            .and_then(|e| e.get("code"))
-            .is_some_and(Value::is_string);
-    let wordpress = map.get("code").is_some_and(Value::is_string)
-        && map
-            .get("data")
-            .and_then(|d| d.get("status"))
-            .is_some_and(Value::is_number);
-    envelope || wordpress
-}
-
 /// The error class of an error code when the status does not tell (a 200 with
 /// `success: false`).
-fn kind_from_code(code: Option<&str>) -> ErrorKind {
+pub(crate) fn kind_from_code(code: Option<&str>) -> ErrorKind {
     match code.unwrap_or_default() {
         "rest_forbidden" | "invalid_api_key" | "missing_api_key" | "rest_not_logged_in" => {
             ErrorKind::Authentication
@@ -240,12 +298,18 @@ fn api_error(parts: ErrorParts, headers: &HeaderMap, bucket: Bucket) -> Error {
         details: parts.details,
         params: parts.params,
         retry_after,
+        // The transport decides (the retry table knows the call); until then, not retryable.
+        retryable: false,
         bucket: (kind == ErrorKind::RateLimit).then(|| {
             header(headers, "x-ratelimit-bucket")
                 .and_then(|b| b.parse().ok())
                 .unwrap_or(bucket)
         }),
-        body: parts.body,
+        body: {
+            let mut body = parts.body;
+            redact_value(&mut body);
+            body
+        },
     }))
 }
 
@@ -256,37 +320,63 @@ fn empty_list_as_object(v: Value) -> Value {
     }
 }
 
+/// What an answer is, for the retry decision and the caller.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    /// A success payload.
+    Payload(Payload),
+    /// The API's own error: a NexOTP error envelope (`success: false`, whatever the status) or
+    /// a WordPress error object (`code` and `data.status`). Always an [`Error::Api`].
+    ApiError(Error),
+    /// Not the contract: empty, HTML, not JSON, a gateway's JSON. An [`Error::Api`] carrying the
+    /// status and a snippet, or for a 2xx an [`Error::UnexpectedResponse`].
+    Unreadable(Error),
+}
+
+#[cfg(test)]
+impl Decoded {
+    /// The payload, or the error the answer carries.
+    pub(crate) fn into_result(self) -> Result<Payload, Error> {
+        match self {
+            Decoded::Payload(payload) => Ok(payload),
+            Decoded::ApiError(error) | Decoded::Unreadable(error) => Err(error),
+        }
+    }
+}
+
 /// Decodes one answer. `bucket` is the endpoint's, for a 429 without `X-RateLimit-Bucket`.
-pub(crate) fn decode(
-    status: u16,
-    headers: &HeaderMap,
-    body: &[u8],
-    bucket: Bucket,
-) -> Result<Payload, Error> {
+pub(crate) fn decode(status: u16, headers: &HeaderMap, body: &[u8], bucket: Bucket) -> Decoded {
     let ok = (200..300).contains(&status);
     let wp_total = header(headers, "x-wp-total").and_then(|v| v.parse().ok());
     let wp_total_pages = header(headers, "x-wp-totalpages").and_then(|v| v.parse().ok());
     let header_id = || header(headers, "x-request-id").map(str::to_owned);
-
-    if body.iter().all(u8::is_ascii_whitespace) {
-        if ok {
-            return Ok(Payload {
-                data: Value::Null,
-                request_id: header_id(),
-                wp_total,
-                wp_total_pages,
-            });
-        }
+    let payload = |data: Value, request_id: Option<String>| {
+        Decoded::Payload(Payload {
+            data,
+            request_id,
+            wp_total,
+            wp_total_pages,
+        })
+    };
+    // An answer that is not the API's: its status and what it says.
+    let unreadable = |message: String, body: Value| {
         let parts = ErrorParts {
             status,
             code: None,
-            message: format!("HTTP {status} with an empty body"),
+            message,
             details: Value::Null,
             params: BTreeMap::new(),
             request_id: header_id(),
-            body: Value::Null,
+            body,
         };
-        return Err(api_error(parts, headers, bucket));
+        Decoded::Unreadable(api_error(parts, headers, bucket))
+    };
+
+    if body.iter().all(u8::is_ascii_whitespace) {
+        if ok {
+            return payload(Value::Null, header_id());
+        }
+        return unreadable(format!("HTTP {status} with an empty body"), Value::Null);
     }
 
     let value: Value = match serde_json::from_slice(body) {
@@ -294,45 +384,25 @@ pub(crate) fn decode(
         Err(e) => {
             let excerpt = snippet(body);
             if ok {
-                return Err(Error::UnexpectedResponse {
+                return Decoded::Unreadable(Error::UnexpectedResponse {
                     status,
                     message: format!("the body is not JSON ({e})"),
                     snippet: excerpt,
                     request_id: header_id(),
                 });
             }
-            let parts = ErrorParts {
-                status,
-                code: None,
-                message: format!("HTTP {status} with a non-JSON body: {excerpt}"),
-                details: Value::Null,
-                params: BTreeMap::new(),
-                request_id: header_id(),
-                body: Value::Null,
-            };
-            return Err(api_error(parts, headers, bucket));
+            return unreadable(
+                format!("HTTP {status} with a non-JSON body: {excerpt}"),
+                Value::Null,
+            );
         }
     };
 
     let Value::Object(map) = &value else {
         if ok {
-            return Ok(Payload {
-                data: value,
-                request_id: header_id(),
-                wp_total,
-                wp_total_pages,
-            });
+            return payload(value, header_id());
         }
-        let parts = ErrorParts {
-            status,
-            code: None,
-            message: format!("HTTP {status}: {}", snippet(body)),
-            details: Value::Null,
-            params: BTreeMap::new(),
-            request_id: header_id(),
-            body: value,
-        };
-        return Err(api_error(parts, headers, bucket));
+        return unreadable(format!("HTTP {status}: {}", snippet(body)), value);
     };
     let request_id = request_id_of(map, headers);
 
@@ -340,12 +410,7 @@ pub(crate) fn decode(
     if let Some(success) = map.get("success").and_then(Value::as_bool) {
         if success && ok {
             let data = map.get("data").cloned().unwrap_or(Value::Null);
-            return Ok(Payload {
-                data,
-                request_id,
-                wp_total,
-                wp_total_pages,
-            });
+            return payload(data, request_id);
         }
         let error = map.get("error");
         let (code, message, details) = match error {
@@ -369,27 +434,25 @@ pub(crate) fn decode(
             request_id,
             body: value.clone(),
         };
-        return Err(api_error(parts, headers, bucket));
+        return Decoded::ApiError(api_error(parts, headers, bucket));
     }
 
-    // WordPress's own error object.
-    let wp_code = string_field(map, "code");
+    // WordPress's own error object: a string `code` and a numeric `data.status`.
+    let wp_code = map.get("code").and_then(Value::as_str).map(str::to_owned);
     let wp_status = map
         .get("data")
         .and_then(|d| d.get("status"))
         .and_then(Value::as_u64)
         .and_then(|s| u16::try_from(s).ok());
-    if let (Some(code), true) = (&wp_code, !ok || wp_status.is_some_and(|s| s >= 400)) {
+    if let (Some(code), Some(data_status)) = (&wp_code, wp_status)
+        && (!ok || data_status >= 400)
+    {
         let data = map
             .get("data")
             .cloned()
             .map(empty_list_as_object)
             .unwrap_or(Value::Null);
-        let status = if ok {
-            wp_status.unwrap_or(status)
-        } else {
-            status
-        };
+        let status = if ok { data_status } else { status };
         let parts = ErrorParts {
             status,
             code: Some(code.clone()),
@@ -399,28 +462,25 @@ pub(crate) fn decode(
             request_id,
             body: value.clone(),
         };
-        return Err(api_error(parts, headers, bucket));
+        return Decoded::ApiError(api_error(parts, headers, bucket));
     }
 
     if ok {
         // A 2xx without an envelope is the payload itself.
-        return Ok(Payload {
-            data: value,
-            request_id,
-            wp_total,
-            wp_total_pages,
-        });
+        return payload(value, request_id);
     }
+    // A gateway's or proxy's JSON (`{"message":"Bad Gateway"}`): not the API speaking.
+    let message = string_field(map, "message").unwrap_or_else(|| format!("HTTP {status}"));
     let parts = ErrorParts {
         status,
         code: wp_code,
-        message: string_field(map, "message").unwrap_or_else(|| format!("HTTP {status}")),
+        message,
         details: Value::Null,
         params: BTreeMap::new(),
         request_id,
         body: value.clone(),
     };
-    Err(api_error(parts, headers, bucket))
+    Decoded::Unreadable(api_error(parts, headers, bucket))
 }
 
 #[cfg(test)]
@@ -430,7 +490,7 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn dec(status: u16, body: &str) -> Result<Payload, Error> {
-        decode(status, &HeaderMap::new(), body.as_bytes(), Bucket::General)
+        decode(status, &HeaderMap::new(), body.as_bytes(), Bucket::General).into_result()
     }
 
     fn kind(r: Result<Payload, Error>) -> Option<ErrorKind> {

@@ -32,24 +32,32 @@ pub enum Error {
     #[error("{0}")]
     Api(Box<ApiError>),
     /// No usable answer: connect failure, TLS, reset, or a body cut off.
-    #[error("connection error: {message}")]
+    #[error("connection error: {message}{}", not_retried(*retryable))]
     Connection {
         /// What happened, without secrets.
         message: String,
+        /// Whether sending the same call again is safe and may succeed (see
+        /// [`Error::is_retryable`]).
+        retryable: bool,
         /// The underlying error.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    /// The request timed out.
-    #[error("request timed out: {message}")]
+    /// An attempt's timeout or the call's deadline passed, or a client-side limit would have
+    /// made the call wait past its deadline.
+    #[error("request timed out: {message}{}", not_retried(*retryable))]
     Timeout {
         /// What timed out.
         message: String,
+        /// Whether sending the same call again is safe and may succeed.
+        retryable: bool,
         /// The underlying error.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    /// A non-idempotent call (create order, resend) failed after it may have reached the server.
+    /// A non-idempotent call (create order, resend, create webhook) failed after it may have
+    /// reached the server. [`Client::reconcile`](crate::Client::reconcile) finds out what
+    /// happened.
     #[error("{0}")]
     OrderOutcomeUnknown(Box<OrderOutcomeUnknown>),
     /// A body that is not the contract: not JSON, not an envelope, or missing required fields.
@@ -66,14 +74,16 @@ pub enum Error {
     },
     /// `wait_for_code` ran out of time.
     #[error(
-        "no code for order {} within {:.1?}{}",
-        order.id,
+        "no code for order {order_id} within {:.1?}{}",
         waited,
         if *cancelled { " (the order was cancelled)" } else { "" }
     )]
     WaitTimeout {
-        /// The last state of the order seen (after the cancel, if one was made).
-        order: Box<Order>,
+        /// The order waited for.
+        order_id: String,
+        /// The last state of the order seen (after the cancel, if one was made); `None` when
+        /// no poll succeeded.
+        order: Option<Box<Order>>,
         /// How long the wait lasted.
         waited: Duration,
         /// Whether the order was cancelled because of the timeout.
@@ -202,6 +212,10 @@ pub struct ApiError {
     pub params: BTreeMap<String, String>,
     /// How long the server asked us to wait (429, sometimes 503).
     pub retry_after: Option<Duration>,
+    /// Whether sending the same call again is safe and may succeed: a transient status (408,
+    /// 429, 5xx) on an idempotent call. Always `false` for create order, resend and create
+    /// webhook.
+    pub retryable: bool,
     /// The rate bucket of the call that got a 429.
     pub bucket: Option<Bucket>,
     /// The decoded body (`Null` when it was not JSON).
@@ -235,18 +249,32 @@ impl fmt::Display for ApiError {
         if let Some(wait) = self.retry_after {
             write!(f, "; retry after {:.3}s", wait.as_secs_f64())?;
         }
+        if !self.retryable && matches!(self.status, 408 | 429 | 500..=599) {
+            f.write_str(not_retried(false))?;
+        }
         Ok(())
     }
 }
 
+/// The note a transient failure of a non-idempotent call carries.
+fn not_retried(retryable: bool) -> &'static str {
+    if retryable {
+        ""
+    } else {
+        " (not retryable: the call is not idempotent or cannot succeed as sent)"
+    }
+}
+
 /// Which non-idempotent operation had an unknown outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Operation {
     /// `POST /order`
     CreateOrder,
     /// `POST /order/{id}/resend`
     ResendOrder,
+    /// `POST /webhooks`
+    CreateWebhook,
 }
 
 impl Operation {
@@ -255,49 +283,139 @@ impl Operation {
         match self {
             Operation::CreateOrder => "create_order",
             Operation::ResendOrder => "resend_order",
+            Operation::CreateWebhook => "create_webhook",
         }
     }
 }
 
-/// What the caller needs to reconcile a call whose outcome is unknown.
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Operation {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "create_order" => Ok(Operation::CreateOrder),
+            "resend_order" => Ok(Operation::ResendOrder),
+            "create_webhook" => Ok(Operation::CreateWebhook),
+            other => Err(Error::invalid(
+                "operation",
+                format!("must be create_order, resend_order or create_webhook, got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// What a non-idempotent call sent, and what was known before it: all that
+/// [`Client::reconcile`](crate::Client::reconcile) needs to find out whether it took effect.
+/// Plain data, so a binding can hand it to its host language and back.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SentCall {
+    /// The operation.
+    pub operation: Operation,
+    /// The service ordered (create order).
+    pub service: Option<String>,
+    /// The country ordered (create order).
+    pub country: Option<String>,
+    /// The pool asked for (create order), if one was.
+    pub pool: Option<String>,
+    /// The price limit sent (create order), if one was.
+    pub max_price: Option<rust_decimal::Decimal>,
+    /// The order resent (resend).
+    pub order_id: Option<String>,
+    /// The order's codes before the resend was sent, oldest first (resend).
+    pub codes_before: Vec<String>,
+    /// The order's status before the resend was sent (resend).
+    pub status_before: Option<crate::models::OrderStatus>,
+    /// The endpoint registered (create webhook).
+    pub endpoint_url: Option<String>,
+    /// The events subscribed (create webhook).
+    pub events: Vec<String>,
+    /// When the first attempt was sent (this machine's clock).
+    pub sent_at: SystemTime,
+    /// When the call gave up (this machine's clock).
+    pub failed_at: SystemTime,
+}
+
+impl SentCall {
+    pub(crate) fn new(operation: Operation) -> SentCall {
+        let now = SystemTime::now();
+        SentCall {
+            operation,
+            service: None,
+            country: None,
+            pool: None,
+            max_price: None,
+            order_id: None,
+            codes_before: Vec::new(),
+            status_before: None,
+            endpoint_url: None,
+            events: Vec::new(),
+            sent_at: now,
+            failed_at: now,
+        }
+    }
+
+    /// A description of the call for a binding that rebuilds it from its host language's
+    /// error object: the operation and when it was sent; set the rest with the fields.
+    pub fn from_parts(operation: Operation, sent_at: SystemTime, failed_at: SystemTime) -> Self {
+        SentCall {
+            sent_at,
+            failed_at,
+            ..SentCall::new(operation)
+        }
+    }
+}
+
+/// A non-idempotent call failed after it may have reached the server: it was not re-sent, so
+/// nothing was duplicated, but whether it took effect is unknown.
+/// [`Client::reconcile`](crate::Client::reconcile) answers that from the account's ledger.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct OrderOutcomeUnknown {
-    /// The operation.
-    pub operation: Operation,
-    /// The service of the order (create) or `None` (resend).
-    pub service: Option<String>,
-    /// The country of the order (create) or `None` (resend).
-    pub country: Option<String>,
-    /// The order id (resend) or `None` (create).
-    pub order_id: Option<String>,
-    /// When the request was sent.
-    pub sent_at: SystemTime,
-    /// The HTTP status, when a non-envelope answer (502 / 504) came back.
+    /// What was sent.
+    pub call: SentCall,
+    /// The HTTP status, when an answer that does not say "refused" came back (an HTML 500, a
+    /// 502, a truncated 2xx).
     pub status: Option<u16>,
     /// What went wrong.
     pub message: String,
-    /// The transport error behind it.
+    /// The error behind it.
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl fmt::Display for OrderOutcomeUnknown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = &self.call;
         write!(
             f,
-            "{} may or may not have taken effect ({}); it was not re-sent to avoid a duplicate",
-            self.operation.as_str(),
-            self.message
+            "{} may or may not have taken effect ({}); it was not re-sent, to avoid a duplicate",
+            call.operation, self.message
         )?;
-        match (&self.service, &self.country, &self.order_id) {
-            (Some(s), Some(c), _) => write!(
-                f,
-                ": look for a {s}/{c} order created after {} in your orders or transactions",
-                httpdate::fmt_http_date(self.sent_at)
+        let what = match call.operation {
+            Operation::CreateOrder => format!(
+                "a {}/{} order",
+                call.service.as_deref().unwrap_or("?"),
+                call.country.as_deref().unwrap_or("?")
             ),
-            (_, _, Some(id)) => write!(f, ": check order {id}"),
-            _ => Ok(()),
-        }
+            Operation::ResendOrder => {
+                format!("order {}", call.order_id.as_deref().unwrap_or("?"))
+            }
+            Operation::CreateWebhook => format!(
+                "a webhook for {}",
+                call.endpoint_url.as_deref().unwrap_or("?")
+            ),
+        };
+        write!(
+            f,
+            ": reconcile this error with the client to find out whether {what} sent at {} took effect",
+            httpdate::fmt_http_date(call.sent_at)
+        )
     }
 }
 
@@ -363,17 +481,29 @@ impl Error {
     /// The order carried by [`Error::WaitTimeout`] and [`Error::OrderClosed`].
     pub fn order(&self) -> Option<&Order> {
         match self {
-            Error::WaitTimeout { order, .. } | Error::OrderClosed { order } => Some(order),
+            Error::WaitTimeout { order, .. } => order.as_deref(),
+            Error::OrderClosed { order } => Some(order),
             _ => None,
         }
     }
 
-    /// Whether trying the same call again later may succeed: connection problems, timeouts,
-    /// 408 / 429 / 5xx. An [`Error::OrderOutcomeUnknown`] is not: check first, then decide.
+    /// What an [`Error::OrderOutcomeUnknown`] sent, for
+    /// [`Client::reconcile`](crate::Client::reconcile).
+    pub fn sent_call(&self) -> Option<&SentCall> {
+        match self {
+            Error::OrderOutcomeUnknown(e) => Some(&e.call),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same call again later is safe and may succeed: connection problems,
+    /// timeouts, 408 / 429 / 5xx of an idempotent call (GETs, cancel, webhook delete). Never for
+    /// create order, resend or create webhook (a retry could pay or register twice; reconcile an
+    /// [`Error::OrderOutcomeUnknown`] instead), nor for errors that will not heal.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Connection { .. } | Error::Timeout { .. } => true,
-            Error::Api(e) => matches!(e.status, 408 | 429 | 500..=599),
+            Error::Connection { retryable, .. } | Error::Timeout { retryable, .. } => *retryable,
+            Error::Api(e) => e.retryable,
             _ => false,
         }
     }

@@ -38,7 +38,7 @@
 //!   future cancels its request.
 //! - Money is [`rust_decimal::Decimal`], never a float.
 //! - Non-idempotent calls are never re-sent once they may have reached the server; see
-//!   [`Error::OrderOutcomeUnknown`].
+//!   [`Error::OrderOutcomeUnknown`] and [`Client::reconcile`].
 //! - The API key and webhook secrets never appear in `Debug`, `Display`, errors or logs.
 //! - The wire contract this crate assumes is written down in `spec/contract.md`.
 
@@ -50,25 +50,31 @@ mod client;
 pub mod config;
 mod envelope;
 pub mod error;
+mod memory;
 pub mod models;
 pub mod observe;
 mod pagination;
+mod reconcile;
+mod retry;
+mod timestamp;
 mod transport;
 mod validate;
 mod wait;
 pub mod webhook;
 
-pub use buckets::{Bucket, BucketLimit, InMemoryStore, RateLimitStore};
+pub use buckets::{Admission, Bucket, BucketLimit, InMemoryStore, RateLimitStore};
 pub use client::Client;
 pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions};
-pub use error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result};
+pub use error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
 pub use models::{
     Account, Country, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption, Service,
     Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
 pub use observe::{RequestObserver, RequestRecord};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
+pub use reconcile::{RECONCILE_CLOCK_SKEW, Reconciled};
 pub use rust_decimal::Decimal;
+pub use timestamp::parse_timestamp;
 pub use webhook::{WebhookEvent, WebhookSecret};
 
 /// Locks a mutex, recovering it if a panicking thread poisoned it: the guarded state (bucket

@@ -94,64 +94,53 @@ pub struct TransactionPage {
 
 /// A country of the supply network.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "wire::Country")]
 #[non_exhaustive]
 pub struct Country {
-    /// The code to pass to other calls (e.g. `"cty_us"`).
-    #[serde(alias = "id", deserialize_with = "de::id")]
+    /// The code to pass to other calls (e.g. `"cty_us"`; the wire may call it `id`).
     pub code: String,
     /// Display name.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub name: Option<String>,
     /// ISO 3166 code, when given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub iso: Option<String>,
     /// Dialling prefix, when given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub dial_code: Option<String>,
     /// The decoded JSON object.
-    #[serde(skip)]
     pub raw: Value,
 }
 
 /// A service (the site that sends the code) available in a country.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "wire::Service")]
 #[non_exhaustive]
 pub struct Service {
-    /// The id to pass to other calls (e.g. `"svc_telegram"`).
-    #[serde(alias = "code", deserialize_with = "de::id")]
+    /// The id to pass to other calls (e.g. `"svc_telegram"`; the wire may call it `code`).
     pub id: String,
     /// Display name.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub name: Option<String>,
     /// Lowest price in this country, when given.
-    #[serde(default, deserialize_with = "de::opt_money")]
     pub price: Option<Decimal>,
     /// Numbers in stock, when given.
-    #[serde(default, deserialize_with = "de::opt_u64")]
     pub available: Option<u64>,
     /// The decoded JSON object.
-    #[serde(skip)]
     pub raw: Value,
 }
 
-/// A supply pool offering numbers for a service and country.
+/// A supply pool offering numbers for a service and country. The wire may give a pool as an
+/// object or as its id alone (`"pool_a"`); the other fields are then `None`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(from = "wire::Pool")]
 #[non_exhaustive]
 pub struct Pool {
     /// Pool id (pass it as `pool` when ordering).
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
     /// Price in this pool.
-    #[serde(default, deserialize_with = "de::opt_money")]
     pub price: Option<Decimal>,
     /// Numbers in stock.
-    #[serde(default, deserialize_with = "de::opt_u64")]
     pub available: Option<u64>,
     /// Share of orders that receive a code (0–1), when given.
-    #[serde(default, deserialize_with = "de::opt_money")]
     pub success_rate: Option<Decimal>,
-    /// The decoded JSON object.
-    #[serde(skip)]
+    /// The decoded JSON (an object, or the id as given).
     pub raw: Value,
 }
 
@@ -249,51 +238,38 @@ impl<'de> Deserialize<'de> for OrderStatus {
 
 /// An order: a number rented for one service, and the codes it received.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "wire::Order")]
 #[non_exhaustive]
 pub struct Order {
     /// Order id.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
     /// Current state.
     pub status: OrderStatus,
     /// Service id.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub service: Option<String>,
     /// Country code.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub country: Option<String>,
-    /// Pool the number came from.
-    #[serde(default, deserialize_with = "de::opt_string")]
+    /// Pool the number came from (the wire may give the pool as an object: its id is kept).
     pub pool: Option<String>,
-    /// The phone number to give the service.
-    #[serde(default, alias = "number", deserialize_with = "de::opt_string")]
+    /// The phone number to give the service (the wire may call it `number`).
     pub phone: Option<String>,
     /// Price paid.
-    #[serde(default, deserialize_with = "de::opt_money")]
     pub price: Option<Decimal>,
-    /// The latest code, once one arrived.
-    #[serde(default, alias = "otp", deserialize_with = "de::opt_string")]
+    /// The latest code, once one arrived (the wire may call it `otp`).
     pub code: Option<String>,
     /// Every code received so far, oldest first.
-    #[serde(default, deserialize_with = "de::string_list")]
     pub codes: Vec<String>,
     /// The SMS text, when given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub sms: Option<String>,
     /// Amount refunded (after a cancel or expiry), when given.
-    #[serde(default, deserialize_with = "de::opt_money")]
     pub refund: Option<Decimal>,
     /// When it was created, as given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
     /// When it last changed, as given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub updated_at: Option<String>,
     /// When it expires, as given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub expires_at: Option<String>,
     /// The decoded JSON object.
-    #[serde(skip)]
     pub raw: Value,
 }
 
@@ -312,28 +288,22 @@ impl Order {
 
 /// A registered webhook endpoint.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "wire::Webhook")]
 #[non_exhaustive]
 pub struct Webhook {
     /// Webhook id.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
-    /// Where deliveries go.
-    #[serde(default, alias = "url", deserialize_with = "de::opt_string")]
+    /// Where deliveries go (the wire may call it `url`).
     pub endpoint_url: Option<String>,
     /// Subscribed events.
-    #[serde(default, deserialize_with = "de::string_list")]
     pub events: Vec<String>,
     /// Whether deliveries are on.
-    #[serde(default, deserialize_with = "de::opt_bool")]
     pub active: Option<bool>,
     /// When it was created, as given.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
     /// The signing secret: only in the answer to `create_webhook`, redacted in `Debug`.
-    #[serde(default, deserialize_with = "de::opt_secret")]
     pub secret: Option<WebhookSecret>,
     /// The decoded JSON object, without the secret.
-    #[serde(skip)]
     pub raw: Value,
 }
 
@@ -511,6 +481,210 @@ impl WaitOptions {
     }
 }
 
+/// The wire forms of the models whose fields have other names or shapes on the wire. Each
+/// alias is its own optional field, so a body carrying both names decodes (serde's `alias`
+/// would fail with "duplicate field"), and the documented name wins.
+mod wire {
+    use super::*;
+
+    fn required<T>(value: Option<T>, field: &str) -> std::result::Result<T, String> {
+        value.ok_or_else(|| format!("missing field `{field}`"))
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Country {
+        #[serde(default, deserialize_with = "de::opt_id")]
+        code: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_id")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        name: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        iso: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        dial_code: Option<String>,
+    }
+
+    impl TryFrom<Country> for super::Country {
+        type Error = String;
+        fn try_from(w: Country) -> std::result::Result<Self, String> {
+            Ok(super::Country {
+                code: required(w.code.or(w.id), "code")?,
+                name: w.name,
+                iso: w.iso,
+                dial_code: w.dial_code,
+                raw: Value::Null,
+            })
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Service {
+        #[serde(default, deserialize_with = "de::opt_id")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_id")]
+        code: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        name: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_money")]
+        price: Option<Decimal>,
+        #[serde(default, deserialize_with = "de::opt_u64")]
+        available: Option<u64>,
+    }
+
+    impl TryFrom<Service> for super::Service {
+        type Error = String;
+        fn try_from(w: Service) -> std::result::Result<Self, String> {
+            Ok(super::Service {
+                id: required(w.id.or(w.code), "id")?,
+                name: w.name,
+                price: w.price,
+                available: w.available,
+                raw: Value::Null,
+            })
+        }
+    }
+
+    /// A pool: an object, or its id alone.
+    pub(super) struct Pool(super::Pool);
+
+    #[derive(Deserialize)]
+    struct PoolObject {
+        #[serde(default, deserialize_with = "de::opt_id")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_money")]
+        price: Option<Decimal>,
+        #[serde(default, deserialize_with = "de::opt_u64")]
+        available: Option<u64>,
+        #[serde(default, deserialize_with = "de::opt_money")]
+        success_rate: Option<Decimal>,
+    }
+
+    impl<'de> Deserialize<'de> for Pool {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            let value = Value::deserialize(d)?;
+            let pool = match &value {
+                Value::Object(_) => {
+                    let o = PoolObject::deserialize(&value).map_err(D::Error::custom)?;
+                    super::Pool {
+                        id: required(o.id, "id").map_err(D::Error::custom)?,
+                        price: o.price,
+                        available: o.available,
+                        success_rate: o.success_rate,
+                        raw: Value::Null,
+                    }
+                }
+                _ => super::Pool {
+                    id: de::id(&value).map_err(D::Error::custom)?,
+                    price: None,
+                    available: None,
+                    success_rate: None,
+                    raw: Value::Null,
+                },
+            };
+            Ok(Pool(pool))
+        }
+    }
+
+    impl From<Pool> for super::Pool {
+        fn from(w: Pool) -> Self {
+            w.0
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Order {
+        #[serde(default, deserialize_with = "de::opt_id")]
+        id: Option<String>,
+        #[serde(default)]
+        status: Option<OrderStatus>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        service: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        country: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_pool_id")]
+        pool: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        phone: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        number: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_money")]
+        price: Option<Decimal>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        code: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        otp: Option<String>,
+        #[serde(default, deserialize_with = "de::string_list")]
+        codes: Vec<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        sms: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_money")]
+        refund: Option<Decimal>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        created_at: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        updated_at: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        expires_at: Option<String>,
+    }
+
+    impl TryFrom<Order> for super::Order {
+        type Error = String;
+        fn try_from(w: Order) -> std::result::Result<Self, String> {
+            Ok(super::Order {
+                id: required(w.id, "id")?,
+                status: required(w.status, "status")?,
+                service: w.service,
+                country: w.country,
+                pool: w.pool,
+                phone: w.phone.or(w.number),
+                price: w.price,
+                code: w.code.or(w.otp),
+                codes: w.codes,
+                sms: w.sms,
+                refund: w.refund,
+                created_at: w.created_at,
+                updated_at: w.updated_at,
+                expires_at: w.expires_at,
+                raw: Value::Null,
+            })
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Webhook {
+        #[serde(default, deserialize_with = "de::opt_id")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        endpoint_url: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        url: Option<String>,
+        #[serde(default, deserialize_with = "de::string_list")]
+        events: Vec<String>,
+        #[serde(default, deserialize_with = "de::opt_bool")]
+        active: Option<bool>,
+        #[serde(default, deserialize_with = "de::opt_string")]
+        created_at: Option<String>,
+        #[serde(default, deserialize_with = "de::opt_secret")]
+        secret: Option<WebhookSecret>,
+    }
+
+    impl TryFrom<Webhook> for super::Webhook {
+        type Error = String;
+        fn try_from(w: Webhook) -> std::result::Result<Self, String> {
+            Ok(super::Webhook {
+                id: required(w.id, "id")?,
+                endpoint_url: w.endpoint_url.or(w.url),
+                events: w.events,
+                active: w.active,
+                created_at: w.created_at,
+                secret: w.secret,
+                raw: Value::Null,
+            })
+        }
+    }
+}
+
 /// A model decoded from a JSON payload, keeping that payload in `raw`.
 pub(crate) trait Model: DeserializeOwned {
     fn set_raw(&mut self, raw: Value);
@@ -615,6 +789,26 @@ mod de {
         }
     }
 
+    /// An id that may be absent (`null`, `false`, `""` count as absent; other shapes fail).
+    pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        match scalar_string(Value::deserialize(d)?) {
+            Some(id) => Ok(id.filter(|s| !s.is_empty())),
+            None => Err(D::Error::custom("expected an id (a string or a number)")),
+        }
+    }
+
+    /// A pool named by its id, or given as an object whose `id` names it.
+    pub fn opt_pool_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Object(map) => map
+                .get("id")
+                .cloned()
+                .and_then(|v| scalar_string(v).flatten()),
+            other => scalar_string(other).flatten(),
+        }
+        .filter(|s| !s.is_empty()))
+    }
+
     pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         // Objects and lists where a string belongs are left in `raw` rather than failing.
         Ok(scalar_string(Value::deserialize(d)?).flatten())
@@ -696,6 +890,7 @@ mod de {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
@@ -741,6 +936,191 @@ mod tests {
         assert!(hook.raw.get("secret").is_none());
         assert!(!format!("{hook:?}").contains("whsec_abc"));
         assert_eq!(hook.secret.as_ref().map(|s| s.expose()), Some("whsec_abc"));
+    }
+
+    #[test]
+    fn documented_name_wins_over_its_alias() {
+        let country: Country =
+            decode(json!({"id": 187, "code": "cty_us", "name": "US"})).expect("decodes");
+        assert_eq!(country.code, "cty_us");
+        let only_alias: Country = decode(json!({"id": 187})).expect("decodes");
+        assert_eq!(only_alias.code, "187");
+        let order: Order = decode(json!({"id": 1, "status": "received", "phone": "+1555",
+            "number": "+9999", "code": "123456", "otp": "000000"}))
+        .expect("decodes");
+        assert_eq!(order.phone.as_deref(), Some("+1555"));
+        assert_eq!(order.code.as_deref(), Some("123456"));
+        let order: Order =
+            decode(json!({"id": 1, "status": "received", "otp": 42, "number": 5550}))
+                .expect("decodes");
+        assert_eq!(
+            (order.code.as_deref(), order.phone.as_deref()),
+            (Some("42"), Some("5550"))
+        );
+        let hook: Webhook =
+            decode(json!({"id": 1, "url": "https://b", "endpoint_url": "https://a"}))
+                .expect("decodes");
+        assert_eq!(hook.endpoint_url.as_deref(), Some("https://a"));
+        let service: Service = decode(json!({"code": "svc_x", "id": "svc_y"})).expect("decodes");
+        assert_eq!(service.id, "svc_y");
+        assert!(decode::<Country>(json!({"name": "nowhere"})).is_err());
+    }
+
+    #[test]
+    fn pools_as_ids_or_objects() {
+        let price: Price =
+            decode(json!({"price": "0.50", "pools": ["pool_a", 7]})).expect("decodes");
+        let ids: Vec<&str> = price.pools.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["pool_a", "7"]);
+        assert_eq!(price.pools[0].price, None);
+        assert_eq!(price.pools[0].raw, json!("pool_a"));
+        let price: Price =
+            decode(json!({"price": 1, "pools": [{"id": "pool_b", "price": "0.70"}]}))
+                .expect("decodes");
+        assert_eq!(price.pools[0].price, Decimal::from_str("0.70").ok());
+        let order: Order =
+            decode(json!({"id": 1, "status": "pending", "pool": {"id": "pool_c", "price": 1}}))
+                .expect("decodes");
+        assert_eq!(order.pool.as_deref(), Some("pool_c"));
+    }
+
+    /// (documented name, alias) pairs of one model.
+    type Aliases = &'static [(&'static str, &'static str)];
+
+    /// Each model's documented sample, and its aliases.
+    fn samples() -> Vec<(&'static str, Value, Aliases)> {
+        vec![
+            (
+                "account",
+                json!({"user_id": 1, "email": "a@example.com", "balance": "25.00",
+                "currency": "USD", "plan": "starter", "usage": {"orders_today": 0}}),
+                &[],
+            ),
+            (
+                "transaction",
+                json!({"id": 1001, "type": "order", "amount": "-0.50",
+                "balance_after": "24.50", "description": "Order 5001", "order_id": 5001,
+                "created_at": "2026-11-26T08:00:00Z"}),
+                &[],
+            ),
+            (
+                "country",
+                json!({"code": "cty_us", "name": "United States", "iso": "US",
+                "dial_code": "+1"}),
+                &[("code", "id")],
+            ),
+            (
+                "service",
+                json!({"id": "svc_telegram", "name": "Telegram", "price": "0.50",
+                "available": 120}),
+                &[("id", "code")],
+            ),
+            (
+                "pool",
+                json!({"id": "pool_a", "price": "0.50", "available": 80,
+                "success_rate": "0.91"}),
+                &[],
+            ),
+            (
+                "price",
+                json!({"service": "svc_telegram", "country": "cty_us", "price": "0.50",
+                "currency": "USD", "available": 120, "pools": [{"id": "pool_a", "price": "0.50"}]}),
+                &[],
+            ),
+            (
+                "order",
+                json!({"id": 5001, "status": "received", "service": "svc_telegram",
+                "country": "cty_us", "pool": "pool_a", "phone": "+15550100001", "price": "0.50",
+                "code": "123456", "codes": ["123456"], "sms": "Your code is 123456",
+                "created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:02Z",
+                "expires_at": "2026-11-26T08:20:00Z"}),
+                &[("phone", "number"), ("code", "otp")],
+            ),
+            (
+                "webhook",
+                json!({"id": 7, "endpoint_url": "https://example.com/hook",
+                "events": ["order.code_received"], "active": true,
+                "created_at": "2026-11-26T08:00:00Z"}),
+                &[("endpoint_url", "url")],
+            ),
+            ("webhook_deleted", json!({"id": 7, "deleted": true}), &[]),
+        ]
+    }
+
+    /// Decodes `value` as the model `name`, with `raw` cleared, as comparable debug text.
+    fn decoded(name: &str, value: Value) -> std::result::Result<String, String> {
+        fn norm<T: Model + fmt::Debug>(
+            value: Value,
+            clear: fn(&mut T),
+        ) -> std::result::Result<String, String> {
+            let mut model: T = decode(value)?;
+            clear(&mut model);
+            Ok(format!("{model:?}"))
+        }
+        match name {
+            "account" => norm::<Account>(value, |m| m.raw = Value::Null),
+            "transaction" => norm::<Transaction>(value, |m| m.raw = Value::Null),
+            "country" => norm::<Country>(value, |m| m.raw = Value::Null),
+            "service" => norm::<Service>(value, |m| m.raw = Value::Null),
+            "pool" => norm::<Pool>(value, |m| m.raw = Value::Null),
+            "price" => norm::<Price>(value, |m| {
+                m.raw = Value::Null;
+                m.pools.iter_mut().for_each(|p| p.raw = Value::Null);
+            }),
+            "order" => norm::<Order>(value, |m| m.raw = Value::Null),
+            "webhook" => norm::<Webhook>(value, |m| m.raw = Value::Null),
+            "webhook_deleted" => norm::<WebhookDeleted>(value, |m| m.raw = Value::Null),
+            other => Err(format!("no model {other}")),
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            "[a-z0-9 _.]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{1,6}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any superset of a model's documented fields decodes to the same values: extra fields
+        /// of any shape are ignored, and an alias next to its documented name loses.
+        #[test]
+        fn supersets_decode_the_same(
+            extras in proptest::collection::btree_map("x_[a-z0-9_]{1,8}", any_json(), 0..6),
+            alias_values in proptest::collection::vec(
+                prop_oneof![
+                    "[a-z0-9_+]{1,10}".prop_map(Value::String),
+                    any::<u32>().prop_map(Value::from),
+                ],
+                2,
+            ),
+            with_alias in proptest::collection::vec(any::<bool>(), 2),
+        ) {
+            for (name, sample, aliases) in samples() {
+                let want = decoded(name, sample.clone()).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+                let mut bigger = sample.as_object().cloned().unwrap_or_default();
+                for (key, value) in &extras {
+                    bigger.insert(key.clone(), value.clone());
+                }
+                for (i, (_, alias)) in aliases.iter().enumerate() {
+                    if with_alias[i] {
+                        bigger.insert((*alias).to_owned(), alias_values[i].clone());
+                    }
+                }
+                let got = decoded(name, Value::Object(bigger)).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+                prop_assert_eq!(got, want, "{}", name);
+            }
+        }
     }
 
     #[test]

@@ -1,53 +1,30 @@
-//! Sending one API call: rate buckets, attempts, retries, size cap, logging.
+//! Sending one API call: rate buckets, attempts, the call's deadline, size cap, logging.
 //!
-//! The rule that matters most lives here: a call that is not idempotent (create order, resend,
-//! create webhook) is re-sent only when it provably never reached the server (a connect failure)
-//! or the rate limiter refused it (429). Any other failure after sending becomes
-//! [`Error::OrderOutcomeUnknown`] (for orders) or the transport error, never a silent duplicate.
+//! Whether to send again is not decided here: every attempt's outcome goes to
+//! [`retry::classify`](crate::retry::classify), and this module carries out its decision. What
+//! lives here is the mechanics that decision relies on: telling a connection that was never made
+//! from one that failed after sending, keeping every wait inside the call's deadline, and
+//! spreading waiters out when a paused bucket reopens.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::buckets::{Bucket, RateLimitStore};
+use crate::buckets::{Admission, Bucket, RateLimitStore};
 use crate::config::{ClientConfig, MAX_BODY_BYTES, MAX_RETRY_AFTER};
-use crate::envelope::{self, Payload};
-use crate::error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result};
+use crate::envelope::{self, Decoded, Payload};
+use crate::error::{ApiError, Error, ErrorKind, OrderOutcomeUnknown, Result, SentCall};
 use crate::observe::{RequestObserver, RequestRecord};
+use crate::retry::{self, Attempt, Body, Decision};
 
 /// The API key header.
 pub(crate) const API_KEY_HEADER: &str = "X-NexOTP-API-Key";
-/// Delay before the first retry; doubled each time.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Longest computed backoff.
-const BACKOFF_CAP: Duration = Duration::from_secs(8);
-/// Most 429 refusals one call waits out (with at most `MAX_RETRY_AFTER` of waiting in all).
-const MAX_RATE_LIMIT_RETRIES: u32 = 16;
-/// Pause applied to a bucket after a 429 that did not say how long.
-const DEFAULT_RATE_PAUSE: Duration = Duration::from_secs(1);
-
-/// May this call be sent again after it possibly reached the server?
-#[derive(Clone, Debug)]
-pub(crate) enum Resend {
-    /// Safe (GET, DELETE, cancel): retry on any transport error and on 408/429/5xx.
-    Always,
-    /// Not idempotent: retry only after a connect failure or a 429. With an outcome context,
-    /// a failure after sending is [`Error::OrderOutcomeUnknown`].
-    OnlyIfNotSent(Option<OutcomeContext>),
-}
-
-/// What an [`OrderOutcomeUnknown`] needs to help reconcile.
-#[derive(Clone, Debug)]
-pub(crate) struct OutcomeContext {
-    pub operation: Operation,
-    pub service: Option<String>,
-    pub country: Option<String>,
-    pub order_id: Option<String>,
-}
+/// Longest spread of the waiters released when a paused bucket reopens.
+const MAX_RELEASE_SPREAD: Duration = Duration::from_secs(1);
 
 /// One API call.
 #[derive(Debug)]
@@ -58,19 +35,70 @@ pub(crate) struct Call {
     /// A JSON body (POST only).
     pub body: Option<Value>,
     pub bucket: Bucket,
-    pub resend: Resend,
+    /// Sending it twice does no harm (GET, cancel, webhook delete).
+    pub idempotent: bool,
+    /// For a non-idempotent call: what it sends, reported if its outcome becomes unknown.
+    pub sent: Option<SentCall>,
+    /// The answer carries a secret (create webhook): no excerpt of it goes into any error.
+    pub secret_answer: bool,
+}
+
+impl Call {
+    /// A safe call: sending it twice does no harm.
+    pub(crate) fn idempotent(
+        method: Method,
+        path: String,
+        body: Option<Value>,
+        bucket: Bucket,
+    ) -> Call {
+        Call {
+            method,
+            path,
+            body,
+            bucket,
+            idempotent: true,
+            sent: None,
+            secret_answer: false,
+        }
+    }
+
+    /// A call that must never be sent twice once it may have reached the server.
+    pub(crate) fn once(path: String, body: Value, bucket: Bucket, sent: SentCall) -> Call {
+        Call {
+            method: Method::POST,
+            path,
+            body: Some(body),
+            bucket,
+            idempotent: false,
+            sent: Some(sent),
+            secret_answer: false,
+        }
+    }
+}
+
+/// The result of a call, and whether it was sent again after an attempt that may have taken
+/// effect. A retried cancel or delete then meets the state its own earlier attempt created
+/// ("already cancelled", "not found"), which the caller must not report as a failure.
+pub(crate) struct Sent {
+    pub result: Result<Payload>,
+    pub resent_after_landing: bool,
 }
 
 /// What one attempt produced.
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-enum AttemptError {
-    Transport(reqwest::Error),
-    TooLarge { status: u16 },
+enum Raw {
+    Answer {
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    },
+    TooLarge {
+        status: u16,
+    },
+    Failed {
+        error: reqwest::Error,
+        /// The attempt's timeout was cut short by the call's deadline.
+        deadline_cut: bool,
+    },
 }
 
 /// The shared, per-pool half of a client.
@@ -94,7 +122,7 @@ impl std::fmt::Debug for Transport {
 /// would carry the key elsewhere), and no proxy for a loopback base URL (an `HTTP_PROXY` must
 /// not receive a local sandbox's traffic, key included, in clear text).
 pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
-    let mut headers = reqwest::header::HeaderMap::new();
+    let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let mut key = HeaderValue::from_str(config.api_key.expose())
         .map_err(|_| Error::invalid("api_key", "is not a valid header value"))?;
@@ -116,91 +144,133 @@ pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
         .build()
         .map_err(|e| Error::Connection {
             message: format!("cannot build the HTTP client: {e}"),
+            retryable: false,
             source: Some(Box::new(e)),
         })
 }
 
-/// `min(0.5 s · 2^(n-1), 8 s)` times a jitter in [0.75, 1].
-fn backoff(attempt: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    exp.min(BACKOFF_CAP).mul_f64(0.75 + 0.25 * fastrand::f64())
-}
-
-fn transport_error(e: reqwest::Error) -> Error {
-    let e = e.without_url();
+/// The message of a transport error, its causes included, without the URL.
+fn describe(e: &reqwest::Error) -> String {
     let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
         message.push_str(": ");
         message.push_str(&inner.to_string());
         source = inner.source();
     }
-    if e.is_timeout() {
-        Error::Timeout {
-            message,
-            source: Some(Box::new(e)),
-        }
-    } else {
-        Error::Connection {
-            message,
-            source: Some(Box::new(e)),
-        }
-    }
+    message
 }
 
-pub(crate) fn outcome_unknown(
-    ctx: &OutcomeContext,
-    sent_at: SystemTime,
-    status: Option<u16>,
-    message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-) -> Error {
-    Error::OrderOutcomeUnknown(Box::new(OrderOutcomeUnknown {
-        operation: ctx.operation,
-        service: ctx.service.clone(),
-        country: ctx.country.clone(),
-        order_id: ctx.order_id.clone(),
-        sent_at,
-        status,
-        message,
-        source,
-    }))
+/// Sets whether the caller may send the same call again.
+fn with_retryable(mut error: Error, retryable: bool) -> Error {
+    match &mut error {
+        Error::Api(api) => api.retryable = retryable,
+        Error::Connection { retryable: r, .. } | Error::Timeout { retryable: r, .. } => {
+            *r = retryable;
+        }
+        _ => {}
+    }
+    error
+}
+
+/// The time left before `deadline`, or `None` without one.
+fn left(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
 
 impl Transport {
-    /// Waits until `bucket` lets a call go. A pause longer than [`MAX_RETRY_AFTER`] (the
-    /// server asked for a long quiet) fails at once instead of hanging the caller.
-    async fn wait_for_bucket(&self, bucket: Bucket) -> Result<()> {
+    /// Waits until `bucket` lets the call go, within its deadline.
+    async fn wait_for_bucket(
+        &self,
+        bucket: Bucket,
+        deadline: Option<Instant>,
+        idempotent: bool,
+    ) -> Result<()> {
         loop {
-            let wait = self.store.acquire(bucket).await;
-            if wait.is_zero() {
-                return Ok(());
+            match self.store.acquire(bucket).await {
+                Admission::Go => return Ok(()),
+                Admission::Paused { wait, window } => {
+                    self.sleep_in_pause(bucket, wait, window, deadline, idempotent)
+                        .await?;
+                }
+                Admission::Reserved { wait } => {
+                    if left(deadline).is_some_and(|l| wait >= l) {
+                        return Err(Error::Timeout {
+                            message: format!(
+                                "the client-side limit of the {bucket} bucket would send this call \
+                                 in {:.3} s, after its deadline; not sent",
+                                wait.as_secs_f64()
+                            ),
+                            retryable: idempotent,
+                            source: None,
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                    // The slot is ours; but a 429 may have paused the bucket meanwhile.
+                    while let Some((wait, window)) = self.store.pause_left(bucket).await {
+                        self.sleep_in_pause(bucket, wait, window, deadline, idempotent)
+                            .await?;
+                    }
+                    return Ok(());
+                }
             }
-            if wait > MAX_RETRY_AFTER {
-                return Err(Error::Api(Box::new(ApiError {
-                    kind: ErrorKind::RateLimit,
-                    status: 429,
-                    code: Some("rate_limited".to_owned()),
+        }
+    }
+
+    /// Sleeps out a bucket's pause plus a share of its length, so the waiters it held leave one
+    /// by one instead of all at once into the next 429. Fails when that would pass the deadline
+    /// or the pause is longer than any call waits.
+    async fn sleep_in_pause(
+        &self,
+        bucket: Bucket,
+        wait: Duration,
+        window: Duration,
+        deadline: Option<Instant>,
+        idempotent: bool,
+    ) -> Result<()> {
+        if wait > MAX_RETRY_AFTER {
+            return Err(Error::Api(Box::new(ApiError {
+                kind: ErrorKind::RateLimit,
+                status: 429,
+                code: Some("rate_limited".to_owned()),
+                message: format!(
+                    "the {bucket} bucket is paused for {:.0} s after a 429; not sent",
+                    wait.as_secs_f64()
+                ),
+                request_id: None,
+                details: Value::Null,
+                params: Default::default(),
+                retry_after: Some(wait),
+                retryable: idempotent,
+                bucket: Some(bucket),
+                body: Value::Null,
+            })));
+        }
+        let spread = window.min(MAX_RELEASE_SPREAD).mul_f64(fastrand::f64());
+        let sleep = wait + spread;
+        if let Some(left) = left(deadline) {
+            if wait >= left {
+                return Err(Error::Timeout {
                     message: format!(
-                        "the {bucket} bucket is paused for {:.0} s after a 429; not sent",
+                        "the {bucket} bucket is paused for {:.3} s after a 429, past this call's \
+                         deadline; not sent",
                         wait.as_secs_f64()
                     ),
-                    request_id: None,
-                    details: Value::Null,
-                    params: Default::default(),
-                    retry_after: Some(wait),
-                    bucket: Some(bucket),
-                    body: Value::Null,
-                })));
+                    retryable: idempotent,
+                    source: None,
+                });
             }
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(sleep.min(left)).await;
+        } else {
+            tokio::time::sleep(sleep).await;
         }
+        Ok(())
     }
 
     /// Pauses `bucket` until the server's window resets when an answer says none are left
     /// (`X-RateLimit-Remaining: 0` with `X-RateLimit-Reset` in unix seconds), so the next call
     /// waits instead of collecting a 429.
-    async fn pause_if_exhausted(&self, bucket: Bucket, headers: &reqwest::header::HeaderMap) {
+    async fn pause_if_exhausted(&self, bucket: Bucket, headers: &HeaderMap) {
         let number = |name: &str| {
             headers
                 .get(name)
@@ -230,55 +300,73 @@ impl Transport {
         config: &ClientConfig,
         call: &Call,
         body: Option<&[u8]>,
-    ) -> Result<Answer, AttemptError> {
+        deadline: Option<Instant>,
+    ) -> Raw {
         let url = format!("{}{}", config.base_url, call.path);
-        let mut request = self
-            .http
-            .request(call.method.clone(), url)
-            .timeout(config.timeout);
+        let (timeout, deadline_cut) = match left(deadline) {
+            Some(left) if left < config.timeout => (left.max(Duration::from_millis(1)), true),
+            _ => (config.timeout, false),
+        };
+        let mut request = self.http.request(call.method.clone(), url).timeout(timeout);
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body.to_vec());
         }
-        let mut response = request.send().await.map_err(AttemptError::Transport)?;
+        let failed = |error| Raw::Failed {
+            error,
+            deadline_cut,
+        };
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return failed(error),
+        };
         let status = response.status().as_u16();
         if response
             .content_length()
             .is_some_and(|len| len > MAX_BODY_BYTES as u64)
         {
-            return Err(AttemptError::TooLarge { status });
+            return Raw::TooLarge { status };
         }
         let headers = std::mem::take(response.headers_mut());
         let capacity = response.content_length().unwrap_or(0).min(64 * 1024) as usize;
         let mut body = Vec::with_capacity(capacity);
-        while let Some(chunk) = response.chunk().await.map_err(AttemptError::Transport)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(AttemptError::TooLarge { status });
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Raw::TooLarge { status };
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => return failed(error),
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok(Answer {
+        Raw::Answer {
             status,
             headers,
             body,
-        })
+        }
     }
 
-    fn report(&self, call: &Call, attempt: u32, started: Instant, outcome: Outcome<'_>) {
+    fn report(&self, call: &Call, attempt: u32, started: Instant, raw: &Raw) {
         if self.observers.is_empty() {
             return;
         }
-        let (status, request_id, error) = match outcome {
-            Outcome::Status(status, headers) => (
-                Some(status),
+        let (status, request_id, error) = match raw {
+            Raw::Answer {
+                status, headers, ..
+            } => (
+                Some(*status),
                 headers
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
                 None,
             ),
-            Outcome::Failed(message) => (None, None, Some(message)),
+            Raw::TooLarge { status } => (Some(*status), None, Some("body too large".to_owned())),
+            Raw::Failed { error, .. } => (None, None, Some(describe(error))),
         };
         let record = RequestRecord {
             method: method_name(&call.method),
@@ -295,22 +383,30 @@ impl Transport {
         }
     }
 
-    /// Sends `call`, retrying as its [`Resend`] rule allows, and decodes the answer.
-    pub(crate) async fn execute(&self, config: &ClientConfig, call: Call) -> Result<Payload> {
-        let mut maybe_applied = false;
-        self.execute_tracked(config, call, &mut maybe_applied).await
-    }
-
-    /// [`Transport::execute`], also telling (through `maybe_applied`) whether the call was
-    /// re-sent after an attempt that may have taken effect on the server (its answer was lost,
-    /// or a gateway / server error came back). A retried cancel or delete then meets the state
-    /// its own earlier attempt created ("already cancelled", "not found"), which the caller
-    /// must not report as a failure.
-    pub(crate) async fn execute_tracked(
+    /// Sends `call` within `deadline` (when given), as often as the retry table allows, and
+    /// decodes the answer.
+    pub(crate) async fn execute(
         &self,
         config: &ClientConfig,
         call: Call,
-        maybe_applied: &mut bool,
+        deadline: Option<Instant>,
+    ) -> Sent {
+        let mut resent_after_landing = false;
+        let result = self
+            .run(config, call, deadline, &mut resent_after_landing)
+            .await;
+        Sent {
+            result,
+            resent_after_landing,
+        }
+    }
+
+    async fn run(
+        &self,
+        config: &ClientConfig,
+        mut call: Call,
+        deadline: Option<Instant>,
+        resent_after_landing: &mut bool,
     ) -> Result<Payload> {
         let body =
             match &call.body {
@@ -319,238 +415,282 @@ impl Transport {
                 })?),
                 None => None,
             };
-        let mut attempt = 0u32;
-        // Retries spent on failures (transport errors, 408 / 5xx), limited by `max_retries`.
-        let mut retries = 0u32;
-        // A 429 is a refusal, not a failure: a call that was told to wait keeps its place until
-        // the server's waits add up to `MAX_RETRY_AFTER`, so many concurrent calls released
-        // together after a pause are not failed for colliding once more. `max_retries(0)`
-        // still means "never re-send".
-        let mut rate_limited_for = Duration::ZERO;
-        let mut rate_limit_retries = 0u32;
+        let mut context = retry::Context {
+            idempotent: call.idempotent,
+            retries: 0,
+            max_retries: config.max_retries,
+            rate_limit_waits: 0,
+            rate_limited_for: Duration::ZERO,
+            time_left: None,
+            initial_backoff: config.initial_backoff,
+            max_backoff: config.max_backoff,
+            jitter: 0.0,
+        };
+        let mut attempt_no = 0u32;
         loop {
-            attempt += 1;
-            self.wait_for_bucket(call.bucket).await?;
+            attempt_no += 1;
+            self.wait_for_bucket(call.bucket, deadline, call.idempotent)
+                .await?;
+            if left(deadline).is_some_and(|l| l.is_zero()) {
+                return Err(Error::Timeout {
+                    message: "the call's deadline passed before it could be sent".to_owned(),
+                    retryable: call.idempotent,
+                    source: None,
+                });
+            }
             let started = Instant::now();
-            let sent_at = SystemTime::now();
+            if attempt_no == 1
+                && let Some(sent) = call.sent.as_mut()
+            {
+                sent.sent_at = SystemTime::now();
+            }
             let span = tracing::debug_span!(
                 "nexotp.request",
                 method = method_name(&call.method),
                 path = %call.path,
                 bucket = call.bucket.as_str(),
-                attempt,
+                attempt = attempt_no,
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let result = self
-                .attempt(config, &call, body.as_deref())
+            let raw = self
+                .attempt(config, &call, body.as_deref(), deadline)
                 .instrument(span.clone())
                 .await;
-            let last = retries >= config.max_retries;
-            let delay = match result {
-                Ok(answer) => {
-                    span.record("status", answer.status);
-                    span.record("elapsed_ms", started.elapsed().as_secs_f64() * 1000.0);
-                    self.report(
-                        &call,
-                        attempt,
-                        started,
-                        Outcome::Status(answer.status, &answer.headers),
-                    );
-                    let error = match envelope::decode(
-                        answer.status,
-                        &answer.headers,
-                        &answer.body,
-                        call.bucket,
-                    ) {
-                        Ok(payload) => {
-                            self.pause_if_exhausted(call.bucket, &answer.headers).await;
-                            return Ok(payload);
-                        }
-                        Err(error) => error,
-                    };
-                    if let (Resend::OnlyIfNotSent(Some(ctx)), true) =
-                        (&call.resend, (200..300).contains(&answer.status))
-                    {
-                        // The server accepted it but the answer is unusable: the order exists.
-                        let message = format!("the answer could not be read ({error})");
-                        return Err(outcome_unknown(
-                            ctx,
-                            sent_at,
-                            Some(answer.status),
-                            message,
-                            Some(Box::new(error)),
-                        ));
+            if let Raw::Answer { status, .. } | Raw::TooLarge { status } = &raw {
+                span.record("status", *status);
+            }
+            span.record("elapsed_ms", started.elapsed().as_secs_f64() * 1000.0);
+            self.report(&call, attempt_no, started, &raw);
+
+            // What the attempt means, and the error it carries if it is not a success.
+            let (shape, outcome, headers) = self.interpret(&call, raw);
+            context.time_left = left(deadline);
+            context.jitter = fastrand::f64();
+            let code = outcome.as_ref().err().and_then(Error::code);
+            let decision = retry::classify(&context, shape.attempt(code));
+            tracing::debug!(parent: &span, ?decision, "decided");
+            match (decision, outcome) {
+                (Decision::Succeed, Ok(payload)) => {
+                    if let Some(headers) = &headers {
+                        self.pause_if_exhausted(call.bucket, headers).await;
                     }
-                    match self
-                        .after_error_status(&call, answer.status, error, sent_at)
-                        .await
-                    {
-                        Decision::Fail(error) => return Err(error),
-                        Decision::Retry {
-                            backoff: false,
-                            at_least: pause,
-                        } => {
-                            rate_limited_for += pause;
-                            rate_limit_retries += 1;
-                            if config.max_retries == 0
-                                || rate_limited_for > MAX_RETRY_AFTER
-                                || rate_limit_retries > MAX_RATE_LIMIT_RETRIES
-                            {
-                                return Err(self.final_status_error(&call, answer));
-                            }
-                            // The bucket pause is the wait (`wait_for_bucket`).
-                            Duration::ZERO
-                        }
-                        Decision::Retry { .. } if last => {
-                            return Err(self.final_status_error(&call, answer));
-                        }
-                        Decision::Retry { at_least, .. } => {
-                            // A 408 / 5xx: the server (or a gateway) may have applied it.
-                            *maybe_applied = true;
-                            retries += 1;
-                            backoff(retries).max(at_least)
-                        }
-                    }
+                    return Ok(payload);
                 }
-                Err(AttemptError::TooLarge { status }) => {
-                    self.report(
-                        &call,
-                        attempt,
-                        started,
-                        Outcome::Failed("body too large".to_owned()),
+                (Decision::Retry { delay }, _) => {
+                    *resent_after_landing |= shape.may_have_landed();
+                    context.retries += 1;
+                    tracing::debug!(
+                        attempt = attempt_no,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
                     );
-                    let error = Error::UnexpectedResponse {
-                        status,
-                        message: format!(
-                            "the response body exceeds {} MiB",
-                            MAX_BODY_BYTES / (1024 * 1024)
-                        ),
-                        snippet: String::new(),
-                        request_id: None,
-                    };
-                    return Err(match &call.resend {
-                        Resend::OnlyIfNotSent(Some(ctx)) if (200..300).contains(&status) => {
-                            let message = error.to_string();
-                            outcome_unknown(
-                                ctx,
-                                sent_at,
-                                Some(status),
-                                message,
-                                Some(Box::new(error)),
-                            )
+                    tokio::time::sleep(delay).await;
+                }
+                (Decision::WaitRateLimit { pause }, _) => {
+                    // The whole bucket waits; this call waits in `wait_for_bucket` with the rest.
+                    self.store.pause(call.bucket, pause).await;
+                    context.rate_limit_waits += 1;
+                    context.rate_limited_for += pause;
+                }
+                (Decision::FailRateLimited { pause }, outcome) => {
+                    // Even a call that gives up leaves the bucket paused for the others.
+                    self.store.pause(call.bucket, pause).await;
+                    return Err(with_retryable(failure(outcome), call.idempotent));
+                }
+                (Decision::Fail { retryable }, outcome) => {
+                    return Err(with_retryable(failure(outcome), retryable));
+                }
+                (Decision::OutcomeUnknown, outcome) => {
+                    let error = failure(outcome);
+                    return Err(match call.sent.take() {
+                        Some(mut sent) => {
+                            sent.failed_at = SystemTime::now();
+                            Error::OrderOutcomeUnknown(Box::new(OrderOutcomeUnknown {
+                                call: sent,
+                                status: shape.status(),
+                                message: error.to_string(),
+                                source: Some(Box::new(error)),
+                            }))
                         }
-                        _ => error,
+                        None => with_retryable(error, false),
                     });
                 }
-                Err(AttemptError::Transport(e)) => {
-                    let error = transport_error(e);
-                    self.report(&call, attempt, started, Outcome::Failed(error.to_string()));
-                    let reached = !matches!(&error, Error::Connection { source: Some(s), .. } | Error::Timeout { source: Some(s), .. }
-                        if s.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_connect));
-                    match &call.resend {
-                        Resend::OnlyIfNotSent(Some(ctx)) if reached => {
-                            let message = error.to_string();
-                            let source: Option<Box<dyn std::error::Error + Send + Sync>> =
-                                Some(Box::new(error));
-                            return Err(outcome_unknown(ctx, sent_at, None, message, source));
-                        }
-                        Resend::OnlyIfNotSent(None) if reached => return Err(error),
-                        _ if last => return Err(error),
-                        _ => {
-                            *maybe_applied |= reached;
-                            retries += 1;
-                            backoff(retries)
-                        }
+                (Decision::Succeed, Err(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// Reads one attempt: what it means for the retry table, and its payload or error.
+    fn interpret(&self, call: &Call, raw: Raw) -> (Shape, Result<Payload>, Option<HeaderMap>) {
+        match raw {
+            Raw::Failed {
+                error,
+                deadline_cut,
+            } => {
+                let error = error.without_url();
+                let not_sent = error.is_connect();
+                let timed_out = error.is_timeout();
+                let mut message = describe(&error);
+                if timed_out && deadline_cut {
+                    message = format!("the call's deadline passed during an attempt ({message})");
+                }
+                let source: Option<Box<dyn std::error::Error + Send + Sync>> =
+                    Some(Box::new(error));
+                let failure = if timed_out {
+                    Error::Timeout {
+                        message,
+                        retryable: true,
+                        source,
                     }
-                }
-            };
-            tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    /// Decides what an error status means for this call.
-    async fn after_error_status(
-        &self,
-        call: &Call,
-        status: u16,
-        error: Error,
-        sent_at: SystemTime,
-    ) -> Decision {
-        let retry_after = error.retry_after();
-        if status == 429 || error.kind() == ErrorKind::RateLimit {
-            let pause = retry_after.unwrap_or(DEFAULT_RATE_PAUSE);
-            // The whole bucket waits, even when this call gives up: the others must not keep
-            // hitting a server that asked for quiet. The retry waits in `wait_for_bucket`.
-            self.store.pause(call.bucket, pause).await;
-            if pause > MAX_RETRY_AFTER {
-                return Decision::Fail(error);
+                } else {
+                    Error::Connection {
+                        message,
+                        retryable: true,
+                        source,
+                    }
+                };
+                let shape = if not_sent {
+                    Shape::NotSent
+                } else {
+                    Shape::Lost { timed_out }
+                };
+                (shape, Err(failure), None)
             }
-            return Decision::Retry {
-                backoff: false,
-                at_least: pause,
-            };
-        }
-        let transient = matches!(status, 408 | 500 | 502 | 503 | 504);
-        match &call.resend {
-            Resend::Always if transient => {
-                let wait = retry_after.unwrap_or(Duration::ZERO);
-                if wait > MAX_RETRY_AFTER {
-                    return Decision::Fail(error);
-                }
-                Decision::Retry {
-                    backoff: true,
-                    at_least: wait,
-                }
+            Raw::TooLarge { status } => {
+                let error = Error::UnexpectedResponse {
+                    status,
+                    message: format!(
+                        "the response body exceeds {} MiB",
+                        MAX_BODY_BYTES / (1024 * 1024)
+                    ),
+                    snippet: String::new(),
+                    request_id: None,
+                };
+                let shape = Shape::Answered {
+                    status,
+                    body: BodyShape::TooLarge,
+                    retry_after: None,
+                };
+                (shape, Err(error), None)
             }
-            Resend::OnlyIfNotSent(Some(ctx))
-                if matches!(status, 502 | 504)
-                    && !error
-                        .api_error()
-                        .is_some_and(|a| envelope::is_api_error_body(&a.body)) =>
-            {
-                // A gateway answered, not the API: the order may exist.
-                let message = format!("HTTP {status} from a gateway after the request was sent");
-                Decision::Fail(outcome_unknown(
-                    ctx,
-                    sent_at,
-                    Some(status),
-                    message,
-                    Some(Box::new(error)),
-                ))
+            Raw::Answer {
+                status,
+                headers,
+                body,
+            } => {
+                let decoded = envelope::decode(status, &headers, &body, call.bucket);
+                let retry_after = envelope::retry_after(&headers);
+                let (kind, result) = match decoded {
+                    Decoded::Payload(payload) => (BodyShape::Payload, Ok(payload)),
+                    Decoded::ApiError(error) => (BodyShape::ApiError, Err(error)),
+                    Decoded::Unreadable(error) => (BodyShape::Unreadable, Err(error)),
+                };
+                let result = if call.secret_answer {
+                    result.map_err(without_snippet)
+                } else {
+                    result
+                };
+                let shape = Shape::Answered {
+                    status,
+                    body: kind,
+                    retry_after,
+                };
+                (shape, result, Some(headers))
             }
-            _ => Decision::Fail(error),
         }
-    }
-
-    /// The error for a retryable status when no attempt is left.
-    fn final_status_error(&self, call: &Call, answer: Answer) -> Error {
-        envelope::decode(answer.status, &answer.headers, &answer.body, call.bucket)
-            .err()
-            .unwrap_or_else(|| Error::UnexpectedResponse {
-                status: answer.status,
-                message: "a retryable status decoded as success".to_owned(),
-                snippet: envelope::snippet(&answer.body),
-                request_id: None,
-            })
     }
 }
 
-enum Decision {
-    /// Send again: after the exponential backoff (but at least `at_least`, the server's
-    /// `Retry-After`), or, when `backoff` is false (a 429), as soon as the paused bucket
-    /// allows; `at_least` is then the pause, counted against the call's waiting budget.
-    Retry {
-        backoff: bool,
-        at_least: Duration,
+/// An error with no excerpt of the body (the answer carried a secret).
+fn without_snippet(error: Error) -> Error {
+    match error {
+        Error::UnexpectedResponse {
+            status,
+            message,
+            request_id,
+            ..
+        } => Error::UnexpectedResponse {
+            status,
+            message,
+            snippet: String::new(),
+            request_id,
+        },
+        other => other,
+    }
+}
+
+/// The error an attempt ended with (a success that the table refused to take is a bug, shown
+/// as an unexpected answer rather than a panic).
+fn failure(outcome: Result<Payload>) -> Error {
+    outcome.err().unwrap_or_else(|| Error::UnexpectedResponse {
+        status: 0,
+        message: "an answer decoded as a success was not accepted".to_owned(),
+        snippet: String::new(),
+        request_id: None,
+    })
+}
+
+/// What an attempt produced, owned (the retry table's [`Attempt`] borrows the error code).
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    NotSent,
+    Lost {
+        timed_out: bool,
     },
-    Fail(Error),
+    Answered {
+        status: u16,
+        body: BodyShape,
+        retry_after: Option<Duration>,
+    },
 }
 
-enum Outcome<'a> {
-    Status(u16, &'a reqwest::header::HeaderMap),
-    Failed(String),
+#[derive(Clone, Copy, Debug)]
+enum BodyShape {
+    Payload,
+    ApiError,
+    Unreadable,
+    TooLarge,
+}
+
+impl Shape {
+    /// The retry table's view, with the error code of an API error.
+    fn attempt<'a>(self, code: Option<&'a str>) -> Attempt<'a> {
+        match self {
+            Shape::NotSent => Attempt::NotSent,
+            Shape::Lost { timed_out } => Attempt::Lost { timed_out },
+            Shape::Answered {
+                status,
+                body,
+                retry_after,
+            } => Attempt::Answered {
+                status,
+                body: match body {
+                    BodyShape::Payload => Body::Payload,
+                    BodyShape::ApiError => Body::ApiError { code },
+                    BodyShape::Unreadable => Body::Unreadable,
+                    BodyShape::TooLarge => Body::TooLarge,
+                },
+                retry_after,
+            },
+        }
+    }
+
+    /// Whether the attempt may have taken effect on the server.
+    fn may_have_landed(self) -> bool {
+        match self {
+            Shape::NotSent => false,
+            Shape::Lost { .. } => true,
+            Shape::Answered { status, .. } => status == 408 || status >= 500,
+        }
+    }
+
+    fn status(self) -> Option<u16> {
+        match self {
+            Shape::Answered { status, .. } => Some(status),
+            _ => None,
+        }
+    }
 }
 
 fn method_name(method: &Method) -> &'static str {
@@ -561,24 +701,5 @@ fn method_name(method: &Method) -> &'static str {
         Method::PUT => "PUT",
         Method::PATCH => "PATCH",
         _ => "OTHER",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_caps() {
-        for attempt in 1..=8 {
-            let d = backoff(attempt);
-            let full = BACKOFF_BASE
-                .saturating_mul(1 << (attempt - 1))
-                .min(BACKOFF_CAP);
-            assert!(
-                d >= full.mul_f64(0.75) && d <= full,
-                "attempt {attempt}: {d:?}"
-            );
-        }
     }
 }

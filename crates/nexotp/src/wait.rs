@@ -3,26 +3,58 @@
 //! Polls go through the POLL bucket like any `order` call, so a client-side limit or a 429
 //! slows the loop instead of breaking it. Transient failures are retried by the transport and,
 //! if they persist, polling simply continues until the deadline; only errors that will not heal
-//! (auth, not found, bad id) end the wait early. Dropping the future stops the wait: that is
-//! how bindings implement asyncio cancellation and `AbortSignal`.
+//! (auth, not found, bad id) end the wait early. All of it, the last look and the cancel on
+//! timeout included, ends within the wait's timeout plus one attempt's timeout: a caller that
+//! asked for two minutes is never held for ten. Dropping the future stops the wait: that is how
+//! bindings implement asyncio cancellation and `AbortSignal`.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::client::Client;
+use crate::client::{Client, Shared};
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::{Order, OrderStatus, WaitOptions};
 use crate::validate;
 
-/// How long one poll may run past the deadline (its own retries included).
-const POLL_GRACE: Duration = Duration::from_secs(2);
+/// The codes that do not count as new for one wait.
+struct Seen {
+    /// The order's codes before this client resent it, oldest first.
+    before: Vec<String>,
+    /// Codes the caller excluded, by their digits.
+    excluded: HashSet<String>,
+}
 
-/// The first code of `order` that is not in `skip`.
-fn new_code<'a>(order: &'a Order, skip: &HashSet<String>) -> Option<&'a str> {
-    order
-        .code
-        .as_deref()
-        .filter(|c| !c.is_empty() && !skip.contains(*c))
+impl Seen {
+    /// Whether `order` has a code that was not there before. When the order keeps its history
+    /// in `codes`, a new code is one after those known before the resend (so a new code with
+    /// the same digits as an old one counts); otherwise its latest `code` is compared by digits.
+    fn has_new_code(&self, order: &Order) -> bool {
+        let fresh = |c: &String| !c.is_empty() && !self.excluded.contains(c);
+        let before = self.before.as_slice();
+        if !before.is_empty()
+            && order.codes.len() >= before.len()
+            && order.codes.starts_with(before)
+        {
+            return order.codes[before.len()..].iter().any(fresh);
+        }
+        order
+            .code
+            .as_ref()
+            .is_some_and(|c| fresh(c) && !self.before.contains(c))
+    }
+}
+
+/// Forgets the order's pre-resend codes when the wait ends, whichever way it ends (returned,
+/// failed, or dropped), so the memory never outgrows the waits in flight.
+struct ForgetOnEnd<'a> {
+    shared: &'a Shared,
+    id: String,
+}
+
+impl Drop for ForgetOnEnd<'_> {
+    fn drop(&mut self) {
+        self.shared.codes_before_resend.remove(&self.id);
+    }
 }
 
 impl Client {
@@ -49,29 +81,39 @@ impl Client {
         validate::positive_duration("timeout", options.timeout)?;
         validate::positive_duration("poll_interval", options.poll_interval)?;
         let started = Instant::now();
-        let deadline = started.checked_add(options.timeout).ok_or_else(|| {
+        let too_long = || {
             Error::invalid(
                 "timeout",
                 "is too long to wait for (at most a year makes sense)",
             )
-        })?;
-        let mut skip: HashSet<String> = options.exclude_codes.iter().cloned().collect();
-        skip.extend(self.resent_codes(id));
+        };
+        let deadline = started.checked_add(options.timeout).ok_or_else(too_long)?;
+        // The last look and the cancel end by here: the wait's timeout plus one attempt's.
+        let hard = deadline
+            .checked_add(self.config().timeout)
+            .ok_or_else(too_long)?;
+        let _forget = ForgetOnEnd {
+            shared: self.shared(),
+            id: id.to_owned(),
+        };
+        let seen = Seen {
+            before: self
+                .shared()
+                .codes_before_resend
+                .get(&id.to_owned())
+                .map(|(codes, _)| codes)
+                .unwrap_or_default(),
+            excluded: options.exclude_codes.iter().cloned().collect(),
+        };
         let mut last: Option<Order> = None;
         loop {
             let mut pause = options.poll_interval;
-            // One poll may retry inside the transport; it must not outlive the deadline by much.
-            let budget = deadline.saturating_duration_since(Instant::now()) + POLL_GRACE;
-            let polled = tokio::time::timeout(budget, self.order(id)).await;
-            match polled {
-                Err(_elapsed) => tracing::debug!("poll outlived the deadline; stopping"),
-                Ok(Ok(order)) => {
-                    if new_code(&order, &skip).is_some() {
-                        self.forget_codes(id);
+            match self.order_within(id, hard).await {
+                Ok(order) => {
+                    if seen.has_new_code(&order) {
                         return Ok(order);
                     }
                     if order.status.is_closed() {
-                        self.forget_codes(id);
                         return Err(Error::OrderClosed {
                             order: Box::new(order),
                         });
@@ -79,68 +121,109 @@ impl Client {
                     on_poll(&order);
                     last = Some(order);
                 }
-                Ok(Err(e)) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
+                Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
                     tracing::debug!(error = %e, "poll failed; polling on");
                     // A 429 that outlasted the transport's retries: wait as long as it asked.
                     pause = pause.max(e.retry_after().unwrap_or_default());
                 }
-                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(e),
             }
             let now = Instant::now();
             if now >= deadline {
-                return self.time_out(id, &options, last, started, &skip).await;
+                return self
+                    .time_out(id, &options, last, started, hard, &seen)
+                    .await;
             }
             tokio::time::sleep(pause.min(deadline - now)).await;
             if Instant::now() >= deadline {
                 // One last look, so a code that arrived during the final sleep is not missed.
-                if let Ok(order) = self.order(id).await {
-                    if new_code(&order, &skip).is_some() {
-                        self.forget_codes(id);
-                        return Ok(order);
-                    }
-                    last = Some(order);
+                match self.order_within(id, hard).await {
+                    Ok(order) if seen.has_new_code(&order) => return Ok(order),
+                    Ok(order) => last = Some(order),
+                    Err(e) => tracing::debug!(error = %e, "last look failed"),
                 }
-                return self.time_out(id, &options, last, started, &skip).await;
+                return self
+                    .time_out(id, &options, last, started, hard, &seen)
+                    .await;
             }
         }
     }
 
+    /// Ends a wait that ran out of time: cancels the order if asked (within `hard`), and
+    /// reports the last state seen. A failure here never hides the timeout: the error stays
+    /// [`Error::WaitTimeout`], with `cancelled` saying whether the cancel went through.
     async fn time_out(
         &self,
         id: &str,
         options: &WaitOptions,
         last: Option<Order>,
         started: Instant,
-        skip: &HashSet<String>,
+        hard: Instant,
+        seen: &Seen,
     ) -> Result<Order> {
         let mut order = last;
         let mut cancelled = false;
-        if options.cancel_on_timeout {
-            match self.cancel_order(id).await {
+        if options.cancel_on_timeout && Instant::now() < hard {
+            match self.cancel_within(id, Some(hard)).await {
                 Ok(after) => {
                     cancelled = after.status == OrderStatus::Cancelled;
                     order = Some(after);
                 }
                 Err(e) if e.kind() == ErrorKind::Conflict => {
                     // Not cancellable any more: most likely the code just arrived.
-                    let latest = self.order(id).await?;
-                    if new_code(&latest, skip).is_some() {
-                        self.forget_codes(id);
-                        return Ok(latest);
+                    match self.order_within(id, hard).await {
+                        Ok(latest) if seen.has_new_code(&latest) => return Ok(latest),
+                        Ok(latest) => order = Some(latest),
+                        Err(e) => tracing::debug!(error = %e, "look after a refused cancel failed"),
                     }
-                    order = Some(latest);
                 }
-                Err(e) => return Err(e),
+                Err(e) => tracing::debug!(error = %e, "cancel on timeout failed"),
             }
         }
-        let order = match order {
-            Some(order) => order,
-            None => self.order(id).await?,
-        };
         Err(Error::WaitTimeout {
-            order: Box::new(order),
+            order_id: id.to_owned(),
+            order: order.map(Box::new),
             waited: started.elapsed(),
             cancelled,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn order(code: Option<&str>, codes: &[&str]) -> Order {
+        crate::models::decode(json!({"id": 1, "status": "received", "code": code, "codes": codes}))
+            .expect("decodes")
+    }
+
+    fn seen(before: &[&str], excluded: &[&str]) -> Seen {
+        Seen {
+            before: before.iter().map(|s| s.to_string()).collect(),
+            excluded: excluded.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn new_codes_by_place_then_by_digits() {
+        // Nothing seen: any code is new.
+        assert!(seen(&[], &[]).has_new_code(&order(Some("111"), &["111"])));
+        assert!(!seen(&[], &[]).has_new_code(&order(None, &[])));
+        // After a resend: the old code, still shown, is not new; a second one is, even with the
+        // same digits.
+        let s = seen(&["111"], &[]);
+        assert!(!s.has_new_code(&order(Some("111"), &["111"])));
+        assert!(!s.has_new_code(&order(None, &["111"])));
+        assert!(s.has_new_code(&order(Some("222"), &["111", "222"])));
+        assert!(s.has_new_code(&order(Some("111"), &["111", "111"])));
+        // A server without a history: digits decide.
+        assert!(!s.has_new_code(&order(Some("111"), &[])));
+        assert!(s.has_new_code(&order(Some("333"), &[])));
+        // Excluded codes never count.
+        let s = seen(&["111"], &["222"]);
+        assert!(!s.has_new_code(&order(Some("222"), &["111", "222"])));
+        assert!(!seen(&[], &["9"]).has_new_code(&order(Some("9"), &["9"])));
     }
 }

@@ -178,10 +178,7 @@ fn cases(c: &Client, base: &str) -> Vec<Case> {
             c34.wait_for_code("a/b", wait(1000, 100)).await
         }),
         case("with_options timeout 0", "timeout", async move {
-            c35.with_options(RequestOptions {
-                timeout: Some(Duration::ZERO),
-                max_retries: None,
-            })
+            c35.with_options(RequestOptions::new().timeout(Duration::ZERO))
         }),
         case("pricing option name", "pricing_option", async move {
             "fastest".parse::<PricingOption>()

@@ -108,10 +108,10 @@ async fn a_dropped_create_order_is_outcome_unknown_and_never_resent() {
     let nexotp::Error::OrderOutcomeUnknown(info) = &err else {
         panic!("expected OrderOutcomeUnknown, got {err:?}")
     };
-    assert_eq!(info.operation, Operation::CreateOrder);
-    assert_eq!(info.service.as_deref(), Some("svc_telegram"));
-    assert_eq!(info.country.as_deref(), Some("cty_us"));
-    assert_eq!(info.order_id, None);
+    assert_eq!(info.call.operation, Operation::CreateOrder);
+    assert_eq!(info.call.service.as_deref(), Some("svc_telegram"));
+    assert_eq!(info.call.country.as_deref(), Some("cty_us"));
+    assert_eq!(info.call.order_id, None);
     assert_eq!(info.status, None);
     assert_eq!(orders(&sb).len(), 1, "exactly one order");
     assert_eq!(
@@ -252,8 +252,8 @@ async fn a_dropped_resend_is_outcome_unknown_with_the_order_id() {
     let nexotp::Error::OrderOutcomeUnknown(info) = &err else {
         panic!("expected OrderOutcomeUnknown, got {err:?}")
     };
-    assert_eq!(info.operation, Operation::ResendOrder);
-    assert_eq!(info.order_id.as_deref(), Some(order.id.as_str()));
+    assert_eq!(info.call.operation, Operation::ResendOrder);
+    assert_eq!(info.call.order_id.as_deref(), Some(order.id.as_str()));
     assert_eq!(requests_to(&sb, "POST", "/order/5001/resend").len(), 1);
 }
 
@@ -329,7 +329,7 @@ async fn a_create_order_with_an_unreadable_2xx_is_outcome_unknown() {
     let nexotp::Error::OrderOutcomeUnknown(info) = &err else {
         panic!("expected OrderOutcomeUnknown, got {err:?}")
     };
-    assert_eq!(info.service.as_deref(), Some("svc_telegram"));
+    assert_eq!(info.call.service.as_deref(), Some("svc_telegram"));
     assert_eq!(orders(&sb).len(), 1, "the order exists");
     assert_eq!(requests_to(&sb, "POST", "/order").len(), 1, "never re-sent");
 }

@@ -40,10 +40,11 @@ async fn the_key_never_shows_in_debug() {
     let key = ApiKey::new(KEY).expect("key");
     assert_clean("ApiKey", &format!("{key:?} {key}"));
     let sibling = client
-        .with_options(nexotp::RequestOptions {
-            timeout: Some(Duration::from_secs(1)),
-            max_retries: Some(0),
-        })
+        .with_options(
+            nexotp::RequestOptions::new()
+                .timeout(Duration::from_secs(1))
+                .max_retries(0),
+        )
         .expect("sibling");
     assert_clean("with_options client", &format!("{sibling:?}"));
 }

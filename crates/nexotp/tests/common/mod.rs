@@ -272,40 +272,17 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Received> {
 /// When the sandbox received a request, in unix milliseconds (from its `at` field,
 /// `2026-11-26T08:00:00.123Z`).
 pub fn at_ms(r: &RecordedRequest) -> i64 {
-    let s = r.at.trim_end_matches('Z');
-    let (date, time) = s.split_once('T').expect("ISO 8601 timestamp");
-    let mut d = date.split('-').map(|p| p.parse::<i64>().expect("date"));
-    let (y, m, day) = (
-        d.next().expect("year"),
-        d.next().expect("month"),
-        d.next().expect("day"),
-    );
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>().expect("time"));
-    let (h, min, sec) = (
-        t.next().expect("h"),
-        t.next().expect("m"),
-        t.next().expect("s"),
-    );
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().expect("ms");
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    ((days * 24 + h) * 60 + min) * 60_000 + sec * 1000 + ms
+    let at = nexotp::parse_timestamp(&r.at).expect("an RFC 3339 timestamp");
+    let since = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since.as_millis()).expect("fits")
 }
 
 /// A client that does not retry.
 pub fn no_retries(client: &Client) -> Client {
     client
-        .with_options(nexotp::RequestOptions {
-            max_retries: Some(0),
-            ..Default::default()
-        })
+        .with_options(nexotp::RequestOptions::new().max_retries(0))
         .expect("options")
 }
 
