@@ -140,12 +140,14 @@ impl SandboxArgs {
 /// once), and serves until SIGINT / SIGTERM (or stdin closing, with `--exit-on-stdin-close`).
 pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
     let handle = args.builder()?.start().await?;
+    // Catch signals before announcing the URL: a harness may send SIGTERM as soon as it reads it.
+    let exit = exit_signal(args.exit_on_stdin_close);
     {
         let mut out = io::stdout().lock();
         writeln!(out, "{}", handle.base_url())?;
         out.flush()?;
     }
-    wait_for_exit(args.exit_on_stdin_close).await;
+    exit.await;
     handle.shutdown().await;
     Ok(())
 }
@@ -173,36 +175,58 @@ where
     serve_from_args(cli.args).await
 }
 
-async fn wait_for_exit(on_stdin_close: bool) {
-    let stdin_closed = async {
-        if !on_stdin_close {
-            return std::future::pending::<()>().await;
-        }
-        // A plain thread: a blocking stdin read must never keep the runtime from shutting down.
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 1024];
-            let mut stdin = io::stdin();
-            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-            let _ = tx.send(());
-        });
-        let _ = rx.await;
-    };
+/// A future that ends on SIGINT / SIGTERM (or stdin closing, when asked). The Unix signal
+/// handlers are installed when this is called, not when it is first awaited.
+fn exit_signal(on_stdin_close: bool) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-        _ = stdin_closed => {}
+    async move {
+        let stdin_closed = async {
+            if !on_stdin_close {
+                return std::future::pending::<()>().await;
+            }
+            // A plain thread: a blocking stdin read must never keep the runtime from shutting
+            // down.
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 1024];
+                let mut stdin = io::stdin();
+                while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        };
+        #[cfg(unix)]
+        let (interrupt, terminate) = (received(interrupt), received(terminate));
+        #[cfg(not(unix))]
+        let (interrupt, terminate) = (
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            std::future::pending::<()>(),
+        );
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+            _ = stdin_closed => {}
+        }
+    }
+}
+
+/// Waits for a signal; never ends when its handler could not be installed.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
