@@ -98,9 +98,10 @@
 //!
 //! # Rate limits
 //!
-//! Off by default. Per bucket: `per_second`, optional `burst` (default `per_second`, at least
-//! 1) and optional `retry_after` (the bucket's 429s then carry exactly that `Retry-After` and
-//! no `retry-after-ms`, e.g. `"0"`): [`RateLimit`], [`SandboxBuilder::rate_limit_with`],
+//! Off by default. Per bucket: `per_second`, an optional `burst` (default `per_second`, at
+//! least one) and an optional `retry_after` (the bucket's 429s then carry exactly that
+//! `Retry-After` and no `retry-after-ms`, e.g. `"0"`): [`RateLimit`],
+//! [`SandboxBuilder::rate_limit_with`],
 //! `POST /__sandbox/rate {"bucket":"POLL","per_second":50,"burst":10,"retry_after":"0"}`,
 //! `--rate POLL=50/s,burst=10,retry_after=0`.
 //!
