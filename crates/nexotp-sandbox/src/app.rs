@@ -1,5 +1,5 @@
 //! The shared server state behind every connection: configuration, the world (`State`), faults,
-//! rate limiter, request log, and the HTTP client for webhook deliveries. Each part has its own
+//! rate limiter, request log, counters, and the HTTP client for webhook deliveries. Each part has its own
 //! `std::sync::Mutex` so that a poll does not wait on, say, the request log; flags let the hot
 //! path skip the fault and rate-limit locks when nothing is configured.
 
@@ -11,9 +11,10 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::faults::{FaultKind, FaultState, Faults};
-use crate::rate_limit::{Bucket, Decision, RateLimiter};
+use crate::rate_limit::{Bucket, Decision, RateLimit, RateLimiter};
 use crate::recorder::{LogEntry, RecordedRequest, RequestLog};
 use crate::state::State;
+use crate::stats::SandboxStats;
 use crate::util::{hash, lock};
 use crate::webhooks;
 
@@ -26,6 +27,7 @@ pub(crate) struct App {
     limiter: Mutex<RateLimiter>,
     limits_active: AtomicBool,
     log: Mutex<RequestLog>,
+    stats: Mutex<SandboxStats>,
     request_seq: AtomicU64,
     /// Wakes the lifecycle ticker when a new deadline may be earlier than the one it sleeps to.
     pub ticker: Notify,
@@ -49,6 +51,7 @@ impl App {
             limiter: Mutex::new(RateLimiter::default()),
             limits_active: AtomicBool::new(false),
             log: Mutex::new(RequestLog::new(config.request_log_limit)),
+            stats: Mutex::new(SandboxStats::default()),
             request_seq: AtomicU64::new(0),
             ticker: Notify::new(),
             http,
@@ -57,7 +60,7 @@ impl App {
         };
         app.set_faults(app.config.faults.clone());
         for b in Bucket::ALL {
-            app.set_rate_limit(b, app.config.rate_limits[b as usize]);
+            app.set_rate_limit(b, app.config.rate_limits[b as usize].clone());
         }
         Ok(app)
     }
@@ -86,6 +89,12 @@ impl App {
         format!("req_{:016x}", hash(self.config.seed, &[9, n]))
     }
 
+    /// A Cloudflare-style Ray ID for an injected 52x page (16 hex digits, seeded).
+    pub fn ray_id(&self) -> String {
+        let n = self.request_seq.load(Ordering::Relaxed);
+        format!("{:016x}", hash(self.config.seed, &[0xCF, n]))
+    }
+
     /// Whether any fault is configured (lets the hot path skip the lock).
     pub fn faults_active(&self) -> bool {
         self.faults_active.load(Ordering::Relaxed)
@@ -104,33 +113,58 @@ impl App {
         lock(&self.faults).faults.clone()
     }
 
-    /// Picks the fault for one request and returns it with the added latency.
+    /// Picks the fault for one request (counting it) and returns it with the added latency.
     pub fn pick_fault(&self, method: &str, route: Option<&str>) -> (Option<FaultKind>, u64) {
-        let mut f = lock(&self.faults);
-        let fault = f.pick(method, route);
-        self.faults_active
-            .store(!f.faults.is_empty(), Ordering::Relaxed);
-        (fault, f.faults.latency_ms)
+        let (fault, latency) = {
+            let mut f = lock(&self.faults);
+            let fault = f.pick(method, route);
+            self.faults_active
+                .store(!f.faults.is_empty(), Ordering::Relaxed);
+            (fault, f.faults.latency_ms)
+        };
+        if let Some(kind) = &fault {
+            lock(&self.stats).count_fault(kind.name());
+        }
+        (fault, latency)
     }
 
     /// Sets or removes a bucket's limit.
-    pub fn set_rate_limit(&self, bucket: Bucket, per_second: Option<f64>) {
+    pub fn set_rate_limit(&self, bucket: Bucket, limit: Option<RateLimit>) {
         let mut l = lock(&self.limiter);
-        l.set(bucket, per_second);
+        l.set(bucket, limit);
         self.limits_active.store(l.any(), Ordering::Relaxed);
     }
 
     /// The configured limits, indexed like [`Bucket::ALL`].
-    pub fn rate_limits(&self) -> [Option<f64>; 3] {
+    pub fn rate_limits(&self) -> [Option<RateLimit>; 3] {
         lock(&self.limiter).limits()
     }
 
-    /// Takes a token from a bucket.
+    /// Takes a token from a bucket (a refusal is counted).
     pub fn rate(&self, bucket: Bucket, now: Instant, unix_ms: u64) -> Decision {
         if !self.limits_active.load(Ordering::Relaxed) {
             return Decision::Unlimited;
         }
-        lock(&self.limiter).take(bucket, now, unix_ms)
+        let decision = lock(&self.limiter).take(bucket, now, unix_ms);
+        if matches!(decision, Decision::Limited(_)) {
+            lock(&self.stats).count_rate_limited(bucket);
+        }
+        decision
+    }
+
+    /// Updates the counters.
+    pub fn count(&self, f: impl FnOnce(&mut SandboxStats)) {
+        f(&mut lock(&self.stats));
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> SandboxStats {
+        lock(&self.stats).clone()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn clear_stats(&self) {
+        *lock(&self.stats) = SandboxStats::default();
     }
 
     /// Whether requests are recorded.
@@ -154,7 +188,7 @@ impl App {
     }
 
     /// Back to the start: seeded world, the faults and limits given at start, empty request log
-    /// and delivery records, request ids from the start of their sequence.
+    /// and delivery records, counters at zero, request ids from the start of their sequence.
     pub fn reset(&self) {
         {
             let mut state = lock(&self.state);
@@ -164,9 +198,10 @@ impl App {
         *lock(&self.faults) = FaultState::new(Faults::default(), self.config.seed);
         self.set_faults(self.config.faults.clone());
         for b in Bucket::ALL {
-            self.set_rate_limit(b, self.config.rate_limits[b as usize]);
+            self.set_rate_limit(b, self.config.rate_limits[b as usize].clone());
         }
         self.clear_requests();
+        self.clear_stats();
         self.request_seq.store(0, Ordering::Relaxed);
         self.ticker.notify_one();
     }

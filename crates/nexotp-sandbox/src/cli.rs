@@ -9,10 +9,10 @@ use std::time::Duration;
 use clap::Parser;
 use rust_decimal::Decimal;
 
-use crate::config::{DEFAULT_API_KEY, DEFAULT_SEED, SandboxBuilder};
+use crate::config::{DEFAULT_API_KEY, DEFAULT_REQUEST_LOG_LIMIT, DEFAULT_SEED, SandboxBuilder};
 use crate::faults::Faults;
 use crate::handle::Sandbox;
-use crate::rate_limit::Bucket;
+use crate::rate_limit::{Bucket, RateLimit};
 
 /// The sandbox's command-line flags (a `clap::Args` group, to flatten into another CLI).
 #[derive(Debug, Clone, clap::Args)]
@@ -39,8 +39,19 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "25.00", value_parser = parse_decimal)]
     pub balance: Decimal,
     /// Rate limit of a bucket, e.g. `POLL=5/s` (repeatable; buckets GENERAL, ORDER, POLL).
-    #[arg(long = "rate", value_name = "BUCKET=N/s", value_parser = parse_rate)]
-    pub rate: Vec<(Bucket, f64)>,
+    ///
+    /// Options after commas: `burst=N` (requests that may arrive at once; default N/s, at
+    /// least 1) and `retry_after=VALUE` (the bucket's 429s then carry exactly this Retry-After
+    /// and no retry-after-ms; it comes last and takes the rest, so an HTTP date with commas
+    /// works). E.g. `--rate POLL=50/s,burst=10,retry_after=0`. Without `retry_after`, a 429
+    /// carries Retry-After in whole seconds (at least 1) and retry-after-ms.
+    #[arg(
+        long = "rate",
+        value_name = "BUCKET=N/s[,burst=N][,retry_after=V]",
+        value_parser = parse_rate,
+        verbatim_doc_comment
+    )]
+    pub rate: Vec<(Bucket, RateLimit)>,
     /// Milliseconds added to every API answer.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -55,8 +66,38 @@ pub struct SandboxArgs {
     pub malformed_rate: f64,
     /// Faults as JSON (the `POST /__sandbox/faults` form); the rate flags above override its
     /// fields when given.
-    #[arg(long, value_name = "JSON")]
+    ///
+    /// {"latency_ms": 0, "error_rate": 0.0, "drop_rate": 0.0, "malformed_rate": 0.0,
+    ///  "script": [{"match": "POST /order", "fault": "drop", "times": 1}, ...],
+    ///  "random": [{"rate": 0.2, "match": "GET /**", "fault": "status", "status": 503}, ...]}
+    /// or one scripted fault object. `match` is "METHOD /path" under the API prefix (`*` = one
+    /// segment, a final `**` = the rest; absent = any request). Scripted faults are consumed
+    /// first; else one seeded draw per request walks the matching `random` entries adding up
+    /// their rates (then error/drop/malformed_rate). Faults (applied = the order is created,
+    /// the wallet debited):
+    ///   {"fault":"status","status":503}          not applied; error envelope (code from the
+    ///       status, or "code"; a 200 gives success:false); "retry_after":"1" sent verbatim;
+    ///       "envelope":false → an HTML page: nginx's for 429/502/503/504, Cloudflare's for
+    ///       520-526, WordPress's critical error otherwise; "body":"..." (+"content_type")
+    ///       sent verbatim; "after_apply":true → applied first, then this answer
+    ///   {"fault":"wp_internal_error"}            applied; 500 WordPress fatal-error JSON
+    ///       (code internal_server_error)
+    ///   {"fault":"drop"}                         applied; connection closed, no answer
+    ///   {"fault":"drop_before_apply"}            not applied; connection closed
+    ///   {"fault":"malformed"}                    applied; 200 with cut-off JSON
+    ///   {"fault":"truncate","bytes":40}          applied; real status, first N bytes of the
+    ///       real body (default half)
+    ///   {"fault":"html500"}                      not applied; 500 WordPress HTML page
+    ///   {"fault":"delay","ms":1500}              wait, then handled normally
+    ///   {"fault":"slow_after_apply","ms":1500}   applied, then wait before answering
+    ///   {"fault":"instant_code"}                 applied; a created or resent order gets its
+    ///       next code before the answer, which shows it
+    #[arg(long, value_name = "JSON", verbatim_doc_comment)]
     pub faults: Option<String>,
+    /// How many API requests `GET /__sandbox/requests` keeps (the oldest are forgotten first;
+    /// 0 keeps none).
+    #[arg(long, default_value_t = DEFAULT_REQUEST_LOG_LIMIT)]
+    pub request_log_limit: usize,
     /// Print one line per API request to stdout (after the base URL line).
     #[arg(long, short)]
     pub verbose: bool,
@@ -76,21 +117,48 @@ fn parse_share(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_rate(s: &str) -> Result<(Bucket, f64), String> {
-    let (bucket, rate) = s
+fn parse_rate(s: &str) -> Result<(Bucket, RateLimit), String> {
+    let (bucket, rest) = s
         .split_once('=')
         .ok_or("expected BUCKET=N/s, e.g. POLL=5/s")?;
     let bucket: Bucket = bucket
         .parse()
         .map_err(|e: crate::rate_limit::UnknownBucket| e.to_string())?;
+    let (rate, mut options) = rest.split_once(',').unwrap_or((rest, ""));
     let rate = rate.trim();
     let rate = rate.strip_suffix("/s").unwrap_or(rate);
-    match rate.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok((bucket, r)),
-        _ => Err(format!(
-            "expected a positive number of requests per second, got {rate:?}"
-        )),
+    let mut limit = match rate.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => RateLimit::new(r),
+        _ => {
+            return Err(format!(
+                "expected a positive number of requests per second, got {rate:?}"
+            ));
+        }
+    };
+    while !options.trim().is_empty() {
+        let (key, value) = options
+            .split_once('=')
+            .ok_or_else(|| format!("expected burst=N or retry_after=VALUE, got {options:?}"))?;
+        match key.trim() {
+            // Last option: takes the rest, commas included (an HTTP date has some).
+            "retry_after" | "retry-after" => {
+                limit.retry_after = Some(value.trim().to_string());
+                options = "";
+            }
+            "burst" => {
+                let (n, rest) = value.split_once(',').unwrap_or((value, ""));
+                let n = n
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("burst must be a whole number, got {n:?}"))?;
+                limit.burst = Some(n);
+                options = rest;
+            }
+            other => return Err(format!("unknown rate option {other:?}")),
+        }
     }
+    limit.validate()?;
+    Ok((bucket, limit))
 }
 
 impl SandboxArgs {
@@ -128,9 +196,10 @@ impl SandboxArgs {
             .order_ttl(Duration::from_secs(self.order_ttl_s))
             .initial_balance(self.balance)
             .faults(faults)
+            .request_log_limit(self.request_log_limit)
             .log_requests(self.verbose);
-        for (bucket, rate) in &self.rate {
-            b = b.rate_limit(*bucket, *rate);
+        for (bucket, limit) in &self.rate {
+            b = b.rate_limit_with(*bucket, limit.clone());
         }
         Ok(b)
     }
@@ -140,12 +209,14 @@ impl SandboxArgs {
 /// once), and serves until SIGINT / SIGTERM (or stdin closing, with `--exit-on-stdin-close`).
 pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
     let handle = args.builder()?.start().await?;
+    // Catch signals before announcing the URL: a harness may send SIGTERM as soon as it reads it.
+    let exit = exit_signal(args.exit_on_stdin_close);
     {
         let mut out = io::stdout().lock();
         writeln!(out, "{}", handle.base_url())?;
         out.flush()?;
     }
-    wait_for_exit(args.exit_on_stdin_close).await;
+    exit.await;
     handle.shutdown().await;
     Ok(())
 }
@@ -154,7 +225,12 @@ pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
 #[command(
     name = "nexotp-sandbox",
     version,
-    about = "A local, stateful imitation of the NexOTP API"
+    about = "A local, stateful imitation of the NexOTP API",
+    after_help = "Prints its base URL as the first stdout line. Control endpoints (no key, plain \
+JSON) under /__sandbox/: POST reset; GET|POST balance; GET|POST|DELETE faults; GET|POST rate \
+({\"bucket\":\"POLL\",\"per_second\":50,\"burst\":10,\"retry_after\":\"0\"}); GET|DELETE \
+stats; GET|DELETE requests; GET state; GET deliveries; POST orders/{id}/code; POST \
+orders/{id}/expire."
 )]
 struct Cli {
     #[command(flatten)]
@@ -173,36 +249,58 @@ where
     serve_from_args(cli.args).await
 }
 
-async fn wait_for_exit(on_stdin_close: bool) {
-    let stdin_closed = async {
-        if !on_stdin_close {
-            return std::future::pending::<()>().await;
-        }
-        // A plain thread: a blocking stdin read must never keep the runtime from shutting down.
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 1024];
-            let mut stdin = io::stdin();
-            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-            let _ = tx.send(());
-        });
-        let _ = rx.await;
-    };
+/// A future that ends on SIGINT / SIGTERM (or stdin closing, when asked). The Unix signal
+/// handlers are installed when this is called, not when it is first awaited.
+fn exit_signal(on_stdin_close: bool) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-        _ = stdin_closed => {}
+    async move {
+        let stdin_closed = async {
+            if !on_stdin_close {
+                return std::future::pending::<()>().await;
+            }
+            // A plain thread: a blocking stdin read must never keep the runtime from shutting
+            // down.
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 1024];
+                let mut stdin = io::stdin();
+                while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        };
+        #[cfg(unix)]
+        let (interrupt, terminate) = (received(interrupt), received(terminate));
+        #[cfg(not(unix))]
+        let (interrupt, terminate) = (
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            std::future::pending::<()>(),
+        );
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+            _ = stdin_closed => {}
+        }
+    }
+}
+
+/// Waits for a signal; never ends when its handler could not be installed.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::faults::Faults;
 use crate::handle::SandboxHandle;
-use crate::rate_limit::Bucket;
+use crate::rate_limit::{Bucket, RateLimit};
 use crate::state::StateConfig;
 
 /// The API key a sandbox accepts unless told otherwise.
@@ -31,7 +31,7 @@ pub(crate) struct Config {
     pub code_delay: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
-    pub rate_limits: [Option<f64>; 3],
+    pub rate_limits: [Option<RateLimit>; 3],
     pub faults: Faults,
     pub request_log_limit: usize,
     pub log_requests: bool,
@@ -68,7 +68,7 @@ impl Default for SandboxBuilder {
                 code_delay: Duration::from_secs(2),
                 order_ttl: Duration::from_secs(20 * 60),
                 initial_balance: Decimal::new(2500, 2),
-                rate_limits: [None; 3],
+                rate_limits: [None, None, None],
                 faults: Faults::default(),
                 request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
                 log_requests: false,
@@ -113,7 +113,13 @@ impl SandboxBuilder {
 
     /// Limits a bucket to `per_second` requests per second (burst of the same size, at least 1).
     pub fn rate_limit(mut self, bucket: Bucket, per_second: f64) -> Self {
-        self.config.rate_limits[bucket as usize] = Some(per_second);
+        self.config.rate_limits[bucket as usize] = Some(RateLimit::new(per_second));
+        self
+    }
+
+    /// Limits a bucket with a full [`RateLimit`] (burst, `Retry-After` override).
+    pub fn rate_limit_with(mut self, bucket: Bucket, limit: RateLimit) -> Self {
+        self.config.rate_limits[bucket as usize] = Some(limit);
         self
     }
 
@@ -124,6 +130,7 @@ impl SandboxBuilder {
     }
 
     /// How many requests [`SandboxHandle::requests`] keeps (default 10 000; 0 records none).
+    /// Raise it for tests that send more (a kept request costs well under a kilobyte).
     pub fn request_log_limit(mut self, limit: usize) -> Self {
         self.config.request_log_limit = limit;
         self

@@ -1,7 +1,8 @@
 //! The control endpoints under `/__sandbox/`: no API key, plain JSON (no envelope), bodies read
 //! whatever their content type. They let tests in any language steer the sandbox: reset it, set
 //! the balance, faults and rate limits, deliver a code or expire an order now, and inspect the
-//! request log, the state and webhook deliveries. Control requests are not logged.
+//! request log, the counters, the state and webhook deliveries. Control requests are neither
+//! logged nor counted.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::faults::{Faults, ScriptedFault};
-use crate::rate_limit::Bucket;
+use crate::rate_limit::{Bucket, RateLimit};
 use crate::reply::{Reply, to_json};
 use crate::state::ApiError;
 
@@ -51,11 +52,41 @@ pub(crate) fn decimal(v: &Value) -> Option<Decimal> {
 /// Parses `POST /__sandbox/faults`: a full [`Faults`] object, or a single scripted fault
 /// (an object with a `fault` key), which becomes a one-entry script.
 pub(crate) fn parse_faults(v: Value) -> Result<Faults, String> {
-    if v.get("fault").is_some() {
+    let faults = if v.get("fault").is_some() {
         let one = ScriptedFault::deserialize(v).map_err(|e| e.to_string())?;
-        return Ok(Faults::default().then(one));
-    }
-    Faults::deserialize(v).map_err(|e| e.to_string())
+        Faults::default().then(one)
+    } else {
+        Faults::deserialize(v).map_err(|e| e.to_string())?
+    };
+    faults.validate()?;
+    Ok(faults)
+}
+
+/// `POST /__sandbox/rate`: `{"bucket", "per_second", "burst", "retry_after"}`.
+#[derive(Deserialize)]
+struct RateBody {
+    bucket: Bucket,
+    #[serde(default)]
+    per_second: Option<f64>,
+    #[serde(default)]
+    burst: Option<u32>,
+    #[serde(default)]
+    retry_after: Option<String>,
+}
+
+/// Parses `POST /__sandbox/rate`; `per_second` absent or `null` removes the limit.
+fn parse_rate(v: Value) -> Result<(Bucket, Option<RateLimit>), String> {
+    let body = RateBody::deserialize(v).map_err(|e| e.to_string())?;
+    let Some(per_second) = body.per_second else {
+        return Ok((body.bucket, None));
+    };
+    let limit = RateLimit {
+        per_second,
+        burst: body.burst,
+        retry_after: body.retry_after,
+    };
+    limit.validate()?;
+    Ok((body.bucket, Some(limit)))
 }
 
 /// Handles one control request; `rest` is the path after `/__sandbox`.
@@ -100,30 +131,36 @@ pub(crate) fn handle(app: &Arc<App>, method: &str, rest: &str, body: &[u8]) -> R
         }
         ("GET", ["rate"]) => {
             let limits = app.rate_limits();
-            ok(json!({"GENERAL": limits[0], "ORDER": limits[1], "POLL": limits[2]}))
+            let rate = |i: usize| limits[i].as_ref().map(|l| l.per_second);
+            ok(json!({
+                "GENERAL": rate(0), "ORDER": rate(1), "POLL": rate(2),
+                "limits": {"GENERAL": limits[0], "ORDER": limits[1], "POLL": limits[2]},
+            }))
         }
-        ("POST", ["rate"]) => {
-            let bucket = body
-                .get("bucket")
-                .and_then(Value::as_str)
-                .map(Bucket::from_str);
-            let per_second = body.get("per_second").map(|v| {
-                if v.is_null() {
-                    Ok(None)
-                } else {
-                    v.as_f64().map(Some).ok_or(())
-                }
-            });
-            match (bucket, per_second.unwrap_or(Ok(None))) {
-                (Some(Ok(b)), Ok(rate)) => {
-                    app.set_rate_limit(b, rate);
-                    ok(json!({"ok": true, "bucket": b.as_str(), "per_second": rate}))
-                }
-                _ => fail(
-                    400,
-                    "expected {\"bucket\": \"GENERAL\"|\"ORDER\"|\"POLL\", \"per_second\": 5 | null}",
-                ),
+        ("POST", ["rate"]) => match parse_rate(body) {
+            Ok((bucket, limit)) => {
+                let answer = json!({
+                    "ok": true,
+                    "bucket": bucket.as_str(),
+                    "per_second": limit.as_ref().map(|l| l.per_second),
+                    "burst": limit.as_ref().and_then(|l| l.burst),
+                    "retry_after": limit.as_ref().and_then(|l| l.retry_after.clone()),
+                });
+                app.set_rate_limit(bucket, limit);
+                ok(answer)
             }
+            Err(e) => fail(
+                400,
+                format!(
+                    "invalid rate ({e}); expected {{\"bucket\": \"GENERAL\"|\"ORDER\"|\"POLL\", \
+                     \"per_second\": 5 | null, \"burst\": 10, \"retry_after\": \"0\"}}"
+                ),
+            ),
+        },
+        ("GET", ["stats"]) => ok(serde_json::to_value(app.stats()).unwrap_or(Value::Null)),
+        ("DELETE", ["stats"]) => {
+            app.clear_stats();
+            ok(json!({"ok": true}))
         }
         ("POST", ["orders", id, action @ ("code" | "expire")]) => {
             let Ok(id) = id.parse::<u64>() else {

@@ -15,8 +15,9 @@ use tokio::task::JoinHandle;
 use crate::app::App;
 use crate::config::{Config, SandboxBuilder};
 use crate::faults::Faults;
-use crate::rate_limit::Bucket;
+use crate::rate_limit::{Bucket, RateLimit};
 use crate::recorder::RecordedRequest;
+use crate::stats::SandboxStats;
 use crate::webhooks::DeliveryRecord;
 
 /// Entry point: `Sandbox::builder()...start().await` gives a [`SandboxHandle`].
@@ -134,9 +135,42 @@ impl SandboxHandle {
         self.app.faults()
     }
 
-    /// Sets (`Some(n)`: n requests per second) or removes (`None`) a bucket's rate limit.
+    /// Sets (`Some(n)`: n requests per second, burst n) or removes (`None`) a bucket's rate
+    /// limit.
     pub fn set_rate_limit(&self, bucket: Bucket, per_second: Option<f64>) {
-        self.app.set_rate_limit(bucket, per_second);
+        self.app
+            .set_rate_limit(bucket, per_second.map(RateLimit::new));
+    }
+
+    /// Sets (with burst and `Retry-After` override) or removes a bucket's rate limit; the
+    /// bucket starts full.
+    pub fn set_rate_limit_with(&self, bucket: Bucket, limit: Option<RateLimit>) {
+        self.app.set_rate_limit(bucket, limit);
+    }
+
+    /// A bucket's rate limit, if it has one.
+    pub fn rate_limit(&self, bucket: Bucket) -> Option<RateLimit> {
+        self.app.rate_limits()[bucket as usize].clone()
+    }
+
+    /// What the sandbox counted since it started, was reset or [`SandboxHandle::clear_stats`].
+    pub fn stats(&self) -> SandboxStats {
+        self.app.stats()
+    }
+
+    /// Sets the counters back to zero (nothing else changes).
+    pub fn clear_stats(&self) {
+        self.app.clear_stats();
+    }
+
+    /// How many orders exist (cheaper than [`SandboxHandle::state`]).
+    pub fn orders_count(&self) -> usize {
+        self.app.with_state(|s| s.order_count())
+    }
+
+    /// The ids of every order, in creation order.
+    pub fn order_ids(&self) -> Vec<u64> {
+        self.app.with_state(|s| s.order_ids())
     }
 
     /// Sets the wallet balance (recorded as an `adjustment` transaction).
@@ -151,7 +185,8 @@ impl SandboxHandle {
     }
 
     /// Back to the start: the seeded world (balance, catalogue, no orders or webhooks, ids from
-    /// the start), the faults and rate limits given at start, empty request log and deliveries.
+    /// the start), the faults and rate limits given at start, empty request log and deliveries,
+    /// counters at zero.
     pub fn reset(&self) {
         self.app.reset();
     }

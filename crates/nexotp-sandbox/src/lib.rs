@@ -20,9 +20,9 @@
 //!
 //! The binary does the same from flags and prints the base URL as its first stdout line:
 //! `nexotp-sandbox --port 0 [--host H] [--api-key K] [--seed N] [--code-delay-ms MS]
-//! [--order-ttl-s S] [--balance 25.00] [--rate BUCKET=N/s ...] [--latency-ms MS]
-//! [--error-rate F] [--drop-rate F] [--malformed-rate F] [--faults JSON] [--verbose]
-//! [--exit-on-stdin-close]` (see [`SandboxArgs`]).
+//! [--order-ttl-s S] [--balance 25.00] [--rate BUCKET=N/s[,burst=N][,retry_after=V] ...]
+//! [--latency-ms MS] [--error-rate F] [--drop-rate F] [--malformed-rate F] [--faults JSON]
+//! [--request-log-limit N] [--verbose] [--exit-on-stdin-close]` (see [`SandboxArgs`]).
 //!
 //! # The API
 //!
@@ -53,27 +53,73 @@
 //!
 //! # Faults
 //!
-//! [`Faults`] in JSON (for `POST /__sandbox/faults` and `--faults`):
+//! [`Faults`] in JSON (for `POST /__sandbox/faults` and `--faults`), every field optional:
 //!
 //! ```json
 //! {"latency_ms": 0, "error_rate": 0.0, "drop_rate": 0.0, "malformed_rate": 0.0,
 //!  "script": [{"match": "POST /order", "fault": "drop", "times": 1},
-//!             {"match": "GET /order/*", "fault": "status", "status": 429, "retry_after": "1"},
-//!             {"fault": "status", "status": 502, "envelope": false},
-//!             {"fault": "drop_before_apply"}, {"fault": "malformed"}, {"fault": "html500"},
-//!             {"fault": "delay", "ms": 1500}]}
+//!             {"match": "GET /order/*", "fault": "status", "status": 429, "retry_after": "1"}],
+//!  "random": [{"rate": 0.2, "match": "GET /**", "fault": "status", "status": 503},
+//!             {"rate": 0.05, "fault": "drop"}]}
 //! ```
 //!
 //! A single scripted fault object (with a `fault` key) is also accepted and becomes a one-entry
-//! script. See [`FaultKind`] for what each does and which ones apply the request.
+//! script. `match` is `"METHOD /path"` under the API prefix (`*` one segment, a final `**` the
+//! rest, method `*` or left out = any); absent, any API request. Per API request the first
+//! matching scripted fault is used (and consumed, `times` defaults to 1); else, when random
+//! faults are configured, one draw from the seeded RNG walks the matching `random` entries in
+//! order adding up their `rate`s (then `error_rate`, `drop_rate`, `malformed_rate`), and the
+//! first whose running total exceeds the draw applies: same seed and same requests, same
+//! faults. `latency_ms` is added to every API answer. Control requests are never faulted.
+//!
+//! Every kind works on every endpoint. "Applied" means the request took effect (an order
+//! created, the wallet debited) before the answer went wrong, as on a real server; "not
+//! applied" means nothing happened, as when a proxy answers before WordPress runs.
+//!
+//! | `fault` | applied | answer |
+//! |---|---|---|
+//! | `{"fault":"status","status":503}` | no | that status, NexOTP error envelope (`code` optional; default `rate_limited` for 429, `service_unavailable` for 503, `server_error` for other 5xx, `sandbox_fault` otherwise); a 2xx gives a 200 with `success: false` |
+//! | ... `"after_apply":true` | yes | the same, replacing the real answer |
+//! | ... `"envelope":false` | as above | an HTML page: nginx's for 429/502/503/504, Cloudflare's for 520–526, WordPress's critical-error page otherwise |
+//! | ... `"body":"..","content_type":".."` | as above | that body verbatim (type: JSON if it parses, else HTML, unless given) |
+//! | ... `"retry_after":"0"` | as above | adds that `Retry-After` verbatim (`"0"`, an HTTP date, ..) |
+//! | `{"fault":"wp_internal_error"}` | yes | 500 `{"code":"internal_server_error",..,"data":{"status":500},"additional_errors":[]}`, WordPress's fatal-error JSON |
+//! | `{"fault":"drop"}` | yes | none: the connection is closed |
+//! | `{"fault":"drop_before_apply"}` | no | none: the connection is closed |
+//! | `{"fault":"malformed"}` | yes | 200 with a cut-off JSON body |
+//! | `{"fault":"truncate","bytes":40}` | yes | the real status and headers, the real body's first `bytes` (default half) |
+//! | `{"fault":"html500"}` | no | 500, WordPress's HTML critical-error page |
+//! | `{"fault":"delay","ms":1500}` | yes, after the wait | the real answer |
+//! | `{"fault":"slow_after_apply","ms":1500}` | yes, before the wait | the real answer, late |
+//! | `{"fault":"instant_code"}` | yes | the real answer; a created or resent order already has its next code in it |
+//!
+//! See [`FaultKind`], [`StatusFault`], [`RandomFault`] and [`ScriptedFault`] for the Rust
+//! forms.
+//!
+//! # Rate limits
+//!
+//! Off by default. Per bucket: `per_second`, an optional `burst` (default `per_second`, at
+//! least one) and an optional `retry_after` (the bucket's 429s then carry exactly that
+//! `Retry-After` and no `retry-after-ms`, e.g. `"0"`): [`RateLimit`],
+//! [`SandboxBuilder::rate_limit_with`],
+//! `POST /__sandbox/rate {"bucket":"POLL","per_second":50,"burst":10,"retry_after":"0"}`,
+//! `--rate POLL=50/s,burst=10,retry_after=0`.
+//!
+//! # Counters
+//!
+//! [`SandboxHandle::stats`] and `GET /__sandbox/stats` give a [`SandboxStats`]: API requests
+//! per bucket, answers per status, dropped connections, the rate limiter's 429s, injected
+//! faults per kind and orders created. `DELETE /__sandbox/stats` and reset set them to zero.
 //!
 //! # Control endpoints
 //!
-//! Under `/__sandbox/`, no API key, plain JSON, not recorded in the request log:
-//! `POST reset`, `GET|POST balance` (`{"balance":"10.00"}`), `GET|POST|DELETE faults`,
-//! `GET|POST rate` (`{"bucket":"POLL","per_second":5}`, `null` removes),
-//! `POST orders/{id}/code` (`{"code":"123456"}`, optional), `POST orders/{id}/expire`,
-//! `GET|DELETE requests`, `GET state`, `GET deliveries`.
+//! Under `/__sandbox/`, no API key, plain JSON, neither recorded in the request log nor
+//! counted: `POST reset`, `GET|POST balance` (`{"balance":"10.00"}`), `GET|POST|DELETE faults`,
+//! `GET|POST rate` (`{"bucket":"POLL","per_second":5}`, `null` removes; `burst`,
+//! `retry_after` optional), `GET|DELETE stats`, `POST orders/{id}/code`
+//! (`{"code":"123456"}`, optional), `POST orders/{id}/expire`, `GET|DELETE requests` (the last
+//! [`DEFAULT_REQUEST_LOG_LIMIT`] by default, see [`SandboxBuilder::request_log_limit`]),
+//! `GET state`, `GET deliveries`.
 
 #![deny(missing_docs)]
 
@@ -91,6 +137,7 @@ mod reply;
 mod router;
 mod server;
 mod state;
+mod stats;
 mod util;
 mod webhooks;
 mod wordpress;
@@ -98,9 +145,10 @@ mod wordpress;
 pub use catalogue::NO_STOCK;
 pub use cli::{SandboxArgs, run_cli, serve_from_args};
 pub use config::{DEFAULT_API_KEY, DEFAULT_REQUEST_LOG_LIMIT, DEFAULT_SEED, SandboxBuilder};
-pub use faults::{FaultKind, Faults, ScriptedFault};
+pub use faults::{FaultKind, Faults, RandomFault, ScriptedFault, StatusFault};
 pub use handle::{ControlError, Sandbox, SandboxHandle};
-pub use rate_limit::{Bucket, UnknownBucket};
+pub use rate_limit::{Bucket, RateLimit, UnknownBucket};
 pub use recorder::{REDACTED, RecordedRequest};
 pub use router::API_PREFIX;
+pub use stats::SandboxStats;
 pub use webhooks::{DeliveryRecord, signature_header};

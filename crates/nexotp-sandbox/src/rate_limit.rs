@@ -1,7 +1,9 @@
-//! Per-bucket token buckets. Each bucket refills at N tokens per second and holds at most N
-//! (at least 1), so N requests may arrive at once and then N per second. A refused request gets
-//! 429 with `Retry-After` (whole seconds, rounded up, at least 1), `retry-after-ms` (exact) and
-//! the `X-RateLimit-*` headers; an accepted one gets the `X-RateLimit-*` headers too.
+//! Per-bucket token buckets. Each bucket refills at N tokens per second and holds at most
+//! `burst` (default N, at least 1), so `burst` requests may arrive at once and then N per
+//! second. A refused request gets 429 with `Retry-After` (whole seconds, rounded up, at least 1)
+//! and `retry-after-ms` (exact), or exactly the configured `retry_after` value and no
+//! `retry-after-ms`, plus the `X-RateLimit-*` headers; an accepted one gets the
+//! `X-RateLimit-*` headers too.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A rate bucket of the NexOTP API (contract.md, "Rate limiting").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bucket {
     /// Account, transactions, countries, services, price, webhooks.
     General,
@@ -74,8 +76,61 @@ impl<'de> Deserialize<'de> for Bucket {
     }
 }
 
+/// A bucket's limit: `{"per_second": 50, "burst": 10, "retry_after": "0"}` (the last two
+/// optional).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Tokens added per second (at least 0.001).
+    pub per_second: f64,
+    /// How many requests may arrive at once (default: `per_second`, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// When set, every 429 of this bucket carries exactly this `Retry-After` value and no
+    /// `retry-after-ms` header (to imitate servers that say `Retry-After: 0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+}
+
+impl RateLimit {
+    /// `per_second` requests per second, burst of the same size.
+    pub fn new(per_second: f64) -> Self {
+        RateLimit {
+            per_second,
+            burst: None,
+            retry_after: None,
+        }
+    }
+
+    /// Lets `burst` requests arrive at once.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = Some(burst);
+        self
+    }
+
+    /// Sends exactly this `Retry-After` on the bucket's 429s, without `retry-after-ms`.
+    pub fn with_retry_after(mut self, value: impl Into<String>) -> Self {
+        self.retry_after = Some(value.into());
+        self
+    }
+
+    /// Checks the numbers: a positive finite rate and, when given, a burst of at least 1.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.per_second.is_finite() && self.per_second > 0.0) {
+            return Err(format!(
+                "per_second must be a positive number, got {}",
+                self.per_second
+            ));
+        }
+        if self.burst == Some(0) {
+            return Err("burst must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 struct TokenBucket {
+    limit: RateLimit,
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -99,27 +154,28 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Sets (or with `None` removes) the limit of a bucket; the bucket starts full.
-    pub fn set(&mut self, bucket: Bucket, per_second: Option<f64>) {
-        self.buckets[bucket.index()] =
-            per_second
-                .filter(|r| r.is_finite() && *r > 0.0)
-                .map(|rate| {
-                    // At least one request per 1000 s, so waits stay small for `Duration`.
-                    let rate = rate.max(0.001);
-                    let burst = rate.max(1.0);
-                    TokenBucket {
-                        rate,
-                        burst,
-                        tokens: burst,
-                        last: Instant::now(),
-                    }
-                });
+    /// Sets (or with `None` removes) the limit of a bucket; the bucket starts full. A limit
+    /// that is not positive removes it.
+    pub fn set(&mut self, bucket: Bucket, limit: Option<RateLimit>) {
+        self.buckets[bucket.index()] = limit
+            .filter(|l| l.per_second.is_finite() && l.per_second > 0.0)
+            .map(|limit| {
+                // At least one request per 1000 s, so waits stay small for `Duration`.
+                let rate = limit.per_second.max(0.001);
+                let burst = limit.burst.map_or(rate, f64::from).max(1.0);
+                TokenBucket {
+                    limit,
+                    rate,
+                    burst,
+                    tokens: burst,
+                    last: Instant::now(),
+                }
+            });
     }
 
     /// The configured limits.
-    pub fn limits(&self) -> [Option<f64>; 3] {
-        [0, 1, 2].map(|i| self.buckets[i].as_ref().map(|b| b.rate))
+    pub fn limits(&self) -> [Option<RateLimit>; 3] {
+        [0, 1, 2].map(|i| self.buckets[i].as_ref().map(|b| b.limit.clone()))
     }
 
     /// Whether any bucket has a limit.
@@ -157,8 +213,13 @@ impl RateLimiter {
             let wait = Duration::from_secs_f64(((1.0 - b.tokens) / b.rate).max(0.0));
             let wait_ms = (wait.as_micros() as u64).div_ceil(1000).max(1);
             let mut headers = common(0, wait);
-            headers.push(("retry-after", wait_ms.div_ceil(1000).max(1).to_string()));
-            headers.push(("retry-after-ms", wait_ms.to_string()));
+            match &b.limit.retry_after {
+                Some(value) => headers.push(("retry-after", value.clone())),
+                None => {
+                    headers.push(("retry-after", wait_ms.div_ceil(1000).max(1).to_string()));
+                    headers.push(("retry-after-ms", wait_ms.to_string()));
+                }
+            }
             Decision::Limited(headers)
         }
     }

@@ -3,6 +3,7 @@
 //! JSON goes through [`to_json`], which escapes `/` and non-ASCII like PHP's `json_encode` does
 //! under WordPress.
 
+use std::borrow::Cow;
 use std::io;
 
 use serde::Serialize;
@@ -12,11 +13,14 @@ use serde_json::ser::Formatter;
 /// Content type of every JSON answer (WordPress's spelling).
 pub(crate) const JSON_TYPE: &str = "application/json; charset=UTF-8";
 
+/// Content type of WordPress's (and Cloudflare's) HTML pages.
+pub(crate) const HTML_TYPE: &str = "text/html; charset=UTF-8";
+
 /// A finished answer: status, body, and the few headers that vary.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
     pub status: u16,
-    pub content_type: &'static str,
+    pub content_type: Cow<'static, str>,
     pub body: Vec<u8>,
     pub request_id: Option<String>,
     pub headers: Vec<(&'static str, String)>,
@@ -27,7 +31,7 @@ impl Reply {
     pub fn json(status: u16, body: Vec<u8>) -> Self {
         Reply {
             status,
-            content_type: JSON_TYPE,
+            content_type: Cow::Borrowed(JSON_TYPE),
             body,
             request_id: None,
             headers: Vec::new(),
@@ -128,7 +132,7 @@ impl Reply {
     pub fn html(status: u16, body: &str) -> Self {
         Reply {
             status,
-            content_type: "text/html; charset=UTF-8",
+            content_type: Cow::Borrowed(HTML_TYPE),
             body: body.as_bytes().to_vec(),
             request_id: None,
             headers: Vec::new(),
@@ -154,6 +158,112 @@ pub(crate) const CRITICAL_ERROR_HTML: &str = "<!DOCTYPE html>\n<html lang=\"en-U
 <div class=\"wp-die-message\"><p>There has been a critical error on this website.</p>\
 <p><a href=\"https://wordpress.org/documentation/article/faq-troubleshooting/\">Learn more about \
 troubleshooting WordPress.</a></p></div></body>\n</html>";
+
+/// The message of WordPress's fatal-error handler (`WP_Fatal_Error_Handler`), as HTML.
+const CRITICAL_ERROR_MESSAGE: &str = "<p>There has been a critical error on this website.</p>\
+<p><a href=\"https://wordpress.org/documentation/article/faq-troubleshooting/\">Learn more about \
+troubleshooting WordPress.</a></p>";
+
+/// What WordPress 6.1 answers a REST request (one that accepts JSON) after a PHP fatal error:
+/// `wp_die` in its JSON form, so `/` comes out as `\/`.
+pub(crate) fn wp_internal_error() -> Reply {
+    Reply::json(
+        500,
+        to_json(&serde_json::json!({
+            "code": "internal_server_error",
+            "message": CRITICAL_ERROR_MESSAGE,
+            "data": {"status": 500},
+            "additional_errors": [],
+        })),
+    )
+}
+
+/// nginx's built-in error page for a status it has one for (as nginx 1.2x writes it).
+fn nginx_page(status: u16) -> Option<Reply> {
+    let title = match status {
+        429 => "429 Too Many Requests",
+        502 => "502 Bad Gateway",
+        503 => "503 Service Temporarily Unavailable",
+        504 => "504 Gateway Time-out",
+        _ => return None,
+    };
+    let body = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n\
+         <center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    Some(
+        Reply {
+            content_type: Cow::Borrowed("text/html"),
+            body: body.into_bytes(),
+            ..Reply::json(status, Vec::new())
+        }
+        .with_header("server", "nginx".into()),
+    )
+}
+
+/// Cloudflare's error page for its 52x statuses (the origin failed behind the proxy).
+fn cloudflare_page(status: u16, host: &str, ray: &str) -> Option<Reply> {
+    let (title, what) = match status {
+        520 => (
+            "Web server is returning an unknown error",
+            "There is an unknown connection issue between Cloudflare and the origin web server.",
+        ),
+        521 => (
+            "Web server is down",
+            "The web server is not returning a connection.",
+        ),
+        522 => (
+            "Connection timed out",
+            "The initial connection between Cloudflare's network and the origin web server timed out.",
+        ),
+        523 => (
+            "Origin is unreachable",
+            "Cloudflare is unable to reach the origin web server.",
+        ),
+        524 => (
+            "A timeout occurred",
+            "The origin web server timed out responding to this request.",
+        ),
+        525 => (
+            "SSL handshake failed",
+            "Cloudflare is unable to establish an SSL connection to the origin server.",
+        ),
+        526 => (
+            "Invalid SSL certificate",
+            "Cloudflare could not validate the SSL certificate on the origin web server.",
+        ),
+        _ => return None,
+    };
+    let body = format!(
+        "<!DOCTYPE html>\n<html class=\"no-js\" lang=\"en-US\">\n<head>\n\
+         <title>{host} | {status}: {title}</title>\n<meta charset=\"UTF-8\" />\n\
+         <meta name=\"robots\" content=\"noindex, nofollow\" />\n</head>\n<body>\n\
+         <div id=\"cf-wrapper\">\n<div id=\"cf-error-details\">\n<header>\n<h1>\
+         <span class=\"inline-block\">{title}</span> \
+         <span class=\"code-label\">Error code {status}</span></h1>\n</header>\n\
+         <div class=\"cf-section cf-wrapper\">\n<h2>What happened?</h2>\n<p>{what}</p>\n</div>\n\
+         <div class=\"cf-error-footer\">\n<p>\
+         <span class=\"cf-footer-item\">Cloudflare Ray ID: <strong class=\"font-semibold\">{ray}</strong></span> \
+         <span class=\"cf-footer-separator\">&bull;</span> \
+         <span class=\"cf-footer-item\">Performance &amp; security by Cloudflare</span></p>\n\
+         </div>\n</div>\n</div>\n</body>\n</html>\n"
+    );
+    Some(
+        Reply::html(status, &body)
+            .with_header("server", "cloudflare".into())
+            .with_header("cf-ray", format!("{ray}-FRA")),
+    )
+}
+
+/// An HTML error page that fits the status, as the stack in front of WordPress would send:
+/// nginx's page for 429 / 502 / 503 / 504, Cloudflare's for 520–526, WordPress's
+/// critical-error page for anything else (500 included). `host` names the site in
+/// Cloudflare's title; `ray` is its Ray ID.
+pub(crate) fn html_error_page(status: u16, host: &str, ray: &str) -> Reply {
+    nginx_page(status)
+        .or_else(|| cloudflare_page(status, host, ray))
+        .unwrap_or_else(|| Reply::html(status, CRITICAL_ERROR_HTML))
+}
 
 /// Serialises like WordPress's `wp_json_encode`: compact, `/` as `\/`, non-ASCII as `\uXXXX`.
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {

@@ -21,10 +21,10 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::endpoints::ApiCall;
-use crate::faults::{FaultKind, default_code};
+use crate::faults::{FaultKind, StatusFault, default_code};
 use crate::recorder::LogEntry;
-use crate::reply::{CRITICAL_ERROR_HTML, Reply};
-use crate::router::{self, Target};
+use crate::reply::{HTML_TYPE, JSON_TYPE, Reply, html_error_page};
+use crate::router::{self, Endpoint, Target};
 use crate::util::unix_ms_now;
 
 /// Largest request body read (WordPress setups commonly cap around here too).
@@ -131,7 +131,8 @@ async fn handle(
     let matched = route
         .as_deref()
         .and_then(|r| router::match_route(r, &method));
-    let bucket = matched.map(|(e, _)| e.bucket());
+    let endpoint = matched.map(|(e, _)| e);
+    let bucket = endpoint.map(Endpoint::bucket);
 
     let (fault, latency_ms) = if is_api && app.faults_active() {
         app.pick_fault(parts.method.as_str(), route.as_deref())
@@ -149,54 +150,41 @@ async fn handle(
     }
 
     let reply = match &fault {
-        Some(FaultKind::DropBeforeApply) => None,
-        Some(FaultKind::Status {
-            status,
-            retry_after,
-            envelope,
-            code,
-        }) => Some(status_fault(
-            &app,
-            *status,
-            retry_after.as_deref(),
-            *envelope,
-            code.as_deref(),
-        )),
-        Some(FaultKind::Html500) => Some(Reply::html(500, CRITICAL_ERROR_HTML)),
-        _ => Some(match (is_api, matched) {
-            (false, _) => Reply::html(
-                404,
-                "<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>",
-            ),
-            (true, None) => Reply::no_route(),
-            (true, Some((endpoint, path_id))) => crate::endpoints::handle(
-                &app,
-                &ApiCall {
-                    endpoint,
-                    path_id,
-                    query,
-                    headers: &parts.headers,
-                    body: &body,
-                },
-            ),
-        }),
-    };
-    let reply = match (reply, &fault) {
-        (Some(_), Some(FaultKind::Drop)) | (None, _) => None,
-        (Some(mut r), Some(FaultKind::Malformed)) => {
-            r.status = 200;
-            r.content_type = crate::reply::JSON_TYPE;
-            let keep = (r.body.len() / 2).max(1);
-            r.body.truncate(keep);
-            if serde_json::from_slice::<serde_json::Value>(&r.body).is_ok() {
-                r.body = b"{\"success\":true,\"data\":{\"id\":".to_vec();
+        Some(f) if !f.applies_request() => f
+            .status_answer()
+            .map(|s| status_answer(&app, &s, &parts.headers)),
+        _ => {
+            let real = match (is_api, matched) {
+                (false, _) => Reply::html(
+                    404,
+                    "<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>",
+                ),
+                (true, None) => Reply::no_route(),
+                (true, Some((endpoint, path_id))) => crate::endpoints::handle(
+                    &app,
+                    &ApiCall {
+                        endpoint,
+                        path_id,
+                        query,
+                        headers: &parts.headers,
+                        body: &body,
+                    },
+                ),
+            };
+            if endpoint == Some(Endpoint::CreateOrder) && real.status == 201 {
+                app.count(|s| s.orders_created += 1);
             }
-            Some(r)
+            match &fault {
+                Some(f) => after_apply(&app, f, real, endpoint, &parts.headers),
+                None => Some(real),
+            }
         }
-        (Some(r), _) => Some(r),
     };
 
     let status = reply.as_ref().map(|r| r.status);
+    if is_api {
+        app.count(|s| s.count_request(bucket, status));
+    }
     if app.config.log_requests {
         let shown = status.map_or_else(|| "dropped".to_string(), |s| s.to_string());
         // A closed stdout must not take a request down with it.
@@ -220,9 +208,81 @@ async fn handle(
             at_ms: arrived_ms,
         });
     }
+    // Counted and logged before the wait: a client that gives up closes the connection, and
+    // hyper then drops this future.
+    if let Some(FaultKind::SlowAfterApply { ms }) = fault {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     match reply {
         Some(reply) => Ok(into_response(reply)),
         None => Err(DropConnection),
+    }
+}
+
+/// What a fault that applies the request makes of the real answer (`None`: no answer).
+fn after_apply(
+    app: &Arc<App>,
+    fault: &FaultKind,
+    real: Reply,
+    endpoint: Option<Endpoint>,
+    headers: &http::HeaderMap,
+) -> Option<Reply> {
+    match fault {
+        FaultKind::Drop => None,
+        FaultKind::Malformed => {
+            let mut r = real;
+            r.status = 200;
+            r.content_type = JSON_TYPE.into();
+            let keep = (r.body.len() / 2).max(1);
+            r.body.truncate(keep);
+            if serde_json::from_slice::<serde_json::Value>(&r.body).is_ok() {
+                r.body = b"{\"success\":true,\"data\":{\"id\":".to_vec();
+            }
+            Some(r)
+        }
+        FaultKind::Truncate { bytes } => {
+            let mut r = real;
+            let keep = bytes.unwrap_or(r.body.len() / 2);
+            r.body.truncate(keep);
+            Some(r)
+        }
+        FaultKind::WpInternalError => Some(crate::reply::wp_internal_error()),
+        FaultKind::InstantCode => Some(instant_code(app, real, endpoint)),
+        _ => Some(match fault.status_answer() {
+            Some(s) => status_answer(app, &s, headers),
+            None => real,
+        }),
+    }
+}
+
+/// The answer of an order just created or resent, after its next code arrived.
+fn instant_code(app: &Arc<App>, real: Reply, endpoint: Option<Endpoint>) -> Reply {
+    let wanted = match endpoint {
+        Some(Endpoint::CreateOrder) => 201,
+        Some(Endpoint::ResendOrder) => 200,
+        _ => return real,
+    };
+    let id = serde_json::from_slice::<serde_json::Value>(&real.body)
+        .ok()
+        .and_then(|v| v["data"]["id"].as_u64());
+    let (Some(id), Some(rid)) = (id, real.request_id.clone()) else {
+        return real;
+    };
+    if real.status != wanted {
+        return real;
+    }
+    let now = std::time::Instant::now();
+    let coded = app.with_state(|s| {
+        s.force_code(id, None, now)
+            .ok()
+            .map(|order| Reply::ok(wanted, rid, order))
+    });
+    match coded {
+        Some(mut reply) => {
+            reply.headers = real.headers;
+            reply
+        }
+        None => real,
     }
 }
 
@@ -245,15 +305,18 @@ fn effective_method(headers: &http::HeaderMap, query: &str, method: &str) -> Str
     if m == "HEAD" { "GET".to_string() } else { m }
 }
 
-fn status_fault(
-    app: &App,
-    status: u16,
-    retry_after: Option<&str>,
-    envelope: bool,
-    code: Option<&str>,
-) -> Reply {
-    let mut reply = if envelope {
-        let code = code.unwrap_or(default_code(status));
+/// The answer of a `status` fault (or `html500`).
+fn status_answer(app: &App, fault: &StatusFault, headers: &http::HeaderMap) -> Reply {
+    let status = fault.status;
+    let mut reply = if let Some(body) = &fault.body {
+        let json = serde_json::from_str::<serde_json::Value>(body).is_ok();
+        Reply {
+            content_type: (if json { JSON_TYPE } else { HTML_TYPE }).into(),
+            body: body.clone().into_bytes(),
+            ..Reply::json(status, Vec::new())
+        }
+    } else if fault.envelope {
+        let code = fault.code.as_deref().unwrap_or(default_code(status));
         let message = format!("Injected fault: HTTP {status}.");
         Reply::err(
             status,
@@ -263,10 +326,19 @@ fn status_fault(
             serde_json::json!({"sandbox_fault": true}),
         )
     } else {
-        Reply::html(status, CRITICAL_ERROR_HTML)
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| url::Url::parse(&format!("http://{h}/")).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "example.com".to_string());
+        html_error_page(status, &host, &app.ray_id())
     };
-    if let Some(ra) = retry_after {
-        reply.headers.push(("retry-after", ra.to_string()));
+    if let Some(ct) = &fault.content_type {
+        reply.content_type = ct.clone().into();
+    }
+    if let Some(ra) = &fault.retry_after {
+        reply.headers.push(("retry-after", ra.clone()));
     }
     reply
 }
@@ -276,10 +348,9 @@ fn into_response(reply: Reply) -> Response<Full<Bytes>> {
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(reply.content_type),
-    );
+    if let Ok(ct) = HeaderValue::from_str(&reply.content_type) {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
     if let Some(rid) = reply.request_id
         && let Ok(v) = HeaderValue::from_str(&rid)
     {

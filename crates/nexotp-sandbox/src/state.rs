@@ -561,6 +561,16 @@ impl State {
         self.emit("order.expired", idx, at_ms);
     }
 
+    /// The ids of every order, in creation order.
+    pub fn order_ids(&self) -> Vec<u64> {
+        self.orders.iter().map(|o| o.id).collect()
+    }
+
+    /// How many orders were created.
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
     /// `GET /order/{id}`.
     pub fn order(&mut self, id: u64, now: Instant) -> Result<&Order, ApiError> {
         let idx = self.index(id)?;
