@@ -31,6 +31,7 @@ pub(crate) struct Config {
     pub code_delay: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
+    pub stock: Option<u32>,
     pub rate_limits: [Option<RateLimit>; 3],
     pub faults: Faults,
     pub request_log_limit: usize,
@@ -45,6 +46,7 @@ impl Config {
             code_delay: self.code_delay,
             order_ttl: self.order_ttl,
             initial_balance: self.initial_balance,
+            stock: self.stock,
         }
     }
 }
@@ -68,6 +70,7 @@ impl Default for SandboxBuilder {
                 code_delay: Duration::from_secs(2),
                 order_ttl: Duration::from_secs(20 * 60),
                 initial_balance: Decimal::new(2500, 2),
+                stock: None,
                 rate_limits: [None, None, None],
                 faults: Faults::default(),
                 request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
@@ -108,6 +111,14 @@ impl SandboxBuilder {
     /// The starting wallet balance (default 25.00), recorded as a `deposit` transaction.
     pub fn initial_balance(mut self, balance: Decimal) -> Self {
         self.config.initial_balance = balance;
+        self
+    }
+
+    /// Numbers in stock in every pool at the start (default: seeded, 100 to 500 per pool), for
+    /// tests that place thousands of orders. The out-of-stock pair ([`crate::NO_STOCK`]) keeps
+    /// none.
+    pub fn stock(mut self, numbers: u32) -> Self {
+        self.config.stock = Some(numbers);
         self
     }
 

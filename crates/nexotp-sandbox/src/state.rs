@@ -32,6 +32,8 @@ pub(crate) struct StateConfig {
     pub code_delay: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
+    /// Numbers in every stocked pool at the start, instead of the seeded amounts.
+    pub stock: Option<u32>,
 }
 
 /// An API error raised by the business rules: status, code, message, details.
@@ -218,6 +220,18 @@ impl State {
             deliveries: Vec::new(),
             cfg,
         };
+        if let Some(stock) = s.cfg.stock {
+            for service in 0..s.catalogue.services.len() {
+                for country in 0..s.catalogue.countries.len() {
+                    for pool in s.catalogue.pools_mut(service, country) {
+                        // The out-of-stock pair stays out of stock.
+                        if pool.available > 0 {
+                            pool.available = stock;
+                        }
+                    }
+                }
+            }
+        }
         let initial = s.cfg.initial_balance;
         if !initial.is_zero() {
             let at = s.base_unix_ms;

@@ -193,6 +193,7 @@ impl Client {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn order(code: Option<&str>, codes: &[&str]) -> Order {
         crate::models::decode(json!({"id": 1, "status": "received", "code": code, "codes": codes}))
@@ -225,5 +226,84 @@ mod tests {
         let s = seen(&["111"], &["222"]);
         assert!(!s.has_new_code(&order(Some("222"), &["111", "222"])));
         assert!(!seen(&[], &["9"]).has_new_code(&order(Some("9"), &["9"])));
+    }
+
+    /// 10,000 orders through resend and wait, every way a wait can end (a new code, a
+    /// timeout, a refused cancel, a resend whose outcome is unknown): afterwards the client
+    /// remembers no order's codes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "60,000 requests: scripts/test-rust runs it in release"
+    )]
+    async fn ten_thousand_resends_and_waits_leave_no_memory_behind() {
+        use futures_util::StreamExt;
+        use nexotp_sandbox::{FaultKind, Faults, RandomFault};
+
+        const ORDERS: usize = 10_000;
+        let sb = nexotp_sandbox::Sandbox::builder()
+            .api_key("k")
+            .code_delay(Duration::from_secs(3600))
+            .stock(1_000_000)
+            .request_log_limit(1)
+            .start()
+            .await
+            .expect("sandbox");
+        sb.set_balance(rust_decimal::Decimal::from(1_000_000));
+        sb.set_faults(
+            Faults::none().with_random(
+                RandomFault::new(0.25, FaultKind::Drop).matching("POST /order/*/resend"),
+            ),
+        );
+        let client = crate::Client::builder()
+            .api_key("k")
+            .base_url(sb.base_url())
+            .log_from_env(false)
+            .build()
+            .expect("client");
+        let quick = || {
+            WaitOptions::default()
+                .timeout(Duration::from_millis(30))
+                .poll_interval(Duration::from_millis(10))
+        };
+        let outcomes = futures_util::stream::iter(0..ORDERS)
+            .map(|i| {
+                let client = client.clone();
+                let sb = &sb;
+                async move {
+                    let request = crate::OrderRequest::new("svc_telegram", "cty_us");
+                    let order = client.create_order(&request).await.expect("order");
+                    sb.force_code(&order.id, "111111").expect("code");
+                    let resent = client.resend_order(&order.id).await;
+                    let unknown = matches!(resent, Err(Error::OrderOutcomeUnknown(_)));
+                    if !unknown {
+                        resent.expect("resend");
+                    }
+                    let waited = match i % 3 {
+                        0 if !unknown => {
+                            sb.force_code(&order.id, "222222").expect("code");
+                            client.wait_for_code(&order.id, quick()).await
+                        }
+                        1 => {
+                            client
+                                .wait_for_code(&order.id, quick().cancel_on_timeout(true))
+                                .await
+                        }
+                        _ => client.wait_for_code(&order.id, quick()).await,
+                    };
+                    (unknown, waited.is_ok())
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
+        let unknowns = outcomes.iter().filter(|(unknown, _)| *unknown).count();
+        let codes = outcomes.iter().filter(|(_, code)| *code).count();
+        assert!(
+            unknowns > 1_000,
+            "{unknowns} resends had an unknown outcome"
+        );
+        assert!(codes > 2_000, "{codes} waits ended with a code");
+        assert_eq!(client.shared().codes_before_resend.len(), 0);
     }
 }
