@@ -13,10 +13,129 @@ use crate::rate_limit::Decision;
 use crate::reply::Reply;
 use crate::router::Endpoint;
 use crate::state::{ApiError, OrderRequest, Transaction};
-use crate::wordpress::{Params, Validator, is_json_content_type, parse_json_body};
+use crate::wordpress::{
+    Params, StringRule, Validator, is_json_content_type, parse_json_body, php_end,
+};
 
 /// The header carrying the API key.
 pub(crate) const API_KEY_HEADER: &str = "x-nexotp-api-key";
+
+// The parameter schemas of `spec/openapi.yaml` (components/schemas), enforced as WordPress
+// enforces a route's `args`; `scripts/test-spec` checks that both say the same.
+
+/// `CountryCode`.
+const COUNTRY: StringRule = StringRule {
+    min_len: 5,
+    max_len: 36,
+    pattern: "^cty_[A-Za-z0-9_-]{1,32}$",
+    matches: |s| prefixed_id(s, "cty_", 32),
+};
+
+/// `ServiceId`.
+const SERVICE: StringRule = StringRule {
+    min_len: 5,
+    max_len: 64,
+    pattern: "^svc_[A-Za-z0-9_-]{1,60}$",
+    matches: |s| prefixed_id(s, "svc_", 60),
+};
+
+/// `PoolId`.
+const POOL: StringRule = StringRule {
+    min_len: 1,
+    max_len: 64,
+    pattern: "^[A-Za-z0-9_-]{1,64}$",
+    matches: |s| prefixed_id(s, "", 64),
+};
+
+/// `WebhookUrl` (its two patterns, either one).
+const WEBHOOK_URL: StringRule = StringRule {
+    min_len: 0,
+    max_len: 2048,
+    pattern: "https://<host>[:<port>][<path>] (http:// for loopback hosts only)",
+    matches: webhook_url,
+};
+
+/// The largest `page` (the spec's `maximum`, a 32-bit signed integer).
+const MAX_PAGE: i64 = i32::MAX as i64;
+
+/// The largest `max_price` (the spec's `maximum`).
+const MAX_PRICE: i64 = 10_000;
+
+/// `EventName`: the events a webhook may subscribe to.
+pub(crate) const EVENTS: [&str; 5] = [
+    "order.created",
+    "order.code_received",
+    "order.completed",
+    "order.cancelled",
+    "order.expired",
+];
+
+/// `^<prefix>[A-Za-z0-9_-]{1,max}$`.
+fn prefixed_id(s: &str, prefix: &str, max: usize) -> bool {
+    php_end(s).strip_prefix(prefix).is_some_and(|rest| {
+        (1..=max).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+/// `WebhookUrl`'s patterns:
+/// `^https://<dns labels>(:[0-9]{1,5})?([/?]<uri chars but #>*)?$` or the same with `http://` and
+/// `localhost`, `127.d.d.d` (1 to 3 digits each) or `[::1]` as the host.
+fn webhook_url(raw: &str) -> bool {
+    let s = php_end(raw);
+    let (host_ok, rest) = if let Some(rest) = s.strip_prefix("https://") {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            .unwrap_or(rest.len());
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        (rest[..end].split('.').all(label_ok), &rest[end..])
+    } else if let Some(rest) = s.strip_prefix("http://") {
+        if let Some(tail) = rest
+            .strip_prefix("localhost")
+            .or_else(|| rest.strip_prefix("[::1]"))
+        {
+            (true, tail)
+        } else if let Some(quad) = rest.strip_prefix("127.") {
+            let end = quad
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(quad.len());
+            let parts: Vec<&str> = quad[..end].split('.').collect();
+            let ok = parts.len() == 3 && parts.iter().all(|p| (1..=3).contains(&p.len()));
+            (ok, &quad[end..])
+        } else {
+            (false, rest)
+        }
+    } else {
+        (false, s)
+    };
+    if !host_ok {
+        return false;
+    }
+    let rest = match rest.strip_prefix(':') {
+        Some(port) => {
+            let end = port
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(port.len());
+            if !(1..=5).contains(&end) {
+                return false;
+            }
+            &port[end..]
+        }
+        None => rest,
+    };
+    rest.is_empty()
+        || (rest.starts_with(['/', '?'])
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~:/?@!$&'()*+,;=%-".contains(&b)))
+}
 
 /// Validated arguments of one endpoint.
 enum Args {
@@ -116,7 +235,9 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
         Endpoint::Countries => Args::Countries,
         Endpoint::ListWebhooks => Args::ListWebhooks,
         Endpoint::Transactions => {
-            let page = v.integer("page", false, Some(1), None).unwrap_or(1);
+            let page = v
+                .integer("page", false, Some(1), Some(MAX_PAGE))
+                .unwrap_or(1);
             let per_page = v
                 .integer("per_page", false, Some(1), Some(100))
                 .unwrap_or(20);
@@ -126,17 +247,17 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
             }
         }
         Endpoint::Services => Args::Services {
-            country: v.string("country", true).unwrap_or_default(),
+            country: v.string_with("country", true, &COUNTRY).unwrap_or_default(),
         },
         Endpoint::Price => {
-            let service = v.string("service", true).unwrap_or_default();
-            let country = v.string("country", true).unwrap_or_default();
+            let service = v.string_with("service", true, &SERVICE).unwrap_or_default();
+            let country = v.string_with("country", true, &COUNTRY).unwrap_or_default();
             Args::Price { service, country }
         }
         Endpoint::CreateOrder => {
-            let service = v.string("service", true).unwrap_or_default();
-            let country = v.string("country", true).unwrap_or_default();
-            let pool = v.string("pool", false);
+            let service = v.string_with("service", true, &SERVICE).unwrap_or_default();
+            let country = v.string_with("country", true, &COUNTRY).unwrap_or_default();
+            let pool = v.string_with("pool", false, &POOL);
             let pricing_option = v.integer("pricing_option", false, None, None);
             if let Some(p) = pricing_option
                 && p != 0
@@ -148,7 +269,7 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
                     "pricing_option is not one of 0 and 1.".into(),
                 );
             }
-            let max_price = v.money("max_price", false);
+            let max_price = v.money("max_price", false, MAX_PRICE.into());
             Args::CreateOrder(OrderRequest {
                 service,
                 country,
@@ -162,12 +283,7 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
         Endpoint::ResendOrder => Args::ResendOrder(v.id().unwrap_or_default()),
         Endpoint::DeleteWebhook => Args::DeleteWebhook(v.id().unwrap_or_default()),
         Endpoint::CreateWebhook => {
-            let endpoint_url = v.string("endpoint_url", true);
-            if let Some(url) = &endpoint_url
-                && let Err(message) = check_endpoint_url(url)
-            {
-                v.invalid("endpoint_url", "rest_invalid_url", message);
-            }
+            let endpoint_url = v.string_with("endpoint_url", true, &WEBHOOK_URL);
             let events = v.string_list("events", true);
             if let Some(events) = &events {
                 if events.is_empty() {
@@ -176,14 +292,11 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
                         "rest_too_few_items",
                         "events must contain at least 1 item.".into(),
                     );
-                } else if let Some(bad) = events
-                    .iter()
-                    .find(|e| e.trim().is_empty() || e.contains([' ', ',']))
-                {
+                } else if let Some(i) = events.iter().position(|e| !EVENTS.contains(&e.as_str())) {
                     v.invalid(
                         "events",
-                        "rest_invalid_param",
-                        format!("events contains an invalid event name {bad:?}."),
+                        "rest_not_in_enum",
+                        format!("events[{i}] is not one of {}.", EVENTS.join(", ")),
                     );
                 }
             }
@@ -195,24 +308,6 @@ fn validate(endpoint: Endpoint, params: &Params<'_>) -> Result<Args, Reply> {
     };
     v.finish()?;
     Ok(args)
-}
-
-/// https anywhere; http only for loopback hosts (the sandbox delivers to them).
-fn check_endpoint_url(raw: &str) -> Result<(), String> {
-    let rule =
-        "endpoint_url must be an https:// URL (http:// is accepted for loopback hosts only).";
-    let url = url::Url::parse(raw).map_err(|_| rule.to_string())?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(rule.to_string()),
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(rule.to_string()),
-    }
 }
 
 #[derive(Serialize)]
@@ -273,5 +368,136 @@ fn execute(app: &Arc<App>, args: Args, now: Instant) -> Reply {
     match result {
         Ok(reply) => reply,
         Err(e) => Reply::err(e.status, rid, e.code, &e.message, e.details),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_ids_follow_the_spec_patterns() {
+        let ok = |rule: &StringRule, s: &str| (rule.matches)(s);
+        assert!(ok(&COUNTRY, "cty_us"));
+        assert!(ok(&COUNTRY, "cty_SAMPLE-2_x"));
+        assert!(
+            ok(&COUNTRY, "cty_us\n"),
+            "PCRE's `$` matches before a final newline"
+        );
+        assert!(!ok(&COUNTRY, "cty_us\n\n"));
+        assert!(!ok(&COUNTRY, "cty_"));
+        assert!(!ok(&COUNTRY, "us"));
+        assert!(!ok(&COUNTRY, "cty_u s"));
+        assert!(!ok(&COUNTRY, "cty_ü"));
+        assert!(ok(&COUNTRY, &format!("cty_{}", "a".repeat(32))));
+        assert!(!ok(&COUNTRY, &format!("cty_{}", "a".repeat(33))));
+        assert!(ok(&SERVICE, "svc_telegram"));
+        assert!(!ok(&SERVICE, "cty_us"));
+        assert!(!ok(&SERVICE, "0"));
+        assert!(ok(&POOL, "pool_a"));
+        assert!(ok(&POOL, "0"));
+        assert!(!ok(&POOL, ""));
+        assert!(!ok(&POOL, "pool a"));
+        assert!(!ok(&POOL, &"a".repeat(65)));
+    }
+
+    #[test]
+    fn webhook_urls_follow_the_spec_patterns() {
+        for good in [
+            "https://example.com",
+            "https://example.com/hooks/nexotp?x=1&y=%20",
+            "https://a.b-c.d:8443/",
+            "https://10.0.0.1/x",
+            "https://a",
+            "http://localhost:9/hook",
+            "http://127.0.0.1:41000/x",
+            "http://[::1]:1/x",
+            "http://localhost",
+            "https://example.com/x\n",
+        ] {
+            assert!(webhook_url(good), "{good:?} matches");
+        }
+        for bad in [
+            "",
+            "https://",
+            "https://-a.com",
+            "https://a-.com",
+            "https://a..b",
+            "https://example.com:",
+            "https://example.com:123456",
+            "https://example.com x",
+            "https://example.com/<x>",
+            "https://example.com/hook#x",
+            "https://example.com#x",
+            "https://user@example.com",
+            "HTTPS://example.com",
+            "http://example.com/x",
+            "http://localhost.example.com",
+            "http://127.0.0.1234/",
+            "http://127.0.0/",
+            "ftp://example.com",
+            "https://[::1]/",
+            "https://ü.example",
+        ] {
+            assert!(!webhook_url(bad), "{bad:?} does not match");
+        }
+    }
+
+    #[test]
+    fn events_must_be_known() {
+        let check = |body: &str| {
+            let json: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(body).unwrap();
+            let params = Params::new(Some(&json), "", None);
+            validate(Endpoint::CreateWebhook, &params).map(|_| ())
+        };
+        let url = "\"endpoint_url\":\"https://example.com/h\"";
+        assert!(check(&format!(r#"{{{url},"events":["order.created"]}}"#)).is_ok());
+        assert!(
+            check(&format!(
+                r#"{{{url},"events":" order.created,\t order.expired ,"}}"#
+            ))
+            .is_ok()
+        );
+        for bad in [
+            r#"[]"#,
+            r#"[""]"#,
+            r#"["custom.event"]"#,
+            r#"["order.created", "order created"]"#,
+            r#"",,""#,
+            r#""order.created\u00a0order.expired""#,
+            r#"[1]"#,
+        ] {
+            let reply = check(&format!(r#"{{{url},"events":{bad}}}"#)).expect_err(bad);
+            assert_eq!(reply.status, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bounds_follow_the_spec() {
+        let check = |endpoint: Endpoint, query: &str| {
+            validate(endpoint, &Params::new(None, query, None)).map(|_| ())
+        };
+        assert!(check(Endpoint::Transactions, "page=2147483647&per_page=100").is_ok());
+        assert!(check(Endpoint::Transactions, "page=2147483648").is_err());
+        assert!(check(Endpoint::Transactions, "page=0").is_err());
+        assert!(check(Endpoint::Transactions, "per_page=101").is_err());
+        let order = |extra: &str| {
+            check(
+                Endpoint::CreateOrder,
+                &format!("service=svc_telegram&country=cty_us{extra}"),
+            )
+        };
+        assert!(order("").is_ok());
+        assert!(order("&max_price=10000").is_ok());
+        assert!(order("&max_price=0").is_ok());
+        assert!(order("&max_price=5e-324").is_ok());
+        assert!(order("&max_price=0.1234567890123456789012345678901234567").is_ok());
+        assert!(order("&max_price=10000.01").is_err());
+        assert!(order("&max_price=1e300").is_err());
+        assert!(order("&max_price=-0.01").is_err());
+        assert!(order("&pool=pool_a").is_ok());
+        assert!(order("&pool=").is_err());
+        assert!(order("&pricing_option=2").is_err());
     }
 }

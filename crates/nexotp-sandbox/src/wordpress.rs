@@ -6,12 +6,16 @@
 //!   `id` overrides the id in the path);
 //! - all missing required parameters are reported together (`rest_missing_callback_param`,
 //!   `data.params` a list), before type errors (`rest_invalid_param`, `data.params` an object);
-//! - strings must be strings, integers may be `1`, `"1"` or `1.0`, `null` is a type error.
+//! - strings must be strings, integers may be `1`, `"1"` or `1.0`, `null` is a type error;
+//! - a string schema checks `minLength`, then `maxLength` (in characters), then `pattern`,
+//!   which PHP's `preg_match` runs unanchored: a final `$` also matches before one trailing
+//!   newline ([`php_end`]), as in Python's `re.search` that schema tools use.
 
 use std::borrow::Cow;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use serde_json::{Map, Value};
 
 use crate::reply::Reply;
@@ -125,6 +129,24 @@ fn is_numeric(s: &str) -> bool {
         && t.parse::<f64>().is_ok()
 }
 
+/// A string parameter's schema: WordPress checks the lengths, then the pattern.
+pub(crate) struct StringRule {
+    /// `minLength`, in characters.
+    pub min_len: usize,
+    /// `maxLength`, in characters.
+    pub max_len: usize,
+    /// The `pattern` as written in `spec/openapi.yaml`, for the error message.
+    pub pattern: &'static str,
+    /// Whether a value matches `pattern` (anchored with `^...$`; see [`php_end`]).
+    pub matches: fn(&str) -> bool,
+}
+
+/// The text a pattern's final `$` is matched against: PCRE's `$` (without `D`) and Python's
+/// also match just before one trailing `\n`, so `"cty_us\n"` matches `^cty_[a-z]+$`.
+pub(crate) fn php_end(s: &str) -> &str {
+    s.strip_suffix('\n').unwrap_or(s)
+}
+
 /// Collects missing and invalid parameters, then reports them as WordPress does.
 pub(crate) struct Validator<'p, 'a> {
     params: &'p Params<'a>,
@@ -173,6 +195,44 @@ impl<'p, 'a> Validator<'p, 'a> {
                 None
             }
         }
+    }
+
+    /// A string parameter checked against its schema (`rest_too_short`, `rest_too_long`,
+    /// `rest_invalid_pattern`, in WordPress's order).
+    pub fn string_with(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        rule: &StringRule,
+    ) -> Option<String> {
+        let value = self.string(name, required)?;
+        let chars = value.chars().count();
+        if chars < rule.min_len {
+            let s = if rule.min_len == 1 { "" } else { "s" };
+            self.invalid(
+                name,
+                "rest_too_short",
+                format!(
+                    "{name} must be at least {} character{s} long.",
+                    rule.min_len
+                ),
+            );
+        } else if chars > rule.max_len {
+            self.invalid(
+                name,
+                "rest_too_long",
+                format!("{name} must be at most {} characters long.", rule.max_len),
+            );
+        } else if !(rule.matches)(&value) {
+            self.invalid(
+                name,
+                "rest_invalid_pattern",
+                format!("{name} does not match pattern {}.", rule.pattern),
+            );
+        } else {
+            return Some(value);
+        }
+        None
     }
 
     /// An integer parameter: `1`, `"1"` and `1.0` are accepted, then range-checked.
@@ -250,8 +310,10 @@ impl<'p, 'a> Validator<'p, 'a> {
         }
     }
 
-    /// A number parameter (JSON number or numeric string), decoded exactly, `>= 0`.
-    pub fn money(&mut self, name: &'static str, required: bool) -> Option<Decimal> {
+    /// A number parameter (JSON number or numeric string), decoded exactly, `0 ..= max`.
+    /// A number with more digits than a decimal holds (`5e-324`, 40 significant digits) is
+    /// still a number: it is range-checked, then rounded.
+    pub fn money(&mut self, name: &'static str, required: bool, max: Decimal) -> Option<Decimal> {
         let raw = self.fetch(name, required)?;
         let text: Option<Cow<'_, str>> = match &raw {
             Raw::Json(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
@@ -259,30 +321,40 @@ impl<'p, 'a> Validator<'p, 'a> {
             Raw::Str(s) if is_numeric(s) => Some(Cow::Borrowed(s.trim())),
             _ => None,
         };
-        let Some(d) = text.and_then(|t| {
-            Decimal::from_str(&t)
-                .or_else(|_| Decimal::from_scientific(&t))
-                .ok()
-        }) else {
+        let Some(text) = text else {
             self.type_error(name, "number");
             return None;
         };
-        if d.is_sign_negative() && !d.is_zero() {
+        let exact = Decimal::from_str(&text)
+            .or_else(|_| Decimal::from_scientific(&text))
+            .ok();
+        let float = text.parse::<f64>().ok().filter(|f| f.is_finite());
+        let (negative, above) = match (exact, float) {
+            (Some(d), _) => (d.is_sign_negative() && !d.is_zero(), d > max),
+            (None, Some(f)) => (f < 0.0, f > max.to_f64().unwrap_or(f64::MAX)),
+            (None, None) => {
+                self.type_error(name, "number");
+                return None;
+            }
+        };
+        if negative || above {
             self.invalid(
                 name,
                 "rest_out_of_bounds",
-                format!("{name} must be greater than or equal to 0"),
+                format!("{name} must be between 0 (inclusive) and {max} (inclusive)"),
             );
             return None;
         }
-        Some(d)
+        // Only a value too small for a decimal (or with too many digits) gets here: round it.
+        Some(exact.unwrap_or_else(|| float.and_then(Decimal::from_f64).unwrap_or(Decimal::ZERO)))
     }
 
-    /// A list of strings: a JSON array of strings, a PHP query array, or a comma-separated string.
+    /// A list of strings: a JSON array of strings, a PHP query array, or a string split like
+    /// `wp_parse_list` does (`preg_split('/[\s,]+/')`, PCRE's ASCII `\s`).
     pub fn string_list(&mut self, name: &'static str, required: bool) -> Option<Vec<String>> {
         let raw = self.fetch(name, required)?;
         let split = |s: &str| -> Vec<String> {
-            s.split(|c: char| c == ',' || c.is_whitespace())
+            s.split([',', ' ', '\t', '\n', '\r', '\x0b', '\x0c'])
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
                 .collect()
