@@ -63,6 +63,9 @@ pub struct GlobalOpts {
     /// Print exactly the API data as one JSON document (errors as JSON on stderr)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Time allowed for each API call, every retry and rate-limit wait included [default: none]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds("deadline"), allow_negative_numbers = true)]
+    pub deadline: Option<Duration>,
 }
 
 /// The subcommands.

@@ -165,7 +165,22 @@ async fn create_order(client: &Client, args: &CreateArgs, out: Out) -> CliResult
     if let Some(max) = args.max_price {
         request = request.max_price(max);
     }
-    let created = client.create_order(&request).await?;
+    // A run has no memory of earlier runs' orders: the newest ledger entry before ordering
+    // tells them apart from this one if the answer is lost.
+    let mark = client
+        .transactions(1, 1)
+        .await
+        .ok()
+        .and_then(|page| page.items.into_iter().next())
+        .map(|tx| tx.id);
+    let created = match client.create_order(&request).await {
+        Ok(order) => order,
+        Err(nexotp::Error::OrderOutcomeUnknown(mut unknown)) => {
+            unknown.call.ledger_mark = mark;
+            reconciled_order(client, *unknown, out).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !args.wait {
         out.show(|| created.raw.clone(), || output::order(&created, 0));
         return Ok(());
@@ -190,6 +205,58 @@ async fn create_order(client: &Client, args: &CreateArgs, out: Out) -> CliResult
     .await?;
     out.show(|| done.raw.clone(), || output::order(&done, 0));
     Ok(())
+}
+
+/// After a create whose outcome is unknown, looks in the ledger and says what it found: the
+/// order (the command then goes on as if the answer had arrived), none (safe to run again),
+/// or several candidates to check by hand.
+async fn reconciled_order(
+    client: &Client,
+    unknown: nexotp::OrderOutcomeUnknown,
+    out: Out,
+) -> CliResult<nexotp::Order> {
+    out.notice(&format!(
+        "the answer to the order was lost ({}); looking for it in the ledger...",
+        unknown.message
+    ));
+    let found = match client.reconcile(&unknown.call).await {
+        Ok(found) => found,
+        Err(e) => {
+            out.notice(&format!("could not look it up ({e})"));
+            return Err(nexotp::Error::OrderOutcomeUnknown(Box::new(unknown)).into());
+        }
+    };
+    match found {
+        nexotp::Reconciled::Order(order) => {
+            out.notice(&format!(
+                "found it: order {} was created (it was not sent twice)",
+                order.id
+            ));
+            Ok(*order)
+        }
+        nexotp::Reconciled::NotApplied => Err(CliError::Unresolved {
+            message: format!(
+                "no order was created and nothing was charged: it is safe to run the command again ({})",
+                unknown.message
+            ),
+            candidates: Vec::new(),
+        }),
+        nexotp::Reconciled::Ambiguous { orders, .. } => Err(CliError::Unresolved {
+            message: format!(
+                "the order may have been created: {} orders for {}/{} were made in that time ({}); check them with `nexotp order get ID`",
+                orders.len(),
+                unknown.call.service.as_deref().unwrap_or("?"),
+                unknown.call.country.as_deref().unwrap_or("?"),
+                orders
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            candidates: orders.into_iter().map(|o| o.id).collect(),
+        }),
+        _ => Err(nexotp::Error::OrderOutcomeUnknown(Box::new(unknown)).into()),
+    }
 }
 
 /// `nexotp webhooks ...` (all but `verify` and `listen`, which need no client).

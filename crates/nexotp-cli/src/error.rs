@@ -34,6 +34,14 @@ pub enum CliError {
     Usage(String),
     /// A local failure: a file, the config, a socket (exit 1).
     Local(String),
+    /// A create whose outcome was unknown, looked up in the ledger: nothing was created, or
+    /// several orders could be the one (exit 7, class `OrderOutcomeUnknownError`).
+    Unresolved {
+        /// What was found, for people.
+        message: String,
+        /// The order ids that could be the one.
+        candidates: Vec<String>,
+    },
     /// Ctrl-C stopped a wait; the message says what happened to the order.
     Interrupted {
         /// What happened, for people.
@@ -53,6 +61,7 @@ impl CliError {
             CliError::Usage(_) => 2,
             CliError::Local(_) => 1,
             CliError::Interrupted { .. } => EXIT_INTERRUPTED,
+            CliError::Unresolved { .. } => exit_code(ErrorKind::OrderOutcomeUnknown),
         }
     }
 
@@ -63,6 +72,7 @@ impl CliError {
             CliError::Usage(_) => ErrorKind::InvalidArgument.class_name(),
             CliError::Local(_) => "LocalError",
             CliError::Interrupted { .. } => "Interrupted",
+            CliError::Unresolved { .. } => ErrorKind::OrderOutcomeUnknown.class_name(),
         }
     }
 
@@ -81,6 +91,17 @@ impl CliError {
         {
             map.insert("order_id".into(), json!(order_id));
             map.insert("cancelled".into(), json!(cancelled));
+        }
+        if let (CliError::Unresolved { candidates, .. }, Some(map)) = (self, error.as_object_mut())
+        {
+            // No candidate: nothing was created. Several: it may have been.
+            let created = if candidates.is_empty() {
+                json!(false)
+            } else {
+                Value::Null
+            };
+            map.insert("created".into(), created);
+            map.insert("candidates".into(), json!(candidates));
         }
         if let CliError::Sdk(e) = self {
             let map = error.as_object_mut();
@@ -111,7 +132,9 @@ impl fmt::Display for CliError {
         match self {
             CliError::Sdk(e) => write!(f, "{e}"),
             CliError::Usage(m) | CliError::Local(m) => f.write_str(m),
-            CliError::Interrupted { message, .. } => f.write_str(message),
+            CliError::Interrupted { message, .. } | CliError::Unresolved { message, .. } => {
+                f.write_str(message)
+            }
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Settings {
     pub base_url_source: Source,
     /// The config file's path, when one could be determined.
     pub path: Option<PathBuf>,
+    /// `--deadline`: time allowed for each call.
+    pub deadline: Option<std::time::Duration>,
 }
 
 /// The config file's path.
@@ -206,6 +208,7 @@ pub fn resolve(global: &GlobalOpts) -> CliResult<Settings> {
         base_url,
         base_url_source,
         path,
+        deadline: global.deadline,
     })
 }
 
@@ -221,6 +224,9 @@ pub fn client(settings: &Settings) -> CliResult<nexotp::Client> {
         .sdk_language("cli", "rust");
     if let Some(url) = &settings.base_url {
         builder = builder.base_url(url.clone());
+    }
+    if let Some(deadline) = settings.deadline {
+        builder = builder.deadline(deadline);
     }
     Ok(builder.build()?)
 }

@@ -1351,3 +1351,70 @@ fn json_wait_interrupted_keeps_the_order_id() {
         "cancelled"
     );
 }
+
+#[test]
+fn a_lost_order_create_is_looked_up_in_the_ledger() {
+    let h = Harness::new();
+    let create = [
+        "order",
+        "create",
+        "--service",
+        "svc_telegram",
+        "--country",
+        "cty_us",
+    ];
+    // The order was made, the answer lost: the CLI finds it and carries on as if it had come.
+    h.sandbox.set_faults(
+        Faults::default().then(ScriptedFault::new(FaultKind::Drop).matching("POST /order")),
+    );
+    let mut json_args = create.to_vec();
+    json_args.push("--json");
+    let run = h.run(&json_args).ok();
+    let order = run.json();
+    let ids = h.sandbox.order_ids();
+    assert_eq!(ids.len(), 1, "not sent twice");
+    assert_eq!(order["id"].as_u64(), Some(ids[0]));
+    assert!(run.stderr.contains("found it"), "{}", run.stderr);
+
+    // Nothing was made: the CLI says it is safe to run again.
+    h.sandbox.set_faults(
+        Faults::default()
+            .then(ScriptedFault::new(FaultKind::DropBeforeApply).matching("POST /order")),
+    );
+    let run = h.run(&create).failed_with(7, "OrderOutcomeUnknownError");
+    assert!(
+        run.stderr.contains("safe to run the command again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(h.sandbox.orders_count(), 1);
+    h.sandbox.set_faults(
+        Faults::default()
+            .then(ScriptedFault::new(FaultKind::DropBeforeApply).matching("POST /order")),
+    );
+    let run = h.run(&json_args).failed_with(7, "OrderOutcomeUnknownError");
+    let error: Value = serde_json::from_str(run.stderr.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("stderr ends in a JSON error ({e}):\n{}", run.stderr));
+    assert_eq!(error["error"]["created"], Value::Bool(false));
+}
+
+#[test]
+fn deadline_bounds_each_call() {
+    let h = Harness::new();
+    h.sandbox.set_faults(
+        Faults::default()
+            .then(ScriptedFault::new(FaultKind::Delay { ms: 5000 }).matching("GET /account")),
+    );
+    let started = std::time::Instant::now();
+    let run = h
+        .run(&["account", "--deadline", "0.5"])
+        .failed_with(7, "APITimeoutError");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(run.stderr.contains("deadline"), "{}", run.stderr);
+    h.run(&["account", "--deadline", "0"])
+        .failed_with(2, "InvalidArgumentError");
+}

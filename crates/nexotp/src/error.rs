@@ -336,6 +336,11 @@ pub struct SentCall {
     pub endpoint_url: Option<String>,
     /// The events subscribed (create webhook).
     pub events: Vec<String>,
+    /// The newest ledger entry (transaction id) known before the call was sent, when the caller
+    /// noted it: that entry and every older one are not candidates for
+    /// [`Client::reconcile`](crate::Client::reconcile). Without it, reconcile tells this call's
+    /// order from an earlier one only by time and by the orders this client handed out.
+    pub ledger_mark: Option<String>,
     /// When the first attempt was sent (this machine's clock).
     pub sent_at: SystemTime,
     /// When the call gave up (this machine's clock).
@@ -356,6 +361,7 @@ impl SentCall {
             status_before: None,
             endpoint_url: None,
             events: Vec::new(),
+            ledger_mark: None,
             sent_at: now,
             failed_at: now,
         }

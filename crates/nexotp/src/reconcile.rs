@@ -5,7 +5,9 @@
 //! debits made between its sending (minus a margin for the server's clock) and its failure (plus
 //! the margin), each debit's order is read, and those for the same service and country (and
 //! pool and price limit, when the call gave them) are the candidates. Orders this client has
-//! already handed to its caller are not candidates: they belong to other calls. A lost
+//! already handed to its caller are not candidates: they belong to other calls, and neither is
+//! any ledger entry up to the caller's `ledger_mark` (a tool that runs once per order, like the
+//! CLI, notes the newest entry before ordering, since it has no memory of earlier runs). A lost
 //! `create_webhook` is looked for among the webhooks with the same URL and events; a lost
 //! resend is judged from the order itself, against its codes and status from before the resend.
 
@@ -89,10 +91,14 @@ impl Client {
         let (from, to) = window(call);
         let mut order_ids: Vec<String> = Vec::new();
         let mut page = 1;
-        loop {
+        'pages: loop {
             let transactions = self.transactions(page, 100).await?;
             let mut all_older = !transactions.items.is_empty();
             for tx in &transactions.items {
+                if call.ledger_mark.as_deref() == Some(tx.id.as_str()) {
+                    // Newest first: this entry and all below it came before the call.
+                    break 'pages;
+                }
                 let at = tx.created_at.as_deref().and_then(parse_timestamp);
                 all_older &= at.is_some_and(|at| at < from);
                 if at.is_some_and(|at| at < from || at > to) || !tx.amount.is_sign_negative() {
@@ -110,7 +116,7 @@ impl Client {
             }
             // Newest first: a page wholly before the window ends the search.
             if all_older || !transactions.has_more || page >= MAX_LEDGER_PAGES {
-                break;
+                break 'pages;
             }
             page += 1;
         }

@@ -267,15 +267,19 @@ impl Transport {
         Ok(())
     }
 
-    /// Pauses `bucket` until the server's window resets when an answer says none are left
-    /// (`X-RateLimit-Remaining: 0` with `X-RateLimit-Reset` in unix seconds), so the next call
-    /// waits instead of collecting a 429.
+    /// Pauses `bucket` when an answer says none are left (`X-RateLimit-Remaining: 0`), so the
+    /// next call waits instead of collecting a 429. The pause is the time to the server's
+    /// `X-RateLimit-Reset` (unix seconds) shared out over its `X-RateLimit-Limit`: for a token
+    /// bucket (the reset is when it is full again) that is about when the next token comes,
+    /// where waiting for the whole reset, rounded up to a second, would idle the bucket; for a
+    /// fixed window it is one early request, which the 429's `Retry-After` then corrects.
     async fn pause_if_exhausted(&self, bucket: Bucket, headers: &HeaderMap) {
         let number = |name: &str| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|n| n.is_finite())
         };
         if number("x-ratelimit-remaining") != Some(0.0) {
             return;
@@ -287,7 +291,10 @@ impl Transport {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        let wait = reset - now;
+        let limit = number("x-ratelimit-limit")
+            .filter(|l| *l >= 1.0)
+            .unwrap_or(1.0);
+        let wait = (reset - now) / limit;
         if wait > 0.0 && wait <= MAX_RETRY_AFTER.as_secs_f64() {
             self.store
                 .pause(bucket, Duration::from_secs_f64(wait))

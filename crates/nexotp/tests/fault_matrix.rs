@@ -93,7 +93,7 @@ async fn ten_thousand_gets_through_27_percent_faults_surface_no_error() {
 /// What one create produced.
 #[derive(Debug)]
 enum Outcome {
-    Created(String),
+    Created,
     Refused(ErrorKind),
     Unknown { found: Option<String> },
 }
@@ -163,7 +163,7 @@ async fn a_thousand_creates_through_commit_faults_never_pay_twice() {
                     [order.id.clone()],
                     "the order returned is the one made"
                 );
-                Outcome::Created(order.id)
+                Outcome::Created
             }
             Err(Error::OrderOutcomeUnknown(unknown)) => {
                 let found = match client.reconcile(&unknown.call).await.expect("reconcile") {
@@ -188,7 +188,7 @@ async fn a_thousand_creates_through_commit_faults_never_pay_twice() {
     }
     let created = outcomes
         .iter()
-        .filter(|o| matches!(o, Outcome::Created(_)))
+        .filter(|o| matches!(o, Outcome::Created))
         .count();
     let found = outcomes
         .iter()
@@ -296,6 +296,15 @@ async fn five_hundred_polls_released_together_stay_within_the_limit() {
         .max()
         .unwrap_or(0);
     let stats = sb.stats();
+    let first = arrivals.first().copied().unwrap_or(0);
+    let mut per_second: BTreeMap<i64, usize> = BTreeMap::new();
+    for t in &arrivals {
+        *per_second.entry((t - first) / 1000).or_default() += 1;
+    }
+    eprintln!(
+        "matrix 3, requests per second: {:?}",
+        per_second.values().collect::<Vec<_>>()
+    );
     eprintln!(
         "matrix 3: {POLLS} polls released together, POLL limited to {LIMIT}/s: {} requests, \
          {} 429s (Retry-After: 0), busiest second {busiest}, {errors} errors surfaced, {:.1} s",

@@ -406,3 +406,38 @@ async fn the_unknown_outcome_says_how_to_resolve_it() {
     assert!(text.contains("svc_telegram/cty_us"), "{text}");
     assert!(!text.contains("your orders"), "{text}");
 }
+
+#[tokio::test]
+async fn a_ledger_mark_keeps_earlier_orders_out() {
+    let (sb, client) = setup().await;
+    // An order made by an earlier run (another client: this one never saw it).
+    let earlier = client_builder(&sb).build().expect("client");
+    earlier.create_order(&order_request()).await.expect("order");
+    let mark = client
+        .transactions(1, 1)
+        .await
+        .expect("ledger")
+        .items
+        .first()
+        .map(|tx| tx.id.clone());
+    sb.set_faults(script("POST /order", FaultKind::DropBeforeApply, 1));
+    let err = client
+        .create_order(&order_request())
+        .await
+        .expect_err("dropped");
+    let mut call = unknown(&err).call.clone();
+    assert!(
+        matches!(
+            client.reconcile(&call).await.expect("reconcile"),
+            Reconciled::Order(_)
+        ),
+        "without a mark, the earlier order looks like this one"
+    );
+    call.ledger_mark = mark;
+    let fresh = client_builder(&sb).build().expect("client");
+    assert_eq!(
+        fresh.reconcile(&call).await.expect("reconcile"),
+        Reconciled::NotApplied,
+        "with the mark, it is known to be older"
+    );
+}
