@@ -169,8 +169,9 @@ describe('connection errors', () => {
     assert.equal(err.operation, 'createOrder');
     assert.equal(err.service, 'svc_telegram');
     assert.equal(err.country, 'cty_us');
-    assert.ok(err.sentAt instanceof Date);
-    assert.ok(Math.abs(err.sentAt.getTime() - Date.now()) < 60000);
+    assert.equal(typeof err.sentAtMs, 'number');
+    assert.ok(Math.abs(err.sentAtMs - Date.now()) < 60000);
+    assert.ok(err.failedAtMs >= err.sentAtMs);
     assert.match(err.message, /not re-sent/);
   });
 
@@ -187,6 +188,7 @@ describe('wait and webhook errors', () => {
   test('WaitTimeoutError and OrderClosedError carry the order', async () => {
     const order = await client.createOrder({ service: 'svc_telegram', country: 'cty_us' });
     const timeout = await rejectsWith(client.waitForCode(order.id, { timeoutMs: 150, pollIntervalMs: 50 }), E.WaitTimeoutError);
+    assert.equal(timeout.orderId, order.id);
     assert.equal(timeout.order.id, order.id);
     assert.equal(timeout.order.status, 'pending');
     assert.equal(timeout.cancelled, false);

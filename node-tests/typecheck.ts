@@ -44,16 +44,23 @@ import type {
   WaitForCodeOptions,
   KnownOrderStatus,
   RateBucket,
+  Reconciliation,
+  ReconcileOutcome,
+  RequestOptions,
+  UnknownOutcomeOperation,
 } from 'nexotp';
 import * as http from 'node:http';
 
 async function everyCall(): Promise<void> {
-  const options: ClientOptions = { apiKey: 'sk_test', baseUrl: 'http://127.0.0.1:1/', timeoutMs: 5000, connectTimeoutMs: 1000, maxRetries: 1 };
+  const options: ClientOptions = { apiKey: 'sk_test', baseUrl: 'http://127.0.0.1:1/', timeoutMs: 5000, connectTimeoutMs: 1000, maxRetries: 1, deadlineMs: 20_000 };
   const client = new Client(options);
   const fromEnv = new Client();
-  const quick: Client = client.withOptions({ timeoutMs: 1000, maxRetries: 0 });
+  const perCall: RequestOptions = { timeoutMs: 1000, maxRetries: 0, deadlineMs: 3000 };
+  const quick: Client = client.withOptions(perCall);
   const base: string = client.baseUrl + fromEnv.baseUrl;
   const limits: number = quick.timeoutMs + quick.maxRetries;
+  const whole: number | undefined = quick.deadlineMs;
+  void whole;
 
   const account: Account = await client.account();
   const balance: string = account.balance;
@@ -160,17 +167,31 @@ async function errors(client: Client): Promise<void> {
         err instanceof ServerError,
       ];
     } else if (err instanceof OrderOutcomeUnknownError) {
-      const op: 'createOrder' | 'resendOrder' = err.operation;
-      const at: Date = err.sentAt;
-      void [op, at, err.service, err.country, err.orderId];
+      const op: UnknownOutcomeOperation = err.operation;
+      const sent: number = err.sentAtMs + err.failedAtMs;
+      const lists: string[] = [...err.codesBefore, ...err.events];
+      const price: string | undefined = err.maxPrice;
+      const retryable: boolean = err.retryable;
+      void [op, sent, lists, price, retryable, err.service, err.country, err.pool, err.orderId, err.statusBefore, err.endpointUrl];
+      const found: Reconciliation = await client.reconcile(err);
+      const outcome: ReconcileOutcome = found.outcome;
+      if (found.outcome === 'applied') {
+        const made: Order | undefined = found.order;
+        const hook: Webhook | undefined = found.webhook;
+        void [made, hook];
+      }
+      const candidates: Order[] = found.orders;
+      const hooks: Webhook[] = found.webhooks;
+      void [outcome, candidates, hooks];
     } else if (err instanceof APITimeoutError || err instanceof APIConnectionError) {
       void err.message;
     } else if (err instanceof UnexpectedResponseError) {
       const st: number = err.status;
       void [st, err.snippet, err.requestId];
     } else if (err instanceof WaitTimeoutError) {
-      const last: Order = err.order;
-      void [last, err.waitedMs, err.cancelled];
+      const last: Order | undefined = err.order;
+      const id: string = err.orderId;
+      void [last, id, err.waitedMs, err.cancelled];
     } else if (err instanceof OrderClosedError) {
       const final: Order = err.order;
       void final;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import time
 from decimal import Decimal
 
 import nexotp
@@ -25,13 +26,34 @@ def use_order(order: nexotp.Order) -> str:
     return f"{parts}{codes}{closed}{raw}{order.to_dict()}{order == order}{repr(order)}"
 
 
+def use_reconciliation(found: nexotp.Reconciliation) -> str:
+    outcome: str = found.outcome
+    if found.outcome == "applied" and found.order is not None:
+        use_order(found.order)
+    hook: nexotp.Webhook | None = found.webhook
+    orders: list[nexotp.Order] = found.orders
+    hooks: list[nexotp.Webhook] = found.webhooks
+    return f"{outcome}{hook}{orders}{hooks}{found!r}"
+
+
+def lost_order() -> nexotp.OrderOutcomeUnknownError:
+    """An error as `create_order` raises it when the answer is lost (built by hand here)."""
+    now = time.time()
+    return nexotp.OrderOutcomeUnknownError(
+        "lost", operation="create_order", service="svc_telegram", country="cty_us",
+        max_price=Decimal("9"), sent_at=now - 1, failed_at=now,
+    )
+
+
 def sync_flow(url: str, key: str) -> None:
-    with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2) as client:
+    with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2, deadline=None) as client:
         base: str = client.base_url
         timeout: float = client.timeout
         connect: float = client.connect_timeout
         retries: int = client.max_retries
-        faster: nexotp.Client = client.with_options(timeout=5, max_retries=1)
+        whole: float | None = client.deadline
+        _ = whole
+        faster: nexotp.Client = client.with_options(timeout=5, max_retries=1, deadline=20.0)
         account: nexotp.Account = faster.account()
         balance: Decimal = account.balance
         _ = (base, timeout, connect, retries, balance, account.currency, account.plan, account.email,
@@ -75,10 +97,12 @@ def sync_flow(url: str, key: str) -> None:
         _ = (gone.id, gone.deleted, gone.raw)
         client.create_webhook("http://127.0.0.1:9/other", "order.created,order.cancelled")
 
+        use_reconciliation(client.reconcile(lost_order()))
         try:
             client.get_order("999999")
         except nexotp.NotFoundError as exc:
-            _ = (exc.status, exc.code, exc.message, exc.request_id, exc.retry_after, exc.body, exc.params)
+            retryable: bool = exc.retryable
+            _ = (exc.status, exc.code, exc.message, exc.request_id, exc.retry_after, exc.body, exc.params, retryable)
         except errors.APIError:
             raise
         try:
@@ -91,9 +115,9 @@ def sync_flow(url: str, key: str) -> None:
 
 
 async def async_flow(url: str, key: str) -> None:
-    async with nexotp.AsyncClient(key, base_url=url, timeout=None, connect_timeout=5.0) as client:
-        _ = (client.base_url, client.timeout, client.max_retries, client.closed, repr(client))
-        other: nexotp.AsyncClient = client.with_options(timeout=5.0, max_retries=0)
+    async with nexotp.AsyncClient(key, base_url=url, timeout=None, connect_timeout=5.0, deadline=30) as client:
+        _ = (client.base_url, client.timeout, client.max_retries, client.deadline, client.closed, repr(client))
+        other: nexotp.AsyncClient = client.with_options(timeout=5.0, max_retries=0, deadline=None)
         account: nexotp.Account = await other.account()
         _ = account.balance
         page: nexotp.TransactionPage = await client.transactions(page=1, per_page=5)
@@ -119,10 +143,13 @@ async def async_flow(url: str, key: str) -> None:
         _ = hooks
         deleted: nexotp.WebhookDeleted = await client.delete_webhook(hook.id)
         _ = deleted
+        use_reconciliation(await client.reconcile(lost_order()))
         try:
             await client.create_order("svc_whatsapp", "cty_de")
         except nexotp.ConflictError as exc:
             _ = exc.code
+        except nexotp.OrderOutcomeUnknownError as exc:
+            use_reconciliation(await client.reconcile(exc))
     await client.close()
 
 
@@ -152,10 +179,18 @@ def exceptions() -> None:
         exc = cls("x")
         copy: nexotp.NexOTPError = pickle.loads(pickle.dumps(exc))
         _ = (copy.message, copy.status, copy.order)
-    timeout = errors.WaitTimeoutError("t", waited=1.0, cancelled=True)
-    _ = (timeout.waited, timeout.cancelled)
+    timeout = errors.WaitTimeoutError("t", order_id="5001", waited=1.0, cancelled=True)
+    last: nexotp.Order | None = timeout.order
+    _ = (timeout.order_id, timeout.waited, timeout.cancelled, last)
     unknown = errors.OrderOutcomeUnknownError("u", operation="create_order")
-    _ = (unknown.operation, unknown.service, unknown.country, unknown.order_id, unknown.sent_at)
+    limit: Decimal | None = unknown.max_price
+    before: nexotp.OrderStatus | None = unknown.status_before
+    codes: list[str] = unknown.codes_before + unknown.events
+    sent: float | None = unknown.sent_at
+    failed: float | None = unknown.failed_at
+    retryable: bool = unknown.retryable
+    _ = (unknown.operation, unknown.service, unknown.country, unknown.pool, unknown.order_id,
+         unknown.endpoint_url, limit, before, codes, sent, failed, retryable)
     _ = errors.UnexpectedResponseError("s", snippet="<html>").snippet
     rate = errors.RateLimitError("r", bucket="POLL", retry_after=1.0)
     _ = (rate.bucket, rate.retry_after, rate.details)

@@ -10,10 +10,15 @@
  * original as `cause`.
  */
 
-/** Base class of every error this package throws. */
+/**
+ * Base class of every error this package throws. `retryable` says whether sending the same call
+ * again is safe and may succeed (the core's `is_retryable()`; always false for createOrder,
+ * resendOrder and createWebhook).
+ */
 class NexOTPError extends Error {
   constructor(message, fields, options) {
     super(message, options);
+    this.retryable = false;
     if (fields) {
       for (const key of Object.keys(fields)) {
         if (key !== 'nexotp' && key !== 'message' && fields[key] !== undefined) {
@@ -86,15 +91,11 @@ const MARKER = '{"nexotp":';
 
 /**
  * The error class instance for a decoded payload (`{"nexotp": "<class name>", ...}`).
- * @param {{nexotp: string, message: string, sentAtMs?: number, sentAt?: Date}} payload
+ * @param {{nexotp: string, message: string}} payload
  * @returns {Error}
  */
 function fromPayload(payload) {
   const Cls = Object.prototype.hasOwnProperty.call(classes, payload.nexotp) ? classes[payload.nexotp] : NexOTPError;
-  if (payload.sentAtMs !== undefined) {
-    payload.sentAt = new Date(payload.sentAtMs);
-    delete payload.sentAtMs;
-  }
   return new Cls(payload.message, payload);
 }
 

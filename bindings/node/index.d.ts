@@ -26,6 +26,7 @@ import type {
   Order,
   Pool,
   Price,
+  Reconciliation,
   Service,
   Transaction,
   TransactionPage,
@@ -40,6 +41,7 @@ export type {
   Order,
   Pool,
   Price,
+  Reconciliation,
   Service,
   Transaction,
   TransactionPage,
@@ -78,6 +80,13 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Retries after the first attempt, for the calls that may be retried (DESIGN §8). Default 2. */
   maxRetries?: number;
+  /**
+   * Time allowed for a whole call, in ms: every attempt, backoff and 429 wait. Default: none
+   * (each attempt has `timeoutMs`, and retries are bounded by `maxRetries`). When it passes,
+   * the call fails with the error the core gives (`APITimeoutError`, or the last `ServerError`
+   * when no further retry fits).
+   */
+  deadlineMs?: number;
 }
 
 /** Options of `client.withOptions(...)`. */
@@ -86,7 +95,15 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Retries after the first attempt. */
   maxRetries?: number;
+  /** Time allowed for a whole call (every attempt, backoff and 429 wait), in ms. */
+  deadlineMs?: number;
 }
+
+/** What `client.reconcile(err)` answers in `outcome`. */
+export type ReconcileOutcome = 'applied' | 'notApplied' | 'ambiguous';
+
+/** The operation an {@link OrderOutcomeUnknownError} describes (the client method called). */
+export type UnknownOutcomeOperation = 'createOrder' | 'resendOrder' | 'createWebhook';
 
 /** Options of `client.transactions(...)`. */
 export interface TransactionsOptions {
@@ -186,9 +203,11 @@ export declare class Client {
   readonly timeoutMs: number;
   /** Retries after the first attempt. */
   readonly maxRetries: number;
+  /** Time allowed for a whole call, in ms; `undefined` when there is none. */
+  readonly deadlineMs: number | undefined;
   /**
-   * A client with another timeout or retry count that shares this one's key, connection pool
-   * and rate buckets.
+   * A client with another timeout, retry count or deadline that shares this one's key,
+   * connection pool and rate buckets.
    */
   withOptions(options: RequestOptions): Client;
   /** `GET /account`: balance (a decimal string), currency, plan and usage. */
@@ -211,7 +230,7 @@ export declare class Client {
   price(service: string, country: string): Promise<Price>;
   /**
    * `POST /order`: rents a number. Never sent twice: when the answer is lost after sending,
-   * rejects with {@link OrderOutcomeUnknownError} (check your orders before retrying).
+   * rejects with {@link OrderOutcomeUnknownError}; pass it to {@link Client.reconcile}.
    */
   createOrder(request: CreateOrderRequest): Promise<Order>;
   /** `GET /order/{id}` (POLL bucket). A safe-integer id is accepted and stringified. */
@@ -240,6 +259,26 @@ export declare class Client {
   createWebhook(request: CreateWebhookRequest): Promise<Webhook>;
   /** `DELETE /webhooks/{id}`. Safe to retry. */
   deleteWebhook(id: string | number): Promise<WebhookDeleted>;
+  /**
+   * Finds out whether the call behind an {@link OrderOutcomeUnknownError} took effect: from the
+   * ledger (createOrder), the webhook list (createWebhook) or the order (resendOrder).
+   * `outcome` is `'applied'` (with `order` or `webhook`), `'notApplied'` (sending the call again
+   * is safe) or `'ambiguous'` (several candidates in `orders` / `webhooks`: decide by hand).
+   * Anything but an `OrderOutcomeUnknownError` rejects with {@link InvalidArgumentError} before
+   * any request.
+   *
+   * @example
+   * try {
+   *   order = await client.createOrder(request);
+   * } catch (err) {
+   *   if (!(err instanceof OrderOutcomeUnknownError)) throw err;
+   *   const found = await client.reconcile(err);
+   *   if (found.outcome === 'applied') order = found.order!;
+   *   else if (found.outcome === 'notApplied') order = await client.createOrder(request);
+   *   else throw err; // ambiguous: decide by hand
+   * }
+   */
+  reconcile(err: OrderOutcomeUnknownError): Promise<Reconciliation>;
 }
 
 /**
@@ -282,6 +321,13 @@ export declare const VERSION: string;
  */
 export declare class NexOTPError extends Error {
   constructor(message?: string, fields?: Record<string, unknown>, options?: ErrorOptions);
+  /**
+   * Whether sending the same call again is safe and may succeed: a connection error, a timeout,
+   * a 408 / 429 / 5xx of a GET, cancel or webhook delete. Always `false` for createOrder,
+   * resendOrder and createWebhook (reconcile an {@link OrderOutcomeUnknownError} instead), and
+   * for errors that will not heal.
+   */
+  readonly retryable: boolean;
 }
 
 /** A bad argument, caught before any request was sent. */
@@ -333,25 +379,41 @@ export declare class ServerError extends APIError {}
 /** No usable answer: connection refused or reset, TLS failure, a body cut off. */
 export declare class APIConnectionError extends NexOTPError {}
 
-/** The request timed out (`timeoutMs`). */
+/** An attempt's timeout (`timeoutMs`) or the call's deadline (`deadlineMs`) passed. */
 export declare class APITimeoutError extends APIConnectionError {}
 
 /**
- * A non-idempotent call (create order, resend) failed after it may have reached the server. It
- * was not re-sent, to avoid a duplicate: look for the order before trying again.
+ * A non-idempotent call (createOrder, resendOrder, createWebhook) failed after it may have
+ * reached the server. It was not re-sent, to avoid a duplicate, and is never `retryable`: pass
+ * it to {@link Client.reconcile} to find out whether it took effect. Its properties are plain
+ * data describing what was sent (all that `reconcile` reads).
  */
 export declare class OrderOutcomeUnknownError extends APIConnectionError {
-  /** The call: `createOrder` or `resendOrder`. */
-  readonly operation: 'createOrder' | 'resendOrder';
+  /** The call. */
+  readonly operation: UnknownOutcomeOperation;
   /** The ordered service (createOrder). */
   readonly service?: string;
   /** The ordered country (createOrder). */
   readonly country?: string;
+  /** The pool asked for (createOrder). */
+  readonly pool?: string;
+  /** The price limit sent (createOrder), a decimal string. */
+  readonly maxPrice?: string;
   /** The order id (resendOrder). */
   readonly orderId?: string;
-  /** When the request was sent. */
-  readonly sentAt: Date;
-  /** The HTTP status, when a non-envelope answer (502 / 504) came back. */
+  /** The order's codes before the resend was sent, oldest first (resendOrder; else empty). */
+  readonly codesBefore: string[];
+  /** The order's status before the resend was sent (resendOrder). */
+  readonly statusBefore?: KnownOrderStatus | (string & {});
+  /** The endpoint registered (createWebhook). */
+  readonly endpointUrl?: string;
+  /** The events subscribed (createWebhook; else empty). */
+  readonly events: string[];
+  /** When the first attempt was sent, unix ms (this machine's clock). */
+  readonly sentAtMs: number;
+  /** When the call gave up, unix ms (this machine's clock). */
+  readonly failedAtMs: number;
+  /** The HTTP status, when an answer that does not say "refused" came back (an HTML 500, a 502). */
   readonly status?: number;
 }
 
@@ -367,8 +429,13 @@ export declare class UnexpectedResponseError extends NexOTPError {
 
 /** `waitForCode` ran out of time. */
 export declare class WaitTimeoutError extends NexOTPError {
-  /** The last state of the order seen (after the cancel, when one was made). */
-  readonly order: Order;
+  /** The order waited for. */
+  readonly orderId: string;
+  /**
+   * The last state of the order seen (after the cancel, when one was made); `undefined` when no
+   * poll succeeded.
+   */
+  readonly order?: Order;
   /** How long the wait lasted, in ms. */
   readonly waitedMs: number;
   /** Whether the order was cancelled because of the timeout (`cancelOnTimeout`). */

@@ -13,7 +13,7 @@ const util = require('node:util');
 const native = require('./native.js');
 const errors = require('./errors.js');
 
-const { fromNative, fromPayload, InvalidArgumentError, AbortError } = errors;
+const { fromNative, fromPayload, InvalidArgumentError, AbortError, OrderOutcomeUnknownError } = errors;
 
 /*
  * Async results. A native async method takes a *ticket* and returns at once; when its future
@@ -113,6 +113,17 @@ function u32(argument, value) {
 
 function optU32(argument, value) {
   return value === undefined ? undefined : u32(argument, value);
+}
+
+function optStrList(argument, value) {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw invalid(argument, `must be an array of strings, got ${describe(value)}`);
+  return value.map((v, n) => str(`${argument}[${n}]`, v));
+}
+
+function num(argument, value) {
+  if (typeof value !== 'number') throw invalid(argument, `must be a number, got ${describe(value)}`);
+  return value;
 }
 
 /** Milliseconds: any number here; the core rejects NaN, infinities, negatives and > a year. */
@@ -225,7 +236,8 @@ function call(fn) {
   }
 }
 
-const CLIENT_OPTIONS = ['apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries'];
+const CLIENT_OPTIONS = ['apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries', 'deadlineMs'];
+const REQUEST_OPTIONS = ['timeoutMs', 'maxRetries', 'deadlineMs'];
 const ORDER_OPTIONS = ['service', 'country', 'pool', 'pricingOption', 'maxPrice'];
 const WAIT_OPTIONS = ['timeoutMs', 'pollIntervalMs', 'cancelOnTimeout', 'signal', 'excludeCodes'];
 
@@ -247,6 +259,7 @@ class Client {
       timeoutMs: optMs('timeoutMs', o.timeoutMs),
       connectTimeoutMs: optMs('connectTimeoutMs', o.connectTimeoutMs),
       maxRetries: optU32('maxRetries', o.maxRetries),
+      deadlineMs: optMs('deadlineMs', o.deadlineMs),
       runtime: `Node.js ${process.version}`,
       logLevel: env.NEXOTP_LOG,
     };
@@ -265,9 +278,18 @@ class Client {
     return this.#native.maxRetries;
   }
 
+  get deadlineMs() {
+    const ms = this.#native.deadlineMs;
+    return ms === null ? undefined : ms;
+  }
+
   withOptions(options) {
-    const o = opts('options', options, ['timeoutMs', 'maxRetries']);
-    const request = { timeoutMs: optMs('timeoutMs', o.timeoutMs), maxRetries: optU32('maxRetries', o.maxRetries) };
+    const o = opts('options', options, REQUEST_OPTIONS);
+    const request = {
+      timeoutMs: optMs('timeoutMs', o.timeoutMs),
+      maxRetries: optU32('maxRetries', o.maxRetries),
+      deadlineMs: optMs('deadlineMs', o.deadlineMs),
+    };
     return new Client(call(() => this.#native.withOptions(request)), kWrap);
   }
 
@@ -399,13 +421,39 @@ class Client {
     return submit((t) => this.#native.deleteWebhook(t, i));
   }
 
+  /**
+   * Whether the call behind an `OrderOutcomeUnknownError` took effect. The error's own
+   * properties are what the core reads back, so a rebuilt error reconciles too.
+   */
+  async reconcile(err) {
+    if (!(err instanceof OrderOutcomeUnknownError)) {
+      const got = err instanceof Error ? `a ${err.name}` : describe(err);
+      throw invalid('err', `must be the OrderOutcomeUnknownError to reconcile, got ${got}`);
+    }
+    const sent = {
+      operation: str('err.operation', err.operation),
+      service: optStr('err.service', err.service),
+      country: optStr('err.country', err.country),
+      pool: optStr('err.pool', err.pool),
+      maxPrice: optStr('err.maxPrice', err.maxPrice),
+      orderId: optStr('err.orderId', err.orderId),
+      codesBefore: optStrList('err.codesBefore', err.codesBefore),
+      statusBefore: optStr('err.statusBefore', err.statusBefore),
+      endpointUrl: optStr('err.endpointUrl', err.endpointUrl),
+      events: optStrList('err.events', err.events),
+      sentAtMs: num('err.sentAtMs', err.sentAtMs),
+      failedAtMs: num('err.failedAtMs', err.failedAtMs),
+    };
+    return submit((t) => this.#native.reconcile(t, sent));
+  }
+
   [util.inspect.custom](depth, options, inspect) {
-    const shown = { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxRetries: this.maxRetries, apiKey: '[redacted]' };
+    const shown = { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxRetries: this.maxRetries, deadlineMs: this.deadlineMs, apiKey: '[redacted]' };
     return `Client ${inspect(shown, options)}`;
   }
 
   toJSON() {
-    return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxRetries: this.maxRetries };
+    return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxRetries: this.maxRetries, deadlineMs: this.deadlineMs };
   }
 }
 

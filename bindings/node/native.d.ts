@@ -19,9 +19,14 @@ export declare class Client {
   get timeoutMs(): number
   /** Retries after the first attempt. */
   get maxRetries(): number
+  /** Time allowed for a whole call, in milliseconds, when set. */
+  get deadlineMs(): number | null
   /** The user agent sent with every request. */
   get userAgent(): string
-  /** A client with another timeout or retry count sharing this one's pool and rate buckets. */
+  /**
+   * A client with another timeout, retry count or deadline sharing this one's pool and rate
+   * buckets.
+   */
   withOptions(options: RequestOptions): Client
   /** `GET /account`. */
   account(ticket: number): void
@@ -57,6 +62,11 @@ export declare class Client {
   createWebhook(ticket: number, endpointUrl: string, events: string | Array<string>): void
   /** `DELETE /webhooks/{id}`. */
   deleteWebhook(ticket: number, id: string): void
+  /**
+   * Whether the call an `OrderOutcomeUnknownError` describes took effect (the core's
+   * `reconcile`).
+   */
+  reconcile(ticket: number, call: SentCallInput): void
 }
 
 /** The per-environment result channel (created once by the JS layer; not part of the API). */
@@ -126,6 +136,11 @@ export interface ClientOptions {
   connectTimeoutMs?: number
   /** Retries after the first attempt (default 2). */
   maxRetries?: number
+  /**
+   * Time allowed for a whole call (every attempt, backoff and 429 wait), in milliseconds
+   * (default: none).
+   */
+  deadlineMs?: number
   /** The runtime named in the user agent, e.g. `"Node.js v20.11.0"`. */
   runtime?: string
   /** The value of `NEXOTP_LOG` as the JS side sees it (`"debug"` logs every request). */
@@ -242,12 +257,66 @@ export interface Price {
   raw: Record<string, unknown>
 }
 
+/** What `client.reconcile(err)` found. */
+export interface Reconciliation {
+  /**
+   * `applied` (with the `order` or `webhook` the call made), `notApplied` (sending it again
+   * is safe) or `ambiguous` (several candidates, or a resent order that changed in a way
+   * that does not tell: decide by hand).
+   */
+  outcome: 'applied' | 'notApplied' | 'ambiguous'
+  /** The order the call created (or the resent order), when it was applied. */
+  order?: Order
+  /**
+   * The webhook the call registered, when it was applied (without its secret: that was in
+   * the lost answer; delete the webhook and create it anew to get one).
+   */
+  webhook?: Webhook
+  /** Every order found that fits: the applied one, or the ambiguous candidates. */
+  orders: Array<Order>
+  /** Every webhook found that fits: the applied one, or the ambiguous candidates. */
+  webhooks: Array<Webhook>
+}
+
 /** Options of `client.withOptions(...)`. */
 export interface RequestOptions {
   /** Time allowed for one attempt, in milliseconds. */
   timeoutMs?: number
   /** Retries after the first attempt. */
   maxRetries?: number
+  /** Time allowed for a whole call, in milliseconds. */
+  deadlineMs?: number
+}
+
+/**
+ * What an `OrderOutcomeUnknownError` carries (its properties, type-checked by the JS layer):
+ * the core's `SentCall`, which `reconcile` rebuilds.
+ */
+export interface SentCallInput {
+  /** `"createOrder"`, `"resendOrder"` or `"createWebhook"`. */
+  operation: string
+  /** The service ordered (createOrder). */
+  service?: string
+  /** The country ordered (createOrder). */
+  country?: string
+  /** The pool asked for (createOrder). */
+  pool?: string
+  /** The price limit sent (createOrder), a decimal string. */
+  maxPrice?: string
+  /** The order resent (resendOrder). */
+  orderId?: string
+  /** The order's codes before the resend. */
+  codesBefore?: Array<string>
+  /** The order's status before the resend. */
+  statusBefore?: string
+  /** The endpoint registered (createWebhook). */
+  endpointUrl?: string
+  /** The events subscribed (createWebhook). */
+  events?: Array<string>
+  /** When the first attempt was sent, unix milliseconds. */
+  sentAtMs: number
+  /** When the call gave up, unix milliseconds. */
+  failedAtMs: number
 }
 
 /** A service (the site that sends the code) available in a country. */

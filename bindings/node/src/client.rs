@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use napi::{Either, Env};
 use napi_derive::napi;
@@ -16,7 +16,8 @@ use crate::dispatch::{Dispatch, Dispatcher};
 use crate::error::NativeError;
 use crate::guard;
 use crate::models::{
-    Account, Country, Order, Price, Service, TransactionPage, WebhookDeleted, WebhookResult,
+    Account, Country, Order, Price, Reconciliation, Service, TransactionPage, WebhookDeleted,
+    WebhookResult,
 };
 
 /// Options of `new Client(...)`, already type-checked by the JS layer.
@@ -33,6 +34,9 @@ pub struct ClientOptions {
     pub connect_timeout_ms: Option<f64>,
     /// Retries after the first attempt (default 2).
     pub max_retries: Option<u32>,
+    /// Time allowed for a whole call (every attempt, backoff and 429 wait), in milliseconds
+    /// (default: none).
+    pub deadline_ms: Option<f64>,
     /// The runtime named in the user agent, e.g. `"Node.js v20.11.0"`.
     pub runtime: Option<String>,
     /// The value of `NEXOTP_LOG` as the JS side sees it (`"debug"` logs every request).
@@ -47,6 +51,82 @@ pub struct RequestOptions {
     pub timeout_ms: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
+    /// Time allowed for a whole call, in milliseconds.
+    pub deadline_ms: Option<f64>,
+}
+
+/// What an `OrderOutcomeUnknownError` carries (its properties, type-checked by the JS layer):
+/// the core's `SentCall`, which `reconcile` rebuilds.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct SentCallInput {
+    /// `"createOrder"`, `"resendOrder"` or `"createWebhook"`.
+    pub operation: String,
+    /// The service ordered (createOrder).
+    pub service: Option<String>,
+    /// The country ordered (createOrder).
+    pub country: Option<String>,
+    /// The pool asked for (createOrder).
+    pub pool: Option<String>,
+    /// The price limit sent (createOrder), a decimal string.
+    pub max_price: Option<String>,
+    /// The order resent (resendOrder).
+    pub order_id: Option<String>,
+    /// The order's codes before the resend.
+    pub codes_before: Option<Vec<String>>,
+    /// The order's status before the resend.
+    pub status_before: Option<String>,
+    /// The endpoint registered (createWebhook).
+    pub endpoint_url: Option<String>,
+    /// The events subscribed (createWebhook).
+    pub events: Option<Vec<String>>,
+    /// When the first attempt was sent, unix milliseconds.
+    pub sent_at_ms: f64,
+    /// When the call gave up, unix milliseconds.
+    pub failed_at_ms: f64,
+}
+
+/// Unix milliseconds from JS as a [`SystemTime`] (a type conversion: any finite number).
+fn unix_time(argument: &'static str, ms: f64) -> Result<SystemTime, NativeError> {
+    let refuse = || {
+        NativeError::invalid(
+            argument,
+            format!("must be a time in unix milliseconds, got {ms}"),
+        )
+    };
+    let since = Duration::try_from_secs_f64(ms.abs() / 1000.0).map_err(|_| refuse())?;
+    let at = if ms >= 0.0 {
+        UNIX_EPOCH.checked_add(since)
+    } else {
+        UNIX_EPOCH.checked_sub(since)
+    };
+    at.ok_or_else(refuse)
+}
+
+impl SentCallInput {
+    /// The core's `SentCall`.
+    fn into_core(self) -> Result<nexotp::SentCall, NativeError> {
+        let mut call = nexotp::SentCall::from_parts(
+            crate::error::operation_from_name(&self.operation)?,
+            unix_time("sentAtMs", self.sent_at_ms)?,
+            unix_time("failedAtMs", self.failed_at_ms)?,
+        );
+        call.service = self.service;
+        call.country = self.country;
+        call.pool = self.pool;
+        call.max_price = self
+            .max_price
+            .map(|m| nexotp::args::parse_decimal("maxPrice", &m))
+            .transpose()?;
+        call.order_id = self.order_id;
+        call.codes_before = self.codes_before.unwrap_or_default();
+        call.status_before = self
+            .status_before
+            .map(|s| nexotp::OrderStatus::from(s.as_str()));
+        call.endpoint_url = self.endpoint_url;
+        call.events = self.events.unwrap_or_default();
+        Ok(call)
+    }
 }
 
 /// What `createOrder` sends.
@@ -114,6 +194,9 @@ impl Client {
             if let Some(retries) = options.max_retries {
                 builder = builder.max_retries(retries);
             }
+            if let Some(ms) = options.deadline_ms {
+                builder = builder.deadline(duration("deadlineMs", ms)?);
+            }
             let runtime = options.runtime.unwrap_or_else(|| "Node.js".to_owned());
             builder = builder.sdk_language("node", runtime);
             if let Some(logger) = options
@@ -148,21 +231,36 @@ impl Client {
         self.inner.config().max_retries
     }
 
+    /// Time allowed for a whole call, in milliseconds, when set.
+    #[napi(getter)]
+    pub fn deadline_ms(&self) -> Option<f64> {
+        self.inner
+            .config()
+            .deadline
+            .map(|d| d.as_secs_f64() * 1000.0)
+    }
+
     /// The user agent sent with every request.
     #[napi(getter)]
     pub fn user_agent(&self) -> String {
         self.inner.config().user_agent.clone()
     }
 
-    /// A client with another timeout or retry count sharing this one's pool and rate buckets.
+    /// A client with another timeout, retry count or deadline sharing this one's pool and rate
+    /// buckets.
     #[napi]
     pub fn with_options(&self, options: RequestOptions) -> napi::Result<Client> {
         guard::call(|| {
-            let mut request = nexotp::RequestOptions::default();
+            let mut request = nexotp::RequestOptions::new();
             if let Some(ms) = options.timeout_ms {
-                request.timeout = Some(duration("timeoutMs", ms)?);
+                request = request.timeout(duration("timeoutMs", ms)?);
             }
-            request.max_retries = options.max_retries;
+            if let Some(retries) = options.max_retries {
+                request = request.max_retries(retries);
+            }
+            if let Some(ms) = options.deadline_ms {
+                request = request.deadline(duration("deadlineMs", ms)?);
+            }
             Ok::<_, NativeError>(Client {
                 inner: self.inner.with_options(request)?,
                 dispatch: self.dispatch.clone(),
@@ -353,6 +451,17 @@ impl Client {
         let c = self.inner.clone();
         self.dispatch.submit(&env, ticket, async move {
             c.delete_webhook(&id).await.map(WebhookDeleted::from)
+        });
+    }
+
+    /// Whether the call an `OrderOutcomeUnknownError` describes took effect (the core's
+    /// `reconcile`).
+    #[napi]
+    pub fn reconcile(&self, env: Env, ticket: u32, call: SentCallInput) {
+        let c = self.inner.clone();
+        self.dispatch.submit(&env, ticket, async move {
+            let call = call.into_core()?;
+            Ok::<_, NativeError>(Reconciliation::from(c.reconcile(&call).await?))
         });
     }
 }

@@ -7,9 +7,10 @@
 //! with `status`, `code`, `requestId`, `retryAfterMs`, `order`, ... as properties. Nothing here
 //! ever holds the API key or a webhook secret: the core's errors do not carry them.
 
-use std::time::UNIX_EPOCH;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use nexotp::Error;
+use nexotp::{Error, Operation, SentCall};
 use serde_json::{Map, Value, json};
 
 use crate::models;
@@ -60,6 +61,7 @@ fn js_argument(argument: &str) -> &str {
         "pricing_option" => "pricingOption",
         "endpoint_url" => "endpointUrl",
         "bucket_limit" => "bucketLimit",
+        "deadline" => "deadlineMs",
         other => other,
     }
 }
@@ -74,6 +76,7 @@ fn invalid_payload(argument: &str, rule: &str) -> Map<String, Value> {
     );
     map.insert("argument".into(), json!(argument));
     map.insert("rule".into(), json!(rule));
+    map.insert("retryable".into(), json!(false));
     map
 }
 
@@ -95,6 +98,7 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
             let mut map = Map::new();
             map.insert("nexotp".into(), json!("AbortError"));
             map.insert("message".into(), json!("the operation was aborted"));
+            map.insert("retryable".into(), json!(false));
             return map;
         }
         NativeError::Core(e) => e,
@@ -105,6 +109,7 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("nexotp".into(), json!(e.kind().class_name()));
     map.insert("message".into(), json!(e.to_string()));
+    map.insert("retryable".into(), json!(e.is_retryable()));
     put(&mut map, "status", e.status().map(|s| json!(s)));
     put(&mut map, "code", e.code().map(|c| json!(c)));
     put(&mut map, "requestId", e.request_id().map(|r| json!(r)));
@@ -125,29 +130,14 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
         Error::UnexpectedResponse { snippet, .. } => {
             map.insert("snippet".into(), json!(snippet));
         }
-        Error::OrderOutcomeUnknown(o) => {
-            let call = &o.call;
-            let operation = match call.operation {
-                nexotp::Operation::CreateOrder => "createOrder",
-                nexotp::Operation::ResendOrder => "resendOrder",
-                nexotp::Operation::CreateWebhook => "createWebhook",
-                _ => call.operation.as_str(),
-            };
-            map.insert("operation".into(), json!(operation));
-            put(&mut map, "service", call.service.as_ref().map(|s| json!(s)));
-            put(&mut map, "country", call.country.as_ref().map(|s| json!(s)));
-            put(
-                &mut map,
-                "orderId",
-                call.order_id.as_ref().map(|s| json!(s)),
-            );
-            if let Ok(since) = call.sent_at.duration_since(UNIX_EPOCH) {
-                map.insert("sentAtMs".into(), json!(since.as_millis() as f64));
-            }
-        }
+        Error::OrderOutcomeUnknown(o) => sent_call_fields(&mut map, &o.call),
         Error::WaitTimeout {
-            waited, cancelled, ..
+            order_id,
+            waited,
+            cancelled,
+            ..
         } => {
+            map.insert("orderId".into(), json!(order_id));
             map.insert("waitedMs".into(), millis(*waited));
             map.insert("cancelled".into(), json!(cancelled));
         }
@@ -159,6 +149,63 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
         map.insert("order".into(), value);
     }
     map
+}
+
+/// The JS name of an operation: the client method that made the call.
+pub fn operation_name(operation: Operation) -> &'static str {
+    match operation {
+        Operation::CreateOrder => "createOrder",
+        Operation::ResendOrder => "resendOrder",
+        Operation::CreateWebhook => "createWebhook",
+        other => other.as_str(),
+    }
+}
+
+/// [`operation_name`] read back (the core's snake_case names are accepted too).
+pub fn operation_from_name(name: &str) -> Result<Operation, NativeError> {
+    Ok(match name {
+        "createOrder" => Operation::CreateOrder,
+        "resendOrder" => Operation::ResendOrder,
+        "createWebhook" => Operation::CreateWebhook,
+        other => Operation::from_str(other)?,
+    })
+}
+
+/// Unix milliseconds, as `Date.now()` gives them.
+fn unix_millis(at: SystemTime) -> f64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as f64,
+        Err(before) => -(before.duration().as_millis() as f64),
+    }
+}
+
+/// The fields of an `OrderOutcomeUnknownError`: every field of the core's `SentCall`, which
+/// [`crate::client::SentCallInput`] carries back for `reconcile`.
+fn sent_call_fields(map: &mut Map<String, Value>, call: &SentCall) {
+    map.insert("operation".into(), json!(operation_name(call.operation)));
+    put(map, "service", call.service.as_ref().map(|s| json!(s)));
+    put(map, "country", call.country.as_ref().map(|s| json!(s)));
+    put(map, "pool", call.pool.as_ref().map(|s| json!(s)));
+    put(
+        map,
+        "maxPrice",
+        call.max_price.map(|d| json!(d.to_string())),
+    );
+    put(map, "orderId", call.order_id.as_ref().map(|s| json!(s)));
+    map.insert("codesBefore".into(), json!(call.codes_before));
+    put(
+        map,
+        "statusBefore",
+        call.status_before.as_ref().map(|s| json!(s.as_str())),
+    );
+    put(
+        map,
+        "endpointUrl",
+        call.endpoint_url.as_ref().map(|s| json!(s)),
+    );
+    map.insert("events".into(), json!(call.events));
+    map.insert("sentAtMs".into(), json!(unix_millis(call.sent_at)));
+    map.insert("failedAtMs".into(), json!(unix_millis(call.failed_at)));
 }
 
 /// [`payload`] as JSON text.
@@ -177,6 +224,7 @@ pub fn panic_payload(message: &str) -> String {
         "nexotp": "NexOTPError",
         "message": format!("internal error in the nexotp native addon (a Rust panic): {message}"),
         "panic": true,
+        "retryable": false,
     })
     .to_string()
 }

@@ -26,12 +26,13 @@ mod models;
 mod webhook;
 
 pub use client::{
-    Client, ClientOptions, OrderInput, RequestOptions, TransactionPager, WaitHandle, WaitInput,
+    Client, ClientOptions, OrderInput, RequestOptions, SentCallInput, TransactionPager, WaitHandle,
+    WaitInput,
 };
 pub use dispatch::Dispatcher;
 pub use models::{
-    Account, Country, Order, Pool, Price, Service, Transaction, TransactionPage, Webhook,
-    WebhookDeleted, WebhookEvent,
+    Account, Country, Order, Pool, Price, Reconciliation, Service, Transaction, TransactionPage,
+    Webhook, WebhookDeleted, WebhookEvent,
 };
 pub use webhook::{sign_webhook, verify_webhook};
 

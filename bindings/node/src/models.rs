@@ -497,6 +497,63 @@ impl From<nexotp::WebhookEvent> for WebhookEvent {
     }
 }
 
+/// What `client.reconcile(err)` found.
+#[napi(object)]
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciliation {
+    /// `applied` (with the `order` or `webhook` the call made), `notApplied` (sending it again
+    /// is safe) or `ambiguous` (several candidates, or a resent order that changed in a way
+    /// that does not tell: decide by hand).
+    #[napi(ts_type = "'applied' | 'notApplied' | 'ambiguous'")]
+    pub outcome: String,
+    /// The order the call created (or the resent order), when it was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    /// The webhook the call registered, when it was applied (without its secret: that was in
+    /// the lost answer; delete the webhook and create it anew to get one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Webhook>,
+    /// Every order found that fits: the applied one, or the ambiguous candidates.
+    pub orders: Vec<Order>,
+    /// Every webhook found that fits: the applied one, or the ambiguous candidates.
+    pub webhooks: Vec<Webhook>,
+}
+
+impl From<nexotp::Reconciled> for Reconciliation {
+    fn from(found: nexotp::Reconciled) -> Self {
+        let mut out = Reconciliation {
+            outcome: "ambiguous".to_owned(),
+            order: None,
+            webhook: None,
+            orders: Vec::new(),
+            webhooks: Vec::new(),
+        };
+        match found {
+            nexotp::Reconciled::Order(order) => {
+                let order = Order::from(*order);
+                out.outcome = "applied".to_owned();
+                out.orders = vec![order.clone()];
+                out.order = Some(order);
+            }
+            nexotp::Reconciled::Webhook(webhook) => {
+                let webhook = Webhook::from(*webhook);
+                out.outcome = "applied".to_owned();
+                out.webhooks = vec![webhook.clone()];
+                out.webhook = Some(webhook);
+            }
+            nexotp::Reconciled::NotApplied => out.outcome = "notApplied".to_owned(),
+            nexotp::Reconciled::Ambiguous { orders, webhooks } => {
+                out.orders = orders.into_iter().map(Order::from).collect();
+                out.webhooks = webhooks.into_iter().map(Webhook::from).collect();
+            }
+            // An answer this binding does not know yet: the safe reading is "decide by hand".
+            _ => {}
+        }
+        out
+    }
+}
+
 /// A [`Webhook`] as a call hands it to JS (through [`crate::dispatch`], as JSON): with its
 /// `secret`, which the `Serialize` form of [`Webhook`] leaves out so that it can never land in
 /// an error payload. Deliberately not `Debug`.

@@ -55,6 +55,7 @@ struct Settings {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_retries: Option<u32>,
+    deadline: Option<Duration>,
 }
 
 struct State {
@@ -80,6 +81,7 @@ impl Core {
             timeout,
             connect_timeout,
             max_retries,
+            deadline,
         } = settings;
         // Only what the caller gave is set: the builder's defaults are the core's.
         let mut builder = nexotp::Client::builder()
@@ -101,6 +103,9 @@ impl Core {
         }
         if let Some(retries) = max_retries {
             builder = builder.max_retries(retries);
+        }
+        if let Some(deadline) = deadline {
+            builder = builder.deadline(deadline);
         }
         let client = builder.build().py(py)?;
         Ok(Core {
@@ -130,21 +135,30 @@ impl Core {
         };
         if state.pid != pid {
             let cfg = old.config();
-            let fresh = nexotp::Client::builder()
+            let mut builder = nexotp::Client::builder()
                 .api_key(cfg.api_key.expose())
                 .base_url(cfg.base_url.clone())
                 .timeout(cfg.timeout)
                 .connect_timeout(cfg.connect_timeout)
                 .max_retries(cfg.max_retries)
+                .initial_backoff(cfg.initial_backoff)
+                .max_backoff(cfg.max_backoff)
                 .sdk_language("python", self.runtime_name.clone())
                 .observer(self.logs.clone())
-                .log_from_env(false)
-                .build()
-                .py(py)?;
+                .log_from_env(false);
+            if let Some(deadline) = cfg.deadline {
+                builder = builder.deadline(deadline);
+            }
+            let fresh = builder.build().py(py)?;
             state.client = Some(fresh);
             state.pid = pid;
         }
         state.client.clone().ok_or_else(|| closed(py))
+    }
+
+    /// The deadline of a whole call in seconds, when one is set.
+    fn deadline(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        Ok(self.client(py)?.config().deadline.map(|d| d.as_secs_f64()))
     }
 
     fn close(&self) {
@@ -164,6 +178,7 @@ impl Core {
         py: Python<'_>,
         timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Core> {
         let mut options = RequestOptions::new();
         if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
@@ -171,6 +186,9 @@ impl Core {
         }
         if let Some(retries) = convert::opt_u32("max_retries", max_retries)? {
             options = options.max_retries(retries);
+        }
+        if let Some(deadline) = convert::opt_seconds("deadline", deadline)? {
+            options = options.deadline(deadline);
         }
         let client = self.client(py)?.with_options(options).py(py)?;
         Ok(Core {
@@ -187,8 +205,12 @@ impl Core {
         match self.client(py) {
             Ok(c) => {
                 let cfg = c.config();
+                let deadline = cfg
+                    .deadline
+                    .map(|d| format!(", deadline={}", float_repr(d.as_secs_f64())))
+                    .unwrap_or_default();
                 format!(
-                    "{class}(base_url='{}', timeout={}, max_retries={})",
+                    "{class}(base_url='{}', timeout={}, max_retries={}{deadline})",
                     cfg.base_url,
                     float_repr(cfg.timeout.as_secs_f64()),
                     cfg.max_retries
@@ -267,7 +289,8 @@ into_model!(
     nexotp::Price => PyPrice,
     nexotp::Order => PyOrder,
     nexotp::Webhook => PyWebhook,
-    nexotp::WebhookDeleted => PyWebhookDeleted
+    nexotp::WebhookDeleted => PyWebhookDeleted,
+    nexotp::Reconciled => PyReconciliation
 );
 
 impl<T: IntoModel> IntoModel for Vec<T> {
@@ -351,6 +374,7 @@ fn new_core(
     timeout: Option<&Bound<'_, PyAny>>,
     connect_timeout: Option<&Bound<'_, PyAny>>,
     max_retries: Option<&Bound<'_, PyAny>>,
+    deadline: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Core> {
     let settings = Settings {
         api_key: convert::opt_string("api_key", api_key)?,
@@ -358,6 +382,7 @@ fn new_core(
         timeout: convert::opt_seconds("timeout", timeout)?,
         connect_timeout: convert::opt_seconds("connect_timeout", connect_timeout)?,
         max_retries: convert::opt_u32("max_retries", max_retries)?,
+        deadline: convert::opt_seconds("deadline", deadline)?,
     };
     Core::new(py, settings)
 }
@@ -371,9 +396,10 @@ pub struct Client {
 #[pymethods]
 impl Client {
     // `timeout` (seconds per attempt, default 30), `connect_timeout` (seconds to connect,
-    // default 10) and `max_retries` (default 2): `None` means the core's default.
+    // default 10), `max_retries` (default 2) and `deadline` (seconds for a whole call, every
+    // attempt and wait included; default none): `None` means the core's default.
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None))]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
@@ -381,9 +407,18 @@ impl Client {
         timeout: Option<&Bound<'_, PyAny>>,
         connect_timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
-            let core = new_core(py, api_key, base_url, timeout, connect_timeout, max_retries)?;
+            let core = new_core(
+                py,
+                api_key,
+                base_url,
+                timeout,
+                connect_timeout,
+                max_retries,
+                deadline,
+            )?;
             Ok(Client {
                 core: Arc::new(core),
             })
@@ -414,24 +449,31 @@ impl Client {
         guard(|| Ok(self.core.client(py)?.config().max_retries))
     }
 
+    /// Seconds allowed for a whole call (every attempt, backoff and 429 wait), or `None`.
+    #[getter]
+    fn deadline(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        guard(|| self.core.deadline(py))
+    }
+
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> PyResult<bool> {
         guard(|| Ok(self.core.is_closed()))
     }
 
-    /// A client with another timeout or retry count, sharing this one's connections and rate
-    /// buckets.
-    #[pyo3(signature = (*, timeout=None, max_retries=None))]
+    /// A client with another timeout, retry count or deadline, sharing this one's connections
+    /// and rate buckets.
+    #[pyo3(signature = (*, timeout=None, max_retries=None, deadline=None))]
     fn with_options(
         &self,
         py: Python<'_>,
         timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Client> {
         guard(|| {
             Ok(Client {
-                core: Arc::new(self.core.with_options(py, timeout, max_retries)?),
+                core: Arc::new(self.core.with_options(py, timeout, max_retries, deadline)?),
             })
         })
     }
@@ -648,6 +690,17 @@ impl Client {
                 .into_model(py)
         })
     }
+
+    /// Finds out whether the call behind an `OrderOutcomeUnknownError` took effect (the core's
+    /// `reconcile`): a `Reconciliation`.
+    fn reconcile(&self, py: Python<'_>, err: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        guard(|| {
+            let call = convert::sent_call(err)?;
+            self.core
+                .call(py, |c| async move { c.reconcile(&call).await })?
+                .into_model(py)
+        })
+    }
 }
 
 /// `page` (default: the first) and `per_page` (default: the core's `DEFAULT_PAGE_SIZE`).
@@ -700,7 +753,7 @@ type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
 #[pymethods]
 impl AsyncCore {
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries))]
+    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline))]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
@@ -708,9 +761,18 @@ impl AsyncCore {
         timeout: Option<&Bound<'_, PyAny>>,
         connect_timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
-            let core = new_core(py, api_key, base_url, timeout, connect_timeout, max_retries)?;
+            let core = new_core(
+                py,
+                api_key,
+                base_url,
+                timeout,
+                connect_timeout,
+                max_retries,
+                deadline,
+            )?;
             Ok(AsyncCore {
                 core: Arc::new(core),
             })
@@ -738,6 +800,11 @@ impl AsyncCore {
     }
 
     #[getter]
+    fn deadline(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        guard(|| self.core.deadline(py))
+    }
+
+    #[getter]
     fn closed(&self) -> PyResult<bool> {
         guard(|| Ok(self.core.is_closed()))
     }
@@ -746,16 +813,17 @@ impl AsyncCore {
         guard(|| Ok(self.core.repr(py, "AsyncClient")))
     }
 
-    #[pyo3(signature = (timeout, max_retries))]
+    #[pyo3(signature = (timeout, max_retries, deadline))]
     fn with_options(
         &self,
         py: Python<'_>,
         timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<AsyncCore> {
         guard(|| {
             Ok(AsyncCore {
-                core: Arc::new(self.core.with_options(py, timeout, max_retries)?),
+                core: Arc::new(self.core.with_options(py, timeout, max_retries, deadline)?),
             })
         })
     }
@@ -923,6 +991,14 @@ impl AsyncCore {
             let id = convert::id("id", id)?;
             self.core
                 .spawn(py, move |c| async move { c.delete_webhook(&id).await })
+        })
+    }
+
+    fn reconcile<'py>(&self, py: Python<'py>, err: &Bound<'_, PyAny>) -> Started<'py> {
+        guard(|| {
+            let call = convert::sent_call(err)?;
+            self.core
+                .spawn(py, move |c| async move { c.reconcile(&call).await })
         })
     }
 }

@@ -6,9 +6,9 @@
 //! convert are handed to it unchanged, and it rejects what breaks a rule.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nexotp::{Decimal, PricingOption};
+use nexotp::{Decimal, Operation, OrderStatus, PricingOption, SentCall};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyType};
@@ -229,6 +229,91 @@ pub fn boolean(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
             &format!("must be a bool, got {}", type_name(obj)),
         )),
     }
+}
+
+/// An attribute of `obj`, `None` when it is missing or `None`.
+fn attr<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match obj.getattr(name) {
+        Ok(value) if value.is_none() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(obj.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Unix seconds (`int` or `float`, as `time.time()` gives) as a `SystemTime`.
+fn unix_time(
+    name: &'static str,
+    obj: Option<Bound<'_, PyAny>>,
+    py: Python<'_>,
+) -> PyResult<SystemTime> {
+    let refuse = |got: &str| {
+        invalid_argument(
+            py,
+            name,
+            &format!("must be a time in unix seconds (int or float), got {got}"),
+        )
+    };
+    let Some(obj) = obj else {
+        return Err(refuse("None"));
+    };
+    if !(is_int(&obj) || obj.is_instance_of::<PyFloat>()) {
+        return Err(refuse(&type_name(&obj)));
+    }
+    let seconds: f64 = obj.extract().unwrap_or(f64::NAN);
+    let since =
+        Duration::try_from_secs_f64(seconds.abs()).map_err(|_| refuse(&seconds.to_string()))?;
+    let at = if seconds >= 0.0 {
+        UNIX_EPOCH.checked_add(since)
+    } else {
+        UNIX_EPOCH.checked_sub(since)
+    };
+    at.ok_or_else(|| refuse(&seconds.to_string()))
+}
+
+/// The core's `SentCall` back from an `OrderOutcomeUnknownError` (its attributes are exactly
+/// the `SentCall`'s fields, see `errors.rs`), for `reconcile(err)`. Anything else is an
+/// `InvalidArgumentError` naming `err`, before any request.
+pub fn sent_call(err: &Bound<'_, PyAny>) -> PyResult<SentCall> {
+    let py = err.py();
+    let class = crate::errors::class(py, "OrderOutcomeUnknownError")?;
+    if !err.is_instance(&class)? {
+        return Err(invalid_argument(
+            py,
+            "err",
+            &format!(
+                "must be the OrderOutcomeUnknownError to reconcile, got {}",
+                type_name(err)
+            ),
+        ));
+    }
+    let operation = match attr(err, "operation")? {
+        Some(op) => string("err.operation", &op)?,
+        None => String::new(),
+    };
+    let operation = Operation::from_str(&operation).map_err(|e| to_py(py, e))?;
+    let mut call = SentCall::from_parts(
+        operation,
+        unix_time("err.sent_at", attr(err, "sent_at")?, py)?,
+        unix_time("err.failed_at", attr(err, "failed_at")?, py)?,
+    );
+    call.service = opt_string("err.service", attr(err, "service")?.as_ref())?;
+    call.country = opt_string("err.country", attr(err, "country")?.as_ref())?;
+    call.pool = opt_string("err.pool", attr(err, "pool")?.as_ref())?;
+    call.max_price = attr(err, "max_price")?
+        .map(|m| decimal("err.max_price", &m))
+        .transpose()?;
+    call.order_id = opt_string("err.order_id", attr(err, "order_id")?.as_ref())?;
+    if let Some(codes) = attr(err, "codes_before")? {
+        call.codes_before = str_list("err.codes_before", &codes, "a list of codes")?;
+    }
+    call.status_before = opt_string("err.status_before", attr(err, "status_before")?.as_ref())?
+        .map(|s| OrderStatus::from(s.as_str()));
+    call.endpoint_url = opt_string("err.endpoint_url", attr(err, "endpoint_url")?.as_ref())?;
+    if let Some(events) = attr(err, "events")? {
+        call.events = str_list("err.events", &events, "a list of event names")?;
+    }
+    Ok(call)
 }
 
 /// A JSON value as Python: objects → `dict`, arrays → `list`, integers → `int`, other numbers →

@@ -11,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 
 use crate::convert::json_to_py;
-use crate::models::PyOrder;
+use crate::models::{PyOrder, status_to_py};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -21,6 +21,11 @@ fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
+/// The class `name` of `nexotp.errors`.
+pub fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    errors_module(py)?.getattr(name)
+}
+
 /// An exception of class `name` from `nexotp.errors` with `message` and attributes `kwargs`.
 pub fn make(
     py: Python<'_>,
@@ -28,10 +33,7 @@ pub fn make(
     message: &str,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyErr {
-    let built = (|| -> PyResult<Bound<'_, PyAny>> {
-        let cls = errors_module(py)?.getattr(name)?;
-        cls.call((message,), kwargs)
-    })();
+    let built = (|| -> PyResult<Bound<'_, PyAny>> { class(py, name)?.call((message,), kwargs) })();
     match built {
         Ok(exc) => PyErr::from_value(exc),
         Err(e) => e,
@@ -80,6 +82,7 @@ fn build(py: Python<'_>, error: &nexotp::Error) -> PyResult<PyErr> {
     kwargs.set_item("code", error.code())?;
     kwargs.set_item("request_id", error.request_id())?;
     kwargs.set_item("retry_after", error.retry_after().map(secs))?;
+    kwargs.set_item("retryable", error.is_retryable())?;
     if let Some(order) = error.order() {
         kwargs.set_item("order", Py::new(py, PyOrder::from(order.clone()))?)?;
     }
@@ -97,25 +100,17 @@ fn build(py: Python<'_>, error: &nexotp::Error) -> PyResult<PyErr> {
             kwargs.set_item("params", params)?;
             kwargs.set_item("bucket", api.bucket.map(|b| b.as_str()))?;
         }
-        nexotp::Error::OrderOutcomeUnknown(o) => {
-            let call = &o.call;
-            kwargs.set_item("operation", call.operation.as_str())?;
-            kwargs.set_item("service", call.service.as_deref())?;
-            kwargs.set_item("country", call.country.as_deref())?;
-            kwargs.set_item("order_id", call.order_id.as_deref())?;
-            let sent = call
-                .sent_at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
-            kwargs.set_item("sent_at", sent)?;
-        }
+        nexotp::Error::OrderOutcomeUnknown(o) => sent_call_kwargs(py, &o.call, &kwargs)?,
         nexotp::Error::UnexpectedResponse { snippet, .. } => {
             kwargs.set_item("snippet", snippet.as_str())?;
         }
         nexotp::Error::WaitTimeout {
-            waited, cancelled, ..
+            order_id,
+            waited,
+            cancelled,
+            ..
         } => {
+            kwargs.set_item("order_id", order_id.as_str())?;
             kwargs.set_item("waited", secs(*waited))?;
             kwargs.set_item("cancelled", *cancelled)?;
         }
@@ -139,6 +134,41 @@ fn build(py: Python<'_>, error: &nexotp::Error) -> PyResult<PyErr> {
         err.set_cause(py, next);
     }
     Ok(err)
+}
+
+/// The attributes of an `OrderOutcomeUnknownError`: every field of the core's `SentCall`, which
+/// [`crate::convert::sent_call`] reads back for `reconcile`.
+fn sent_call_kwargs(
+    py: Python<'_>,
+    call: &nexotp::SentCall,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<()> {
+    kwargs.set_item("operation", call.operation.as_str())?;
+    kwargs.set_item("service", call.service.as_deref())?;
+    kwargs.set_item("country", call.country.as_deref())?;
+    kwargs.set_item("pool", call.pool.as_deref())?;
+    kwargs.set_item("max_price", call.max_price)?;
+    kwargs.set_item("order_id", call.order_id.as_deref())?;
+    kwargs.set_item("codes_before", call.codes_before.clone())?;
+    let status = call
+        .status_before
+        .as_ref()
+        .map(|s| status_to_py(py, s))
+        .transpose()?;
+    kwargs.set_item("status_before", status)?;
+    kwargs.set_item("endpoint_url", call.endpoint_url.as_deref())?;
+    kwargs.set_item("events", call.events.clone())?;
+    kwargs.set_item("sent_at", unix_secs(call.sent_at))?;
+    kwargs.set_item("failed_at", unix_secs(call.failed_at))?;
+    Ok(())
+}
+
+/// A time as unix seconds (a float, like `time.time()`).
+fn unix_secs(at: std::time::SystemTime) -> f64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
 }
 
 /// `Result<T, nexotp::Error>` → `PyResult<T>`.

@@ -182,6 +182,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<models::PyWebhook>()?;
     m.add_class::<models::PyWebhookDeleted>()?;
     m.add_class::<models::PyWebhookEvent>()?;
+    m.add_class::<models::PyReconciliation>()?;
     m.add_function(wrap_pyfunction!(verify_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(sign_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(models::_rebuild, m)?)?;

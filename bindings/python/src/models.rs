@@ -16,7 +16,10 @@ use crate::convert::json_to_py;
 static ORDER_STATUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `nexotp.OrderStatus(value)`: a `str` enum that keeps unknown values.
-fn status_to_py<'py>(py: Python<'py>, status: &nexotp::OrderStatus) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn status_to_py<'py>(
+    py: Python<'py>,
+    status: &nexotp::OrderStatus,
+) -> PyResult<Bound<'py, PyAny>> {
     let cls = ORDER_STATUS.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("nexotp._enums")?.getattr("OrderStatus")?.unbind())
     })?;
@@ -428,6 +431,116 @@ model! {
         /// The whole decoded body.
         #[getter]
         fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+    }
+}
+
+/// What `Client.reconcile(err)` found: `outcome` is `"applied"` (with the `order` or `webhook`
+/// the call made), `"not_applied"` (sending it again is safe) or `"ambiguous"` (several
+/// candidates, or a resent order that changed in a way that does not tell: decide by hand).
+/// `orders` / `webhooks` list every candidate found: the applied one, or the ambiguous ones.
+#[pyclass(frozen, module = "nexotp", name = "Reconciliation")]
+pub struct PyReconciliation {
+    outcome: &'static str,
+    order: Option<nexotp::Order>,
+    webhook: Option<nexotp::Webhook>,
+    orders: Vec<nexotp::Order>,
+    webhooks: Vec<nexotp::Webhook>,
+}
+
+impl From<nexotp::Reconciled> for PyReconciliation {
+    fn from(found: nexotp::Reconciled) -> Self {
+        let mut out = PyReconciliation {
+            outcome: "ambiguous",
+            order: None,
+            webhook: None,
+            orders: Vec::new(),
+            webhooks: Vec::new(),
+        };
+        match found {
+            nexotp::Reconciled::Order(order) => {
+                out.outcome = "applied";
+                out.orders = vec![(*order).clone()];
+                out.order = Some(*order);
+            }
+            nexotp::Reconciled::Webhook(webhook) => {
+                out.outcome = "applied";
+                out.webhooks = vec![(*webhook).clone()];
+                out.webhook = Some(*webhook);
+            }
+            nexotp::Reconciled::NotApplied => out.outcome = "not_applied",
+            nexotp::Reconciled::Ambiguous { orders, webhooks } => {
+                out.orders = orders;
+                out.webhooks = webhooks;
+            }
+            // An answer this binding does not know yet: the safe reading is "decide by hand".
+            _ => {}
+        }
+        out
+    }
+}
+
+#[pymethods]
+impl PyReconciliation {
+    /// `"applied"`, `"not_applied"` or `"ambiguous"`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.outcome
+    }
+
+    /// The order the call created (or the resent order), when it was applied.
+    #[getter]
+    fn order(&self) -> Option<PyOrder> {
+        self.order.clone().map(PyOrder::from)
+    }
+
+    /// The webhook the call registered, when it was applied. Its secret was in the lost answer
+    /// and cannot be read again (`secret` is `None`): delete it and create it anew for one.
+    #[getter]
+    fn webhook(&self) -> Option<PyWebhook> {
+        self.webhook.clone().map(PyWebhook::from)
+    }
+
+    /// Every order found that fits.
+    #[getter]
+    fn orders(&self) -> Vec<PyOrder> {
+        self.orders.iter().cloned().map(PyOrder::from).collect()
+    }
+
+    /// Every webhook found that fits.
+    #[getter]
+    fn webhooks(&self) -> Vec<PyWebhook> {
+        self.webhooks.iter().cloned().map(PyWebhook::from).collect()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mut parts = vec![format!("outcome='{}'", self.outcome)];
+        if let Some(order) = &self.order {
+            parts.push(format!(
+                "order={}",
+                PyOrder::from(order.clone()).__repr__(py)?
+            ));
+        }
+        if let Some(webhook) = &self.webhook {
+            parts.push(format!(
+                "webhook={}",
+                PyWebhook::from(webhook.clone()).__repr__(py)?
+            ));
+        }
+        if self.outcome == "ambiguous" {
+            let orders: PyResult<Vec<String>> = self
+                .orders
+                .iter()
+                .map(|o| PyOrder::from(o.clone()).__repr__(py))
+                .collect();
+            let webhooks: PyResult<Vec<String>> = self
+                .webhooks
+                .iter()
+                .map(|w| PyWebhook::from(w.clone()).__repr__(py))
+                .collect();
+            parts.push(format!("orders=[{}]", orders?.join(", ")));
+            parts.push(format!("webhooks=[{}]", webhooks?.join(", ")));
+        }
+        Ok(format!("Reconciliation({})", parts.join(", ")))
     }
 }
 

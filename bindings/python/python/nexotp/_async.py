@@ -21,12 +21,14 @@ if TYPE_CHECKING:
         Country,
         Order,
         Price,
+        Reconciliation,
         Service,
         Transaction,
         TransactionPage,
         Webhook,
         WebhookDeleted,
     )
+    from .errors import OrderOutcomeUnknownError
 
     Money = Union[Decimal, int, str, float]
 
@@ -35,8 +37,9 @@ __all__ = ["AsyncClient", "AsyncTransactionIterator"]
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
     ``await client.close()``. Configuration as for ``Client`` (``NEXOTP_API_KEY``,
-    ``NEXOTP_BASE_URL``). ``None`` for ``timeout`` (30 s), ``connect_timeout`` (10 s) or
-    ``max_retries`` (2) means the core's default.
+    ``NEXOTP_BASE_URL``). ``None`` for ``timeout`` (30 s), ``connect_timeout`` (10 s),
+    ``max_retries`` (2) or ``deadline`` (none: seconds for a whole call, every attempt and wait
+    included) means the core's default.
 
     Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
     the same values; no default is repeated here."""
@@ -51,8 +54,11 @@ class AsyncClient:
         timeout: float | None = None,
         connect_timeout: float | None = None,
         max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> None:
-        self._core = _native.AsyncCore(api_key, base_url, timeout, connect_timeout, max_retries)
+        self._core = _native.AsyncCore(
+            api_key, base_url, timeout, connect_timeout, max_retries, deadline
+        )
 
     @classmethod
     def _wrap(cls, core: _native.AsyncCore) -> AsyncClient:
@@ -81,16 +87,25 @@ class AsyncClient:
         return self._core.max_retries
 
     @property
+    def deadline(self) -> float | None:
+        """Seconds allowed for a whole call (every attempt, backoff and 429 wait), or ``None``."""
+        return self._core.deadline
+
+    @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._core.closed
 
     def with_options(
-        self, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> AsyncClient:
-        """A client with another timeout or retry count, sharing this one's connections and
-        rate buckets."""
-        return AsyncClient._wrap(self._core.with_options(timeout, max_retries))
+        """A client with another timeout, retry count or deadline, sharing this one's
+        connections and rate buckets."""
+        return AsyncClient._wrap(self._core.with_options(timeout, max_retries, deadline))
 
     async def close(self) -> None:
         """Closes the connection pool; later calls raise ``NexOTPError``."""
@@ -255,6 +270,17 @@ class AsyncClient:
     async def delete_webhook(self, id: str | int) -> WebhookDeleted:
         """``DELETE /webhooks/{id}``."""
         fut, token = self._core.delete_webhook(id)
+        try:
+            return await fut  # type: ignore[no-any-return]
+        except BaseException:
+            self._core.cancel(token)
+            raise
+
+    async def reconcile(self, err: OrderOutcomeUnknownError) -> Reconciliation:
+        """Finds out whether the call behind an ``OrderOutcomeUnknownError`` took effect, from
+        the ledger (create_order), the webhooks (create_webhook) or the order (resend_order).
+        Anything but an ``OrderOutcomeUnknownError`` raises ``InvalidArgumentError``."""
+        fut, token = self._core.reconcile(err)
         try:
             return await fut  # type: ignore[no-any-return]
         except BaseException:

@@ -15,14 +15,15 @@
     │   └── ServerError               5xx
     ├── APIConnectionError            no usable answer
     │   ├── APITimeoutError
-    │   └── OrderOutcomeUnknownError  a create / resend failed after it was sent
+    │   └── OrderOutcomeUnknownError  a create / resend / create webhook failed after it was sent
     ├── UnexpectedResponseError       a body that is not the contract
     ├── WaitTimeoutError              wait_for_code ran out of time
     ├── OrderClosedError              the order ended without a code
     └── WebhookVerificationError
 
-Every exception has ``message``, ``status``, ``code``, ``request_id``, ``retry_after`` (seconds)
-and ``order`` (``None`` where they do not apply); subclasses add their own. Exceptions pickle.
+Every exception has ``message``, ``status``, ``code``, ``request_id``, ``retry_after`` (seconds),
+``order`` (``None`` where they do not apply) and ``retryable``; subclasses add their own.
+Exceptions pickle.
 A lower-level cause (a connection reset, say) is chained as ``__cause__``.
 """
 
@@ -31,8 +32,10 @@ from __future__ import annotations
 # Not `typing.TYPE_CHECKING`: importing typing would double the cost of `import nexotp`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from decimal import Decimal
     from typing import Any
 
+    from ._enums import OrderStatus
     from ._native import Order
 
 __all__ = [
@@ -72,6 +75,11 @@ class NexOTPError(Exception):
     """Seconds the server asked to wait before retrying."""
     order: Order | None
     """The order concerned (``WaitTimeoutError``: last state seen; ``OrderClosedError``: final)."""
+    retryable: bool
+    """Whether sending the same call again is safe and may succeed (a connection error, a
+    timeout, a 408 / 429 / 5xx of a GET, cancel or webhook delete). Always ``False`` for
+    ``create_order``, ``resend_order`` and ``create_webhook``: reconcile an
+    ``OrderOutcomeUnknownError`` instead of retrying."""
 
     def __init__(
         self,
@@ -82,6 +90,7 @@ class NexOTPError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
         order: Order | None = None,
+        retryable: bool = False,
         **details: Any,
     ) -> None:
         super().__init__(message)
@@ -91,6 +100,7 @@ class NexOTPError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after
         self.order = order
+        self.retryable = retryable
         for key, value in details.items():
             setattr(self, key, value)
 
@@ -184,19 +194,36 @@ class APITimeoutError(APIConnectionError):
 
 
 class OrderOutcomeUnknownError(APIConnectionError):
-    """A create or resend failed after it may have reached the server. It was not re-sent (that
-    could duplicate the order): check your orders or transactions before trying again."""
+    """A non-idempotent call (``create_order``, ``resend_order``, ``create_webhook``) failed
+    after it may have reached the server. It was not re-sent (that could pay or register twice)
+    and it is never ``retryable``: pass it to ``client.reconcile(err)`` to find out whether it
+    took effect. The attributes describe what was sent; they are all ``reconcile`` reads, so a
+    pickled (or hand-built) error reconciles as well as the original."""
 
     operation: str
-    """``"create_order"`` or ``"resend_order"``."""
+    """``"create_order"``, ``"resend_order"`` or ``"create_webhook"``."""
     service: str | None
-    """The service of the order (create)."""
+    """The service ordered (create_order)."""
     country: str | None
-    """The country of the order (create)."""
+    """The country ordered (create_order)."""
+    pool: str | None
+    """The pool asked for (create_order), if one was."""
+    max_price: Decimal | None
+    """The price limit sent (create_order), if one was."""
     order_id: str | None
-    """The order id (resend)."""
+    """The order resent (resend_order)."""
+    codes_before: list[str]
+    """The order's codes before the resend was sent, oldest first (resend_order)."""
+    status_before: OrderStatus | None
+    """The order's status before the resend was sent (resend_order)."""
+    endpoint_url: str | None
+    """The endpoint registered (create_webhook)."""
+    events: list[str]
+    """The events subscribed (create_webhook)."""
     sent_at: float | None
-    """When the request was sent (unix seconds)."""
+    """When the first attempt was sent (unix seconds, this machine's clock)."""
+    failed_at: float | None
+    """When the call gave up (unix seconds, this machine's clock)."""
 
     def __init__(
         self,
@@ -205,8 +232,15 @@ class OrderOutcomeUnknownError(APIConnectionError):
         operation: str = "",
         service: str | None = None,
         country: str | None = None,
+        pool: str | None = None,
+        max_price: Decimal | None = None,
         order_id: str | None = None,
+        codes_before: list[str] | None = None,
+        status_before: OrderStatus | None = None,
+        endpoint_url: str | None = None,
+        events: list[str] | None = None,
         sent_at: float | None = None,
+        failed_at: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -214,8 +248,15 @@ class OrderOutcomeUnknownError(APIConnectionError):
             operation=operation,
             service=service,
             country=country,
+            pool=pool,
+            max_price=max_price,
             order_id=order_id,
+            codes_before=list(codes_before or ()),
+            status_before=status_before,
+            endpoint_url=endpoint_url,
+            events=list(events or ()),
             sent_at=sent_at,
+            failed_at=failed_at,
             **kwargs,
         )
 
@@ -231,17 +272,26 @@ class UnexpectedResponseError(NexOTPError):
 
 
 class WaitTimeoutError(NexOTPError):
-    """``wait_for_code`` ran out of time; ``order`` is the last state seen."""
+    """``wait_for_code`` ran out of time; ``order`` is the last state seen, ``None`` when no
+    poll succeeded (``order_id`` is always set)."""
 
+    order_id: str
+    """The order waited for."""
     waited: float
     """Seconds waited."""
     cancelled: bool
     """Whether the order was cancelled (``cancel_on_timeout=True``) and so refunded."""
 
     def __init__(
-        self, message: str = "", *, waited: float = 0.0, cancelled: bool = False, **kwargs: Any
+        self,
+        message: str = "",
+        *,
+        order_id: str = "",
+        waited: float = 0.0,
+        cancelled: bool = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(message, waited=waited, cancelled=cancelled, **kwargs)
+        super().__init__(message, order_id=order_id, waited=waited, cancelled=cancelled, **kwargs)
 
 
 class OrderClosedError(NexOTPError):
