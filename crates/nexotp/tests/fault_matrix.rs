@@ -158,11 +158,7 @@ async fn a_thousand_creates_through_commit_faults_never_pay_twice() {
         assert!(made.len() <= 1, "one call made {} orders", made.len());
         let outcome = match result {
             Ok(order) => {
-                assert_eq!(
-                    made,
-                    [order.id.clone()],
-                    "the order returned is the one made"
-                );
+                assert_eq!(made, [order.id], "the order returned is the one made");
                 Outcome::Created
             }
             Err(Error::OrderOutcomeUnknown(unknown)) => {
