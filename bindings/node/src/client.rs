@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use napi::{Either, Env};
 use napi_derive::napi;
@@ -86,30 +86,13 @@ pub struct SentCallInput {
     pub failed_at_ms: f64,
 }
 
-/// Unix milliseconds from JS as a [`SystemTime`] (a type conversion: any finite number).
-fn unix_time(argument: &'static str, ms: f64) -> Result<SystemTime, NativeError> {
-    let refuse = || {
-        NativeError::invalid(
-            argument,
-            format!("must be a time in unix milliseconds, got {ms}"),
-        )
-    };
-    let since = Duration::try_from_secs_f64(ms.abs() / 1000.0).map_err(|_| refuse())?;
-    let at = if ms >= 0.0 {
-        UNIX_EPOCH.checked_add(since)
-    } else {
-        UNIX_EPOCH.checked_sub(since)
-    };
-    at.ok_or_else(refuse)
-}
-
 impl SentCallInput {
     /// The core's `SentCall`.
     fn into_core(self) -> Result<nexotp::SentCall, NativeError> {
         let mut call = nexotp::SentCall::from_parts(
             crate::error::operation_from_name(&self.operation)?,
-            unix_time("sentAtMs", self.sent_at_ms)?,
-            unix_time("failedAtMs", self.failed_at_ms)?,
+            nexotp::args::time_from_unix_millis("sentAtMs", self.sent_at_ms)?,
+            nexotp::args::time_from_unix_millis("failedAtMs", self.failed_at_ms)?,
         );
         call.service = self.service;
         call.country = self.country;

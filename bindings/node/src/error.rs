@@ -8,7 +8,6 @@
 //! ever holds the API key or a webhook secret: the core's errors do not carry them.
 
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nexotp::{Error, Operation, SentCall};
 use serde_json::{Map, Value, json};
@@ -171,14 +170,6 @@ pub fn operation_from_name(name: &str) -> Result<Operation, NativeError> {
     })
 }
 
-/// Unix milliseconds, as `Date.now()` gives them.
-fn unix_millis(at: SystemTime) -> f64 {
-    match at.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as f64,
-        Err(before) => -(before.duration().as_millis() as f64),
-    }
-}
-
 /// The fields of an `OrderOutcomeUnknownError`: every field of the core's `SentCall`, which
 /// [`crate::client::SentCallInput`] carries back for `reconcile`.
 fn sent_call_fields(map: &mut Map<String, Value>, call: &SentCall) {
@@ -204,8 +195,14 @@ fn sent_call_fields(map: &mut Map<String, Value>, call: &SentCall) {
         call.endpoint_url.as_ref().map(|s| json!(s)),
     );
     map.insert("events".into(), json!(call.events));
-    map.insert("sentAtMs".into(), json!(unix_millis(call.sent_at)));
-    map.insert("failedAtMs".into(), json!(unix_millis(call.failed_at)));
+    map.insert(
+        "sentAtMs".into(),
+        json!(nexotp::args::unix_millis(call.sent_at)),
+    );
+    map.insert(
+        "failedAtMs".into(),
+        json!(nexotp::args::unix_millis(call.failed_at)),
+    );
 }
 
 /// [`payload`] as JSON text.

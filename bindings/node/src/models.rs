@@ -522,35 +522,21 @@ pub struct Reconciliation {
 
 impl From<nexotp::Reconciled> for Reconciliation {
     fn from(found: nexotp::Reconciled) -> Self {
-        let mut out = Reconciliation {
-            outcome: "ambiguous".to_owned(),
-            order: None,
-            webhook: None,
-            orders: Vec::new(),
-            webhooks: Vec::new(),
-        };
-        match found {
-            nexotp::Reconciled::Order(order) => {
-                let order = Order::from(*order);
-                out.outcome = "applied".to_owned();
-                out.orders = vec![order.clone()];
-                out.order = Some(order);
+        let (outcome, orders, webhooks) = found.into_parts();
+        let orders: Vec<Order> = orders.into_iter().map(Order::from).collect();
+        let webhooks: Vec<Webhook> = webhooks.into_iter().map(Webhook::from).collect();
+        let applied = outcome == nexotp::ReconcileOutcome::Applied;
+        Reconciliation {
+            outcome: match outcome {
+                nexotp::ReconcileOutcome::NotApplied => "notApplied",
+                other => other.as_str(),
             }
-            nexotp::Reconciled::Webhook(webhook) => {
-                let webhook = Webhook::from(*webhook);
-                out.outcome = "applied".to_owned();
-                out.webhooks = vec![webhook.clone()];
-                out.webhook = Some(webhook);
-            }
-            nexotp::Reconciled::NotApplied => out.outcome = "notApplied".to_owned(),
-            nexotp::Reconciled::Ambiguous { orders, webhooks } => {
-                out.orders = orders.into_iter().map(Order::from).collect();
-                out.webhooks = webhooks.into_iter().map(Webhook::from).collect();
-            }
-            // An answer this binding does not know yet: the safe reading is "decide by hand".
-            _ => {}
+            .to_owned(),
+            order: orders.first().filter(|_| applied).cloned(),
+            webhook: webhooks.first().filter(|_| applied).cloned(),
+            orders,
+            webhooks,
         }
-        out
     }
 }
 

@@ -6,7 +6,7 @@
 //! convert are handed to it unchanged, and it rejects what breaks a rule.
 
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use nexotp::{Decimal, Operation, OrderStatus, PricingOption, SentCall};
 use pyo3::prelude::*;
@@ -241,7 +241,7 @@ fn attr<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, 
     }
 }
 
-/// Unix seconds (`int` or `float`, as `time.time()` gives) as a `SystemTime`.
+/// Unix seconds (an int or float attribute) as a time; the rules are the core's.
 fn unix_time(
     name: &'static str,
     obj: Option<Bound<'_, PyAny>>,
@@ -261,14 +261,7 @@ fn unix_time(
         return Err(refuse(&type_name(&obj)));
     }
     let seconds: f64 = obj.extract().unwrap_or(f64::NAN);
-    let since =
-        Duration::try_from_secs_f64(seconds.abs()).map_err(|_| refuse(&seconds.to_string()))?;
-    let at = if seconds >= 0.0 {
-        UNIX_EPOCH.checked_add(since)
-    } else {
-        UNIX_EPOCH.checked_sub(since)
-    };
-    at.ok_or_else(|| refuse(&seconds.to_string()))
+    nexotp::args::time_from_unix_secs(name, seconds).map_err(|e| to_py(py, e))
 }
 
 /// The core's `SentCall` back from an `OrderOutcomeUnknownError` (its attributes are exactly

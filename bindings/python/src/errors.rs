@@ -158,17 +158,9 @@ fn sent_call_kwargs(
     kwargs.set_item("status_before", status)?;
     kwargs.set_item("endpoint_url", call.endpoint_url.as_deref())?;
     kwargs.set_item("events", call.events.clone())?;
-    kwargs.set_item("sent_at", unix_secs(call.sent_at))?;
-    kwargs.set_item("failed_at", unix_secs(call.failed_at))?;
+    kwargs.set_item("sent_at", nexotp::args::unix_secs(call.sent_at))?;
+    kwargs.set_item("failed_at", nexotp::args::unix_secs(call.failed_at))?;
     Ok(())
-}
-
-/// A time as unix seconds (a float, like `time.time()`).
-fn unix_secs(at: std::time::SystemTime) -> f64 {
-    match at.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(before) => -before.duration().as_secs_f64(),
-    }
 }
 
 /// `Result<T, nexotp::Error>` → `PyResult<T>`.

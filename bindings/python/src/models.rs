@@ -449,33 +449,15 @@ pub struct PyReconciliation {
 
 impl From<nexotp::Reconciled> for PyReconciliation {
     fn from(found: nexotp::Reconciled) -> Self {
-        let mut out = PyReconciliation {
-            outcome: "ambiguous",
-            order: None,
-            webhook: None,
-            orders: Vec::new(),
-            webhooks: Vec::new(),
-        };
-        match found {
-            nexotp::Reconciled::Order(order) => {
-                out.outcome = "applied";
-                out.orders = vec![(*order).clone()];
-                out.order = Some(*order);
-            }
-            nexotp::Reconciled::Webhook(webhook) => {
-                out.outcome = "applied";
-                out.webhooks = vec![(*webhook).clone()];
-                out.webhook = Some(*webhook);
-            }
-            nexotp::Reconciled::NotApplied => out.outcome = "not_applied",
-            nexotp::Reconciled::Ambiguous { orders, webhooks } => {
-                out.orders = orders;
-                out.webhooks = webhooks;
-            }
-            // An answer this binding does not know yet: the safe reading is "decide by hand".
-            _ => {}
+        let (outcome, orders, webhooks) = found.into_parts();
+        let applied = outcome == nexotp::ReconcileOutcome::Applied;
+        PyReconciliation {
+            outcome: outcome.as_str(),
+            order: orders.first().filter(|_| applied).cloned(),
+            webhook: webhooks.first().filter(|_| applied).cloned(),
+            orders,
+            webhooks,
         }
-        out
     }
 }
 

@@ -5,7 +5,7 @@
 //! same rules and the same messages in every language, so no binding writes its own.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rust_decimal::Decimal;
 
@@ -69,6 +69,47 @@ pub fn parse_decimal(argument: &'static str, text: &str) -> Result<Decimal> {
         })
 }
 
+/// A time as unix seconds (Python's `time.time()` unit); before 1970 is negative.
+pub fn unix_secs(at: SystemTime) -> f64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(since) => since.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+/// A time as unix milliseconds (JS's `Date.now()` unit); before 1970 is negative.
+pub fn unix_millis(at: SystemTime) -> f64 {
+    unix_secs(at) * 1000.0
+}
+
+/// Unix seconds from a host language as a [`SystemTime`]: any finite number that fits.
+pub fn time_from_unix_secs(argument: &'static str, seconds: f64) -> Result<SystemTime> {
+    let refuse = || {
+        Error::invalid(
+            argument,
+            format!("must be a time in unix seconds, got {seconds}"),
+        )
+    };
+    let since = Duration::try_from_secs_f64(seconds.abs()).map_err(|_| refuse())?;
+    let at = if seconds >= 0.0 {
+        UNIX_EPOCH.checked_add(since)
+    } else {
+        UNIX_EPOCH.checked_sub(since)
+    };
+    at.ok_or_else(refuse)
+}
+
+/// Unix milliseconds from a host language as a [`SystemTime`], with the rules of
+/// [`time_from_unix_secs`].
+pub fn time_from_unix_millis(argument: &'static str, millis: f64) -> Result<SystemTime> {
+    time_from_unix_secs(argument, millis / 1000.0).map_err(|_| {
+        Error::invalid(
+            argument,
+            format!("must be a time in unix milliseconds, got {millis}"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +144,21 @@ mod tests {
         for bad in ["", "NaN", "inf", "1,5", "abc"] {
             let err = parse_decimal("max_price", bad).expect_err(bad);
             assert!(err.to_string().contains("max_price"));
+        }
+    }
+
+    #[test]
+    fn unix_times_round_trip_and_refuse_nonsense() {
+        let at = time_from_unix_secs("t", 1_795_680_000.25).expect("a time");
+        assert_eq!(unix_secs(at), 1_795_680_000.25);
+        assert_eq!(unix_millis(at), 1_795_680_000_250.0);
+        assert_eq!(
+            time_from_unix_millis("t", 1_795_680_000_250.0).ok(),
+            Some(at)
+        );
+        assert!(unix_secs(time_from_unix_secs("t", -1.5).expect("before 1970")) == -1.5);
+        for bad in [f64::NAN, f64::INFINITY, 1e300] {
+            assert!(time_from_unix_secs("t", bad).is_err(), "{bad}");
         }
     }
 }

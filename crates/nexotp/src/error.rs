@@ -57,8 +57,8 @@ pub enum Error {
     },
     /// A non-idempotent call (create order, resend, create webhook) failed after it may have
     /// reached the server. [`Client::reconcile`](crate::Client::reconcile) finds out what
-    /// happened.
-    #[error("{0}")]
+    /// happened. Its `source()` is the failure behind it.
+    #[error(transparent)]
     OrderOutcomeUnknown(Box<OrderOutcomeUnknown>),
     /// A body that is not the contract: not JSON, not an envelope, or missing required fields.
     #[error("unexpected response (HTTP {status}): {message}")]
@@ -393,6 +393,14 @@ pub struct OrderOutcomeUnknown {
     pub message: String,
     /// The error behind it.
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::error::Error for OrderOutcomeUnknown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl fmt::Display for OrderOutcomeUnknown {

@@ -72,7 +72,7 @@ pub use models::{
 };
 pub use observe::{RequestObserver, RequestRecord};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
-pub use reconcile::{RECONCILE_CLOCK_SKEW, Reconciled};
+pub use reconcile::{RECONCILE_CLOCK_SKEW, ReconcileOutcome, Reconciled};
 pub use rust_decimal::Decimal;
 pub use timestamp::parse_timestamp;
 pub use webhook::{WebhookEvent, WebhookSecret};

@@ -45,6 +45,43 @@ pub enum Reconciled {
     },
 }
 
+/// The three answers of [`Client::reconcile`], by name (the bindings' `outcome`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconcileOutcome {
+    /// The call took effect.
+    Applied,
+    /// It did not; sending it again is safe.
+    NotApplied,
+    /// It cannot be told: decide by hand.
+    Ambiguous,
+}
+
+impl ReconcileOutcome {
+    /// `"applied"`, `"not_applied"` or `"ambiguous"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconcileOutcome::Applied => "applied",
+            ReconcileOutcome::NotApplied => "not_applied",
+            ReconcileOutcome::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+impl Reconciled {
+    /// The answer by name, with every order and webhook found that fits: the one the call
+    /// made, or the ambiguous candidates. What a binding hands its host language.
+    pub fn into_parts(self) -> (ReconcileOutcome, Vec<Order>, Vec<Webhook>) {
+        match self {
+            Reconciled::Order(order) => (ReconcileOutcome::Applied, vec![*order], Vec::new()),
+            Reconciled::Webhook(hook) => (ReconcileOutcome::Applied, Vec::new(), vec![*hook]),
+            Reconciled::NotApplied => (ReconcileOutcome::NotApplied, Vec::new(), Vec::new()),
+            Reconciled::Ambiguous { orders, webhooks } => {
+                (ReconcileOutcome::Ambiguous, orders, webhooks)
+            }
+        }
+    }
+}
+
 impl Client {
     /// Finds out whether a call that ended in [`Error::OrderOutcomeUnknown`](crate::Error)
     /// took effect, from the ledger (create order), the webhooks (create webhook) or the order
