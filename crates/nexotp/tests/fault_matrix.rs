@@ -76,17 +76,22 @@ async fn ten_thousand_gets_through_27_percent_faults_surface_no_error() {
         stats.faults,
         errors.len()
     );
+    // A call fails only if all 9 of its attempts draw a fault: 0.27^9 × 10,000 = 0.076 such
+    // calls expected. The draws are seeded, but 64 calls in flight take them in a different
+    // order each run, so about one run in 14 sees one; two would be a 1-in-370 run. Without the
+    // retries, thousands would fail.
     assert!(
-        errors.is_empty(),
-        "errors surfaced: {:?}",
+        errors.len() <= 1,
+        "{} errors surfaced: {:?}",
+        errors.len(),
         &errors[..errors.len().min(5)]
     );
     let injected: u64 = stats.faults.values().sum();
     assert!(injected > 2_000, "the faults were injected: {injected}");
     assert_eq!(
         stats.requests,
-        GETS as u64 + injected,
-        "one retry per fault"
+        GETS as u64 + injected - errors.len() as u64,
+        "one retry per fault (a call that gave up did not retry its last)"
     );
 }
 
