@@ -191,7 +191,8 @@
       (tr, t) => {
         const c = tr.cells;
         setText(c[0], String(t.id));
-        setText(c[1], t.created_at);
+        setText(c[1], clock(t.created_at).slice(0, 8));
+        c[1].title = t.created_at;
         setText(c[2], t.type);
         setText(c[3], t.amount);
         setText(c[4], t.balance_after);
