@@ -449,10 +449,15 @@ def test_screenshot_with_a_few_orders(page: WebDriver, sandbox: Sandbox, receive
         sandbox.control("POST", "faults/script", {"match": "POST /order", "fault": "status", "status": 503})
     wait(page, lambda d: all(o.id in row_text(d, o.id) for o in orders))
     wait(page, lambda d: "delivered" in d.find_element(By.ID, "deliveries-body").text)
-    time.sleep(0.3)
+    time.sleep(1.5)  # new rows' highlight fades
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "console.png"
-    assert page.save_screenshot(str(path))
+    size = page.get_window_size()
+    try:
+        page.set_window_size(1440, 1700)  # orders, requests, wallet and webhooks in one picture
+        assert page.save_screenshot(str(path))
+    finally:
+        page.set_window_size(size["width"], size["height"])
     print(f"\nscreenshot: {path}")
     assert path.stat().st_size > 10_000
     assert console_errors(page) == []
