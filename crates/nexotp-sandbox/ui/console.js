@@ -238,11 +238,13 @@
     showEmpty('deliveries-empty', w.deliveries.length === 0);
   }
 
+  function faultText(f) {
+    return f.fault === 'status'
+      ? `HTTP ${f.status}${f.envelope === false ? ' (HTML page)' : ''}${f.after_apply ? ' after applying' : ''}`
+      : f.fault.replace(/_/g, ' ') + (f.ms != null ? ` ${f.ms} ms` : '');
+  }
   function scriptLine(s) {
-    const what = s.fault === 'status'
-      ? `HTTP ${s.status}${s.envelope === false ? ' (HTML page)' : ''}${s.after_apply ? ' after applying' : ''}`
-      : s.fault.replace(/_/g, ' ') + (s.ms != null ? ` ${s.ms} ms` : '');
-    return `${what} for the next ${s.times === 1 ? 'request' : `${s.times} requests`} matching ${s.match || 'any request'}`;
+    return `${faultText(s)} for the next ${s.times === 1 ? 'request' : `${s.times} requests`} matching ${s.match || 'any request'}`;
   }
   function renderFaults(f, limits) {
     const lines = [];
@@ -251,7 +253,7 @@
     if (f.malformed_rate > 0) lines.push(`Malformed rate ${pct(f.malformed_rate)}`);
     if (f.latency_ms > 0) lines.push(`Latency ${f.latency_ms} ms`);
     for (const s of f.script || []) lines.push(`Scripted: ${scriptLine(s)}`);
-    for (const r of f.random || []) lines.push(`Random: ${pct(r.rate)} of ${r.match || 'every request'}: ${r.fault.replace(/_/g, ' ')}`);
+    for (const r of f.random || []) lines.push(`Random: ${pct(r.rate)} of ${r.match || 'every request'}: ${faultText(r)}`);
     if (!lines.length) lines.push('No faults: every request is answered normally.');
     let anyLimit = false;
     for (const b of BUCKETS) {
