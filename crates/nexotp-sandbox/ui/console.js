@@ -536,15 +536,19 @@
     $('conn').dataset.state = state;
     setText($('conn-text'), text);
   }
-  const events = new EventSource(new URL('events', BASE));
-  events.addEventListener('open', () => connection('live', 'Live'));
-  events.addEventListener('error', () => {
-    connection('down', events.readyState === EventSource.CLOSED ? 'Disconnected' : 'Disconnected, reconnecting…');
-  });
-  events.addEventListener('hello', (e) => renderHello(JSON.parse(e.data)));
-  events.addEventListener('state', (e) => renderState(JSON.parse(e.data)));
-  events.addEventListener('requests', (e) => renderRequests(JSON.parse(e.data)));
-  setInterval(() => {
-    for (const tr of $('orders-body').rows) if (tr.order) updateTimers(tr);
-  }, 500);
+  function listen() {
+    const events = new EventSource(new URL('events', BASE));
+    events.addEventListener('open', () => connection('live', 'Live'));
+    events.addEventListener('error', () => {
+      connection('down', events.readyState === EventSource.CLOSED ? 'Disconnected' : 'Disconnected, reconnecting…');
+    });
+    events.addEventListener('hello', (e) => renderHello(JSON.parse(e.data)));
+    events.addEventListener('state', (e) => renderState(JSON.parse(e.data)));
+    events.addEventListener('requests', (e) => renderRequests(JSON.parse(e.data)));
+    setInterval(() => {
+      for (const tr of $('orders-body').rows) if (tr.order) updateTimers(tr);
+    }, 500);
+  }
+  // The page's frame paints first; the stream (and the rows it brings) right after.
+  requestAnimationFrame(() => setTimeout(listen, 0));
 })();
