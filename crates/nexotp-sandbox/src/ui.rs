@@ -82,7 +82,9 @@ pub(crate) fn serve(
     let head = method == Method::HEAD;
     match rest {
         "" | "/" | "/ui" => Some(redirect(UI_PATH)),
-        "/events" => Some(events(app, shutdown)),
+        // GET only: a HEAD would open a stream whose body nobody reads.
+        "/events" if !head => Some(events(app, shutdown)),
+        "/events" => None,
         _ => {
             let name = rest.strip_prefix("/ui/")?;
             let name = if name == "index.html" { "" } else { name };

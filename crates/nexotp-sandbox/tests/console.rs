@@ -129,6 +129,9 @@ async fn the_page_and_its_files_are_served_embedded_with_a_strict_policy() {
         t.control("GET", "/__sandbox/ui/nope.js", None).await.status,
         404
     );
+    let head = t.send(t.http.head(t.root("/__sandbox/events"))).await;
+    assert_eq!(head.status, 404, "no stream for a HEAD");
+    assert_eq!(t.sb.console_streams(), 0);
     // Page requests are control requests: never in the request log nor counted.
     assert!(t.sb.requests().is_empty());
     assert_eq!(t.sb.stats().requests, 0);
