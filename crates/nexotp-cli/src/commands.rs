@@ -503,7 +503,7 @@ pub fn completions(shell: clap_complete::Shell) {
 pub async fn sandbox(args: nexotp_sandbox::SandboxArgs) -> CliResult {
     if args.api_key == nexotp_sandbox::DEFAULT_API_KEY {
         output::eprint(&format!(
-            "nexotp sandbox: Ctrl-C to stop. Point the CLI at it with NEXOTP_BASE_URL=<the URL below> NEXOTP_API_KEY={}",
+            "nexotp sandbox: Ctrl-C to stop. Point the CLI at it with NEXOTP_BASE_URL=<the URL below> NEXOTP_API_KEY={}; open the console URL in a browser to watch and drive it",
             nexotp_sandbox::DEFAULT_API_KEY
         ));
     }

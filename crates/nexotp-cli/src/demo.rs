@@ -39,10 +39,12 @@ pub async fn run(args: &DemoArgs) -> CliResult {
         .map_err(|e| local("starting the embedded sandbox", e))?;
     print(&format!(
         "nexotp demo: the whole NexOTP flow against an embedded sandbox (no key, no network)\n\
-         sandbox {} (seed {}, codes arrive {:.1}s after ordering)\n",
+         sandbox {} (seed {}, codes arrive {:.1}s after ordering)\n\
+         console {} (watch the flow in a browser while it runs)\n",
         sandbox.base_url(),
         sandbox.seed(),
-        code_delay.as_secs_f64()
+        code_delay.as_secs_f64(),
+        sandbox.console_url()
     ));
     let client = Client::builder()
         .api_key(sandbox.api_key())

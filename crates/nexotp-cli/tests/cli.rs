@@ -1065,6 +1065,13 @@ fn sandbox_subcommand_serves_the_api() {
     child.stdout = Some(stdout.into_inner());
     let run = wait_child(child);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The console's URL, beside the API URL (stderr: the first stdout line stays the API URL).
+    let console = url.replace("/wp-json/nexotp/v1/", "/__sandbox/ui/");
+    assert!(
+        run.stderr.contains(&format!("console: {console}")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -1098,6 +1105,7 @@ fn demo_runs_the_whole_flow() {
         "deleted: true; webhooks left: 0",
         "Done in",
         "signing secret whsec_… (returned once)",
+        "/__sandbox/ui/ (watch the flow in a browser while it runs)",
     ] {
         assert!(out.contains(needle), "{needle:?} missing:\n{out}");
     }

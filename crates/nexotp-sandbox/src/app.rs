@@ -1,5 +1,5 @@
 //! The shared server state behind every connection: configuration, the world (`State`), faults,
-//! rate limiter, request log, counters, and the HTTP client for webhook deliveries. Each part has its own
+//! rate limiter, request log, counters, the console's feed, and the HTTP client for webhook deliveries. Each part has its own
 //! `std::sync::Mutex` so that a poll does not wait on, say, the request log; flags let the hot
 //! path skip the fault and rate-limit locks when nothing is configured.
 
@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::console::{Answered, Feed};
 use crate::faults::{FaultKind, FaultState, Faults};
 use crate::rate_limit::{Bucket, Decision, RateLimit, RateLimiter};
-use crate::recorder::{LogEntry, RecordedRequest, RequestLog};
+use crate::recorder::{RecordedRequest, RequestLog};
 use crate::state::State;
 use crate::stats::SandboxStats;
 use crate::util::{hash, lock};
@@ -33,6 +34,8 @@ pub(crate) struct App {
     pub ticker: Notify,
     /// Client for webhook deliveries.
     pub http: reqwest::Client,
+    /// What the console's event streams wait on and show.
+    pub feed: Feed,
     runtime: tokio::runtime::Handle,
 }
 
@@ -55,6 +58,7 @@ impl App {
             request_seq: AtomicU64::new(0),
             ticker: Notify::new(),
             http,
+            feed: Feed::new(),
             runtime: tokio::runtime::Handle::current(),
             config,
         };
@@ -65,8 +69,16 @@ impl App {
         Ok(app)
     }
 
-    /// Runs `f` on the world, then spawns the webhook deliveries it queued (after unlocking).
+    /// Runs `f` on the world, then spawns the webhook deliveries it queued (after unlocking)
+    /// and tells the console.
     pub fn with_state<R>(self: &Arc<Self>, f: impl FnOnce(&mut State) -> R) -> R {
+        let result = self.peek_state(f);
+        self.feed.touch();
+        result
+    }
+
+    /// [`App::with_state`] without telling the console (the console's own reads).
+    pub fn peek_state<R>(self: &Arc<Self>, f: impl FnOnce(&mut State) -> R) -> R {
         let (result, jobs) = {
             let mut state = lock(&self.state);
             let result = f(&mut state);
@@ -106,6 +118,8 @@ impl App {
         self.faults_active
             .store(!faults.is_empty(), Ordering::Relaxed);
         f.faults = faults;
+        drop(f);
+        self.feed.touch();
     }
 
     /// The current faults (with the script as consumed so far).
@@ -133,6 +147,8 @@ impl App {
         let mut l = lock(&self.limiter);
         l.set(bucket, limit);
         self.limits_active.store(l.any(), Ordering::Relaxed);
+        drop(l);
+        self.feed.touch();
     }
 
     /// The configured limits, indexed like [`Bucket::ALL`].
@@ -165,6 +181,7 @@ impl App {
     /// Sets every counter back to zero.
     pub fn clear_stats(&self) {
         *lock(&self.stats) = SandboxStats::default();
+        self.feed.touch();
     }
 
     /// Whether requests are recorded.
@@ -172,19 +189,21 @@ impl App {
         self.config.request_log_limit > 0
     }
 
-    /// Records a request.
-    pub fn record(&self, r: LogEntry) {
-        lock(&self.log).push(r);
+    /// Records a request, and its answer for the console.
+    pub fn record(&self, answered: Answered) {
+        lock(&self.log).push(answered.entry.clone());
+        self.feed.push(answered);
     }
 
-    /// The request log.
+    /// The request log, the API key redacted.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.log).all()
+        lock(&self.log).all(&self.config.api_key)
     }
 
-    /// Forgets the request log.
+    /// Forgets the request log (the console's too).
     pub fn clear_requests(&self) {
         lock(&self.log).clear();
+        self.feed.clear();
     }
 
     /// Back to the start: seeded world, the faults and limits given at start, empty request log
@@ -204,5 +223,6 @@ impl App {
         self.clear_stats();
         self.request_seq.store(0, Ordering::Relaxed);
         self.ticker.notify_one();
+        self.feed.touch();
     }
 }

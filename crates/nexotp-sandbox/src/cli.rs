@@ -206,7 +206,8 @@ impl SandboxArgs {
 }
 
 /// Starts a sandbox from flags, prints its base URL as the first line of stdout (flushed at
-/// once), and serves until SIGINT / SIGTERM (or stdin closing, with `--exit-on-stdin-close`).
+/// once) and its console's URL on stderr (`console: http://127.0.0.1:PORT/__sandbox/ui/`), and
+/// serves until SIGINT / SIGTERM (or stdin closing, with `--exit-on-stdin-close`).
 pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
     let handle = args.builder()?.start().await?;
     // Catch signals before announcing the URL: a harness may send SIGTERM as soon as it reads it.
@@ -216,6 +217,9 @@ pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
         writeln!(out, "{}", handle.base_url())?;
         out.flush()?;
     }
+    // Beside it, on stderr: harnesses read the first stdout line as the base URL, and
+    // `--verbose` owns the lines after it.
+    let _ = writeln!(io::stderr().lock(), "console: {}", handle.console_url());
     exit.await;
     handle.shutdown().await;
     Ok(())
@@ -230,7 +234,9 @@ pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
 JSON) under /__sandbox/: POST reset; GET|POST balance; GET|POST|DELETE faults; GET|POST rate \
 ({\"bucket\":\"POLL\",\"per_second\":50,\"burst\":10,\"retry_after\":\"0\"}); GET|DELETE \
 stats; GET|DELETE requests; GET state; GET deliveries; POST orders/{id}/code; POST \
-orders/{id}/expire."
+orders/{id}/expire; POST orders/{id}/cancel; POST deliveries/{id}/replay; PATCH faults; POST \
+faults/script; GET events (server-sent events). The console, a page that shows and drives all \
+of it: /__sandbox/ui/ (its URL is printed on stderr)."
 )]
 struct Cli {
     #[command(flatten)]

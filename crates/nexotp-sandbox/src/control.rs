@@ -1,8 +1,9 @@
 //! The control endpoints under `/__sandbox/`: no API key, plain JSON (no envelope), bodies read
-//! whatever their content type. They let tests in any language steer the sandbox: reset it, set
-//! the balance, faults and rate limits, deliver a code or expire an order now, and inspect the
-//! request log, the counters, the state and webhook deliveries. Control requests are neither
-//! logged nor counted.
+//! whatever their content type. They let tests in any language (and the console page) steer the
+//! sandbox: reset it, set the balance, faults and rate limits, deliver a code, expire or cancel
+//! an order now, replay a webhook delivery, and inspect the request log, the counters, the state
+//! and webhook deliveries. Control requests are neither logged nor counted. The page and its
+//! event stream are served by `ui.rs`.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -58,6 +59,24 @@ pub(crate) fn parse_faults(v: Value) -> Result<Faults, String> {
     } else {
         Faults::deserialize(v).map_err(|e| e.to_string())?
     };
+    faults.validate()?;
+    Ok(faults)
+}
+
+/// `PATCH /__sandbox/faults`: the given top-level fields replace the current ones, the others
+/// stay (the console sets rates without losing a script).
+fn patch_faults(current: &Faults, patch: Value) -> Result<Faults, String> {
+    let Value::Object(patch) = patch else {
+        return Err("expected an object of Faults fields".into());
+    };
+    let mut merged = match serde_json::to_value(current) {
+        Ok(Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    for (k, v) in patch {
+        merged.insert(k, v);
+    }
+    let faults = Faults::deserialize(Value::Object(merged)).map_err(|e| e.to_string())?;
     faults.validate()?;
     Ok(faults)
 }
@@ -125,6 +144,21 @@ pub(crate) fn handle(app: &Arc<App>, method: &str, rest: &str, body: &[u8]) -> R
             }
             Err(e) => fail(400, format!("invalid faults: {e}")),
         },
+        ("PATCH", ["faults"]) => match patch_faults(&app.faults(), body) {
+            Ok(faults) => {
+                app.set_faults(faults.clone());
+                ok(serde_json::to_value(faults).unwrap_or(Value::Null))
+            }
+            Err(e) => fail(400, format!("invalid faults: {e}")),
+        },
+        ("POST", ["faults", "script"]) => match ScriptedFault::deserialize(body) {
+            Ok(one) => {
+                let faults = app.faults().then(one);
+                app.set_faults(faults.clone());
+                ok(serde_json::to_value(faults).unwrap_or(Value::Null))
+            }
+            Err(e) => fail(400, format!("invalid scripted fault: {e}")),
+        },
         ("DELETE", ["faults"]) => {
             app.set_faults(Faults::default());
             ok(json!({"ok": true}))
@@ -161,6 +195,33 @@ pub(crate) fn handle(app: &Arc<App>, method: &str, rest: &str, body: &[u8]) -> R
         ("DELETE", ["stats"]) => {
             app.clear_stats();
             ok(json!({"ok": true}))
+        }
+        ("POST", ["orders", id, "cancel"]) => {
+            let Ok(id) = id.parse::<u64>() else {
+                return fail(404, format!("order {id} not found"));
+            };
+            let result = app.with_state(|s| {
+                s.cancel(id, now)
+                    .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+            });
+            app.ticker.notify_one();
+            match result {
+                Ok(order) => ok(order),
+                Err(e) => e.into(),
+            }
+        }
+        ("POST", ["deliveries", id, "replay"]) => {
+            let Ok(id) = id.parse::<u64>() else {
+                return fail(404, format!("delivery {id} not found"));
+            };
+            let result = app.with_state(|s| {
+                s.replay_delivery(id)
+                    .map(|d| serde_json::to_value(d).unwrap_or(Value::Null))
+            });
+            match result {
+                Ok(delivery) => ok(delivery),
+                Err(e) => e.into(),
+            }
         }
         ("POST", ["orders", id, action @ ("code" | "expire")]) => {
             let Ok(id) = id.parse::<u64>() else {

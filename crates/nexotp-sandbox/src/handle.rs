@@ -45,6 +45,9 @@ pub enum ControlError {
     /// No order has this id.
     #[error("order {0} not found")]
     OrderNotFound(String),
+    /// No webhook delivery has this id.
+    #[error("delivery {0} not found")]
+    DeliveryNotFound(String),
     /// The order cannot do that in its current status.
     #[error("{0}")]
     InvalidState(String),
@@ -97,6 +100,18 @@ impl SandboxHandle {
     /// The root URL of the server (`http://127.0.0.1:PORT`), under which `/__sandbox/` lives.
     pub fn root_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The console's URL (`http://127.0.0.1:PORT/__sandbox/ui/`): a page that shows, live,
+    /// what the sandbox sees (requests, orders, wallet, webhooks, faults, limits) and drives it.
+    pub fn console_url(&self) -> String {
+        format!("http://{}{}", self.addr, crate::ui::UI_PATH)
+    }
+
+    /// How many console event streams (`GET /__sandbox/events`) are open; each one is a task
+    /// that ends when its browser goes away or the sandbox stops.
+    pub fn console_streams(&self) -> usize {
+        self.app.feed.streams()
     }
 
     /// The address the server listens on.
@@ -203,6 +218,24 @@ impl SandboxHandle {
     /// Expires an order now (refunded if it never received a code).
     pub fn expire_order(&self, order_id: impl ToString) -> Result<(), ControlError> {
         self.order_op(order_id, |s, id, now| s.force_expire(id, now).map(|_| ()))
+    }
+
+    /// Cancels a pending order that never received a code, and refunds it (the API's cancel
+    /// rules, without a key or a rate limit).
+    pub fn cancel_order(&self, order_id: impl ToString) -> Result<(), ControlError> {
+        self.order_op(order_id, |s, id, now| s.cancel(id, now).map(|_| ()))
+    }
+
+    /// Sends a recorded webhook delivery again as a new delivery (same event and body, signed
+    /// afresh) to the same webhook, and returns its record. The webhook must still exist.
+    pub fn replay_delivery(&self, delivery_id: u64) -> Result<DeliveryRecord, ControlError> {
+        let result = self
+            .app
+            .with_state(|s| s.replay_delivery(delivery_id).cloned());
+        result.map_err(|e| match e.code {
+            "delivery_not_found" => ControlError::DeliveryNotFound(delivery_id.to_string()),
+            _ => ControlError::InvalidState(e.message),
+        })
     }
 
     fn order_op(

@@ -115,11 +115,26 @@
 //!
 //! Under `/__sandbox/`, no API key, plain JSON, neither recorded in the request log nor
 //! counted: `POST reset`, `GET|POST balance` (`{"balance":"10.00"}`), `GET|POST|DELETE faults`,
-//! `GET|POST rate` (`{"bucket":"POLL","per_second":5}`, `null` removes; `burst`,
-//! `retry_after` optional), `GET|DELETE stats`, `POST orders/{id}/code`
-//! (`{"code":"123456"}`, optional), `POST orders/{id}/expire`, `GET|DELETE requests` (the last
-//! [`DEFAULT_REQUEST_LOG_LIMIT`] by default, see [`SandboxBuilder::request_log_limit`]),
-//! `GET state`, `GET deliveries`.
+//! `PATCH faults` (the given fields only, e.g. `{"error_rate":1}`), `POST faults/script` (one
+//! [`ScriptedFault`] appended), `GET|POST rate` (`{"bucket":"POLL","per_second":5}`, `null`
+//! removes; `burst`, `retry_after` optional), `GET|DELETE stats`, `POST orders/{id}/code`
+//! (`{"code":"123456"}`, optional), `POST orders/{id}/expire`, `POST orders/{id}/cancel`,
+//! `GET|DELETE requests` (the last [`DEFAULT_REQUEST_LOG_LIMIT`] by default, see
+//! [`SandboxBuilder::request_log_limit`]), `GET state`, `GET deliveries`,
+//! `POST deliveries/{id}/replay`, `GET events` (the console's server-sent events).
+//!
+//! # The console
+//!
+//! `GET /__sandbox/ui/` ([`SandboxHandle::console_url`]; the binary prints it on stderr) is a
+//! page, embedded in this crate, that shows what the sandbox sees as it happens (the request
+//! log with headers and both bodies, orders and their timers, the wallet and ledger, webhooks
+//! and deliveries, faults, limits, counters) and drives it through the control endpoints above.
+//! It listens to `GET /__sandbox/events`: server-sent events `hello` (what the sandbox is),
+//! `state` (the newest 100 orders, transactions and deliveries, the webhooks without secrets,
+//! faults, limits, counters) and `requests` (new requests with their answers; `"reset": true`
+//! when the list starts again). The API key never appears in the page or the stream: it is
+//! redacted wherever a client put it (as in the request log). A stream ends when its browser
+//! goes away or the sandbox shuts down ([`SandboxHandle::console_streams`] counts them).
 
 #![deny(missing_docs)]
 
@@ -127,6 +142,7 @@ mod app;
 mod catalogue;
 mod cli;
 mod config;
+mod console;
 mod control;
 mod endpoints;
 mod faults;
@@ -138,6 +154,7 @@ mod router;
 mod server;
 mod state;
 mod stats;
+mod ui;
 mod util;
 mod webhooks;
 mod wordpress;

@@ -3,15 +3,15 @@
 //!
 //! A "dropped connection" fault is done by returning `Err` from the service: hyper then closes
 //! the connection without writing a response, which is exactly what a client sees when an answer
-//! is lost.
+//! is lost. Answers are whole bodies, but for the console's event stream (`ui.rs`, `console.rs`).
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,12 +20,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::console::{Answered, EventBody};
 use crate::endpoints::ApiCall;
 use crate::faults::{FaultKind, StatusFault, default_code};
 use crate::recorder::LogEntry;
 use crate::reply::{HTML_TYPE, JSON_TYPE, Reply, html_error_page};
 use crate::router::{self, Endpoint, Target};
 use crate::util::unix_ms_now;
+
+/// A response body: whole, or the console's event stream.
+pub(crate) type ServerBody = Either<Full<Bytes>, EventBody>;
 
 /// Largest request body read (WordPress setups commonly cap around here too).
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -64,7 +68,8 @@ pub(crate) async fn accept_loop(
 
 async fn serve_connection(app: Arc<App>, stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |req| handle(app.clone(), req));
+    let streams_stop = shutdown.clone();
+    let service = service_fn(move |req| handle(app.clone(), req, streams_stop.clone()));
     let conn = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
@@ -103,12 +108,17 @@ async fn read_body(body: Incoming) -> Result<Bytes, Option<Reply>> {
 async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, DropConnection> {
+    shutdown: watch::Receiver<bool>,
+) -> Result<Response<ServerBody>, DropConnection> {
+    let arrived = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     let target = router::classify(path, query);
     if let Target::Control(rest) = target {
+        if let Some(resp) = crate::ui::serve(&app, &parts.method, rest, &parts.headers, &shutdown) {
+            return Ok(resp);
+        }
         let reply = match read_body(body).await {
             Ok(bytes) => crate::control::handle(&app, parts.method.as_str(), rest, &bytes),
             Err(Some(reply)) => reply,
@@ -182,6 +192,11 @@ async fn handle(
     };
 
     let status = reply.as_ref().map(|r| r.status);
+    // The body is shared with the console's copy of the answer, not copied.
+    let reply = reply.map(|mut r| {
+        let body = Bytes::from(std::mem::take(&mut r.body));
+        (r, body)
+    });
     if is_api {
         app.count(|s| s.count_request(bucket, status));
     }
@@ -198,7 +213,11 @@ async fn handle(
         );
     }
     if app.recording() {
-        app.record(LogEntry {
+        let slow = match fault {
+            Some(FaultKind::SlowAfterApply { ms }) => ms,
+            _ => 0,
+        };
+        let entry = LogEntry {
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             headers: parts.headers.clone(),
@@ -206,6 +225,17 @@ async fn handle(
             bucket,
             status,
             at_ms: arrived_ms,
+            request_id: reply.as_ref().and_then(|(r, _)| r.request_id.clone()),
+            latency_ms: (arrived.elapsed().as_millis() as u64).saturating_add(slow),
+        };
+        app.record(Answered {
+            entry: Arc::new(entry),
+            fault: fault.as_ref().map(FaultKind::name),
+            headers: reply
+                .as_ref()
+                .map(|(r, _)| answer_headers(r))
+                .unwrap_or_default(),
+            body: reply.as_ref().map(|(_, b)| b.clone()).unwrap_or_default(),
         });
     }
     // Counted and logged before the wait: a client that gives up closes the connection, and
@@ -214,9 +244,24 @@ async fn handle(
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     match reply {
-        Some(reply) => Ok(into_response(reply)),
+        Some((reply, body)) => Ok(into_response_with(reply, body)),
         None => Err(DropConnection),
     }
+}
+
+/// The headers of an answer as the console lists them.
+fn answer_headers(reply: &Reply) -> Vec<(String, String)> {
+    let mut headers = vec![("content-type".to_string(), reply.content_type.to_string())];
+    if let Some(rid) = &reply.request_id {
+        headers.push(("x-request-id".into(), rid.clone()));
+    }
+    headers.extend(
+        reply
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone())),
+    );
+    headers
 }
 
 /// What a fault that applies the request makes of the real answer (`None`: no answer).
@@ -343,8 +388,13 @@ fn status_answer(app: &App, fault: &StatusFault, headers: &http::HeaderMap) -> R
     reply
 }
 
-fn into_response(reply: Reply) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+fn into_response(mut reply: Reply) -> Response<ServerBody> {
+    let body = Bytes::from(std::mem::take(&mut reply.body));
+    into_response_with(reply, body)
+}
+
+fn into_response_with(reply: Reply, body: Bytes) -> Response<ServerBody> {
+    let mut resp = Response::new(Either::Left(Full::new(body)));
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();

@@ -807,6 +807,9 @@ impl State {
                 last_status: None,
                 last_error: None,
                 state: "pending".into(),
+                payload: String::from_utf8_lossy(&body).into_owned(),
+                signature: None,
+                replay_of: None,
             });
             self.outbox.push(DeliveryJob {
                 delivery_id,
@@ -820,6 +823,7 @@ impl State {
     }
 
     /// Records one delivery attempt (ignored if the world was reset since).
+    #[allow(clippy::too_many_arguments)] // one attempt's facts, passed as they come
     pub fn record_attempt(
         &mut self,
         generation: u64,
@@ -827,6 +831,7 @@ impl State {
         attempts: u32,
         status: Option<u16>,
         error: Option<String>,
+        signature: String,
         state: &str,
     ) {
         if generation != self.generation {
@@ -839,13 +844,106 @@ impl State {
             r.attempts = attempts;
             r.last_status = status;
             r.last_error = error;
+            r.signature = Some(signature);
             r.state = state.to_string();
         }
+    }
+
+    /// Control: sends a recorded delivery again, as a new delivery (same event, same body,
+    /// signed afresh) to the same webhook, which must still exist.
+    pub fn replay_delivery(&mut self, delivery_id: u64) -> Result<&DeliveryRecord, ApiError> {
+        let original = delivery_id
+            .checked_sub(1)
+            .and_then(|i| self.deliveries.get(i as usize))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "delivery_not_found",
+                    format!("Delivery {delivery_id} was not found."),
+                    json!({"delivery_id": delivery_id}),
+                )
+            })?;
+        let webhook = self
+            .webhooks
+            .iter()
+            .find(|w| w.id == original.webhook_id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    409,
+                    "webhook_not_found",
+                    format!(
+                        "Webhook {} of delivery {delivery_id} was deleted.",
+                        original.webhook_id
+                    ),
+                    json!({"webhook_id": original.webhook_id}),
+                )
+            })?;
+        // The job's event type is one of the names `emit` sends, all static.
+        let event_type = crate::endpoints::EVENTS
+            .into_iter()
+            .find(|e| *e == original.event_type)
+            .unwrap_or("order.created");
+        let id = self.deliveries.len() as u64 + 1;
+        self.outbox.push(DeliveryJob {
+            delivery_id: id,
+            generation: self.generation,
+            url: webhook.endpoint_url.clone(),
+            secret: webhook.secret.clone(),
+            event_type,
+            body: Bytes::from(original.payload.clone().into_bytes()),
+        });
+        self.deliveries.push(DeliveryRecord {
+            id,
+            attempts: 0,
+            last_status: None,
+            last_error: None,
+            state: "pending".into(),
+            signature: None,
+            replay_of: Some(delivery_id),
+            ..original
+        });
+        Ok(&self.deliveries[self.deliveries.len() - 1])
     }
 
     /// The delivery records.
     pub fn deliveries(&self) -> &[DeliveryRecord] {
         &self.deliveries
+    }
+
+    /// The console's view (call [`State::tick`] first): the newest `limit` orders (each with
+    /// `code_due_ms` and `expires_ms`, Unix milliseconds of its next code and its expiry, for
+    /// the timers), transactions and deliveries, newest first, and the webhooks without their
+    /// secrets.
+    pub fn console_view(&self, limit: usize) -> Value {
+        let orders: Vec<Value> = self
+            .orders
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|o| {
+                let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+                if let Value::Object(m) = &mut v {
+                    let due = o.code_due.map(|t| self.unix_ms(t));
+                    m.insert("code_due_ms".into(), due.into());
+                    m.insert("expires_ms".into(), self.unix_ms(o.expires).into());
+                }
+                v
+            })
+            .collect();
+        let newest = |n: usize| n.saturating_sub(limit);
+        json!({
+            "generation": self.generation,
+            "balance": money(self.balance),
+            "orders": orders,
+            "orders_total": self.orders.len(),
+            "transactions": self.transactions[newest(self.transactions.len())..].iter().rev().collect::<Vec<_>>(),
+            "transactions_total": self.transactions.len(),
+            "webhooks": self.webhooks,
+            "deliveries": self.deliveries[newest(self.deliveries.len())..].iter().rev().collect::<Vec<_>>(),
+            "deliveries_total": self.deliveries.len(),
+            "requests_total": self.requests_total,
+        })
     }
 
     /// Everything, for `GET /__sandbox/state` (call [`State::tick`] first).

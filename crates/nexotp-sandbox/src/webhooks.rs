@@ -1,6 +1,7 @@
 //! Webhook deliveries: signing (`X-NexOTP-Signature: t=<unix>,v1=<hex hmac-sha256(secret,
 //! "<t>.<body>")>`), sending with retries from a spawned task, and the delivery records shown by
-//! `GET /__sandbox/deliveries`. A delivery never blocks the request that caused it.
+//! `GET /__sandbox/deliveries` and the console. A delivery never blocks the request that caused
+//! it; `POST /__sandbox/deliveries/{id}/replay` sends a recorded one again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,15 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     /// `pending`, `delivered` (a 2xx) or `failed` (all attempts used).
     pub state: String,
+    /// The JSON body sent (the event).
+    #[serde(default)]
+    pub payload: String,
+    /// The `X-NexOTP-Signature` header of the last attempt, once one was made.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The delivery this one replays (`POST /__sandbox/deliveries/{id}/replay`), if any.
+    #[serde(default)]
+    pub replay_of: Option<u64>,
 }
 
 /// The `X-NexOTP-Signature` value for a body at time `t` (unix seconds).
@@ -66,6 +76,7 @@ pub fn signature_header(secret: &str, t: u64, body: &[u8]) -> String {
 pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
     for attempt in 1..=MAX_ATTEMPTS {
         let t = unix_ms_now() / 1000;
+        let signature = signature_header(&job.secret, t, &job.body);
         let result = app
             .http
             .post(&job.url)
@@ -76,10 +87,7 @@ pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
             )
             .header("x-nexotp-event", job.event_type)
             .header("x-nexotp-delivery", job.delivery_id.to_string())
-            .header(
-                "x-nexotp-signature",
-                signature_header(&job.secret, t, &job.body),
-            )
+            .header("x-nexotp-signature", signature.as_str())
             .body(job.body.clone())
             .send()
             .await;
@@ -102,6 +110,7 @@ pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
                 attempt,
                 status,
                 error,
+                signature,
                 state,
             )
         });
