@@ -732,15 +732,11 @@ impl_model!(
 impl Model for Webhook {
     fn set_raw(&mut self, raw: RawJson) {
         // The secret is returned once and kept only in `secret` (redacted in `Debug`).
-        if raw.get().contains("secret") {
-            let mut value = raw.to_value();
-            if let Value::Object(map) = &mut value {
-                map.remove("secret");
-            }
-            self.raw = RawJson::from_value(&value);
+        self.raw = if raw.get().contains("secret") {
+            raw.without_key("secret")
         } else {
-            self.raw = raw;
-        }
+            raw
+        };
     }
 }
 
@@ -1075,6 +1071,10 @@ mod tests {
             dec(json!({"id": 1, "secret": "whsec_abc", "events": "a,b"})).expect("decodes");
         assert_eq!(hook.events, vec!["a", "b"]);
         assert!(hook.raw.to_value().get("secret").is_none());
+        // The rest stays as it came, in its order.
+        let hook: Webhook =
+            decode(r#"{"id":1,"secret":"whsec_abc","url":"u","active":true}"#).expect("decodes");
+        assert_eq!(hook.raw.get(), r#"{"id":1,"url":"u","active":true}"#);
         assert!(!format!("{hook:?}").contains("whsec_abc"));
         assert_eq!(hook.secret.as_ref().map(|s| s.expose()), Some("whsec_abc"));
     }

@@ -41,9 +41,55 @@ impl RawJson {
         RawJson(raw.to_owned())
     }
 
+    /// The same object without `key`, every other member kept as it was (text and order).
+    /// Anything but an object is returned unchanged.
+    pub(crate) fn without_key(&self, key: &str) -> RawJson {
+        let Ok(Members(members)) = serde_json::from_str::<Members<'_>>(self.get()) else {
+            return self.clone();
+        };
+        let mut text = String::with_capacity(self.get().len());
+        text.push('{');
+        for (name, value) in members.iter().filter(|(name, _)| name != key) {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&serde_json::to_string(name).unwrap_or_default());
+            text.push(':');
+            text.push_str(value.get());
+        }
+        text.push('}');
+        RawValue::from_string(text).map_or_else(|_| self.clone(), RawJson)
+    }
+
     /// Whether it is JSON `null` (no object was received).
     pub fn is_null(&self) -> bool {
         self.get() == "null"
+    }
+}
+
+/// An object's members in order, their values as text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 
