@@ -45,7 +45,7 @@ function startReceiver(getSecret) {
 
 async function until(predicate, what) {
   for (let i = 0; i < 500; i++) {
-    if (predicate()) return;
+    if (await predicate()) return;
     await sleep(20);
   }
   throw new Error(`timed out waiting for ${what}`);
@@ -79,8 +79,11 @@ describe('deliveries', () => {
       assert.match(codeEvent.id, /^evt_/);
       assert.equal(typeof codeEvent.createdAt, 'number');
       assert.equal(codeEvent.raw.type, 'order.code_received');
-      const deliveries = await sb.control('GET', 'deliveries');
-      assert.ok(deliveries.every((d) => d.state === 'delivered'));
+      // The receiver has answered; the sandbox records that a moment later.
+      await until(
+        async () => (await sb.control('GET', 'deliveries')).every((d) => d.state === 'delivered'),
+        'every delivery recorded as delivered',
+      );
 
       // A user's mistakes: re-serialized JSON, the wrong secret, a replay far in the future.
       const sample = receiver.received[0];

@@ -1,15 +1,63 @@
 //! The JS shapes of the core's models: plain objects with camelCase keys, money as decimal
-//! strings (never a float), ids as strings, and `raw` with the decoded JSON object (whose
-//! numbers are `JSON.parse` floats, unlike the exact typed money fields).
+//! strings (never a float), ids as strings, and `raw` with the JSON object as received (whose
+//! numbers are `JSON.parse` floats, unlike the exact typed money fields). `raw` travels to JS as
+//! the text the server sent, inside the batch's JSON: it is parsed once, by `JSON.parse`.
 //!
 //! Each struct is both a `#[napi(object)]` (converted field by field when a promise resolves,
 //! and typed in the generated `native.d.ts`) and `serde::Serialize` with the same keys (used
 //! when an order travels inside an error's JSON payload), so there is one definition per shape.
 //! Absent values are omitted (`undefined` in JS) in both forms.
 
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::{ValueType, sys};
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
+
+/// A model's JSON as received. Serialized verbatim into the JSON batches (no second walk over
+/// the data); converted to a JS object by napi only where a model is returned directly
+/// (`verifyWebhook`).
+#[derive(Clone, Debug)]
+pub struct RawObject(pub nexotp::RawJson);
+
+impl Serialize for RawObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl From<nexotp::RawJson> for RawObject {
+    fn from(raw: nexotp::RawJson) -> Self {
+        RawObject(raw)
+    }
+}
+
+impl TypeName for RawObject {
+    fn type_name() -> &'static str {
+        "Record<string, unknown>"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ValidateNapiValue for RawObject {}
+
+impl ToNapiValue for RawObject {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: forwarded unchanged from napi's own call into this conversion.
+        unsafe { Value::to_napi_value(env, val.0.to_value()) }
+    }
+}
+
+impl FromNapiValue for RawObject {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: forwarded unchanged from napi's own call into this conversion.
+        let value = unsafe { Value::from_napi_value(env, value)? };
+        Ok(RawObject(nexotp::RawJson::from_value(&value)))
+    }
+}
 
 fn money(d: &nexotp::Decimal) -> String {
     d.to_string()
@@ -49,7 +97,7 @@ pub struct Account {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Account> for Account {
@@ -61,7 +109,7 @@ impl From<nexotp::Account> for Account {
             currency: a.currency,
             plan: a.plan,
             usage: a.usage,
-            raw: a.raw,
+            raw: a.raw.into(),
         }
     }
 }
@@ -95,7 +143,7 @@ pub struct Transaction {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Transaction> for Transaction {
@@ -108,7 +156,7 @@ impl From<nexotp::Transaction> for Transaction {
             description: t.description,
             order_id: t.order_id,
             created_at: t.created_at,
-            raw: t.raw,
+            raw: t.raw.into(),
         }
     }
 }
@@ -167,7 +215,7 @@ pub struct Country {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Country> for Country {
@@ -177,7 +225,7 @@ impl From<nexotp::Country> for Country {
             name: c.name,
             iso: c.iso,
             dial_code: c.dial_code,
-            raw: c.raw,
+            raw: c.raw.into(),
         }
     }
 }
@@ -202,7 +250,7 @@ pub struct Service {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Service> for Service {
@@ -212,7 +260,7 @@ impl From<nexotp::Service> for Service {
             available: count(s.available),
             id: s.id,
             name: s.name,
-            raw: s.raw,
+            raw: s.raw.into(),
         }
     }
 }
@@ -237,7 +285,7 @@ pub struct Pool {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Pool> for Pool {
@@ -247,7 +295,7 @@ impl From<nexotp::Pool> for Pool {
             available: count(p.available),
             success_rate: opt_money(&p.success_rate),
             id: p.id,
-            raw: p.raw,
+            raw: p.raw.into(),
         }
     }
 }
@@ -277,7 +325,7 @@ pub struct Price {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::Price> for Price {
@@ -289,7 +337,7 @@ impl From<nexotp::Price> for Price {
             service: p.service,
             country: p.country,
             currency: p.currency,
-            raw: p.raw,
+            raw: p.raw.into(),
         }
     }
 }
@@ -342,7 +390,7 @@ pub struct Order {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<&nexotp::Order> for Order {
@@ -368,7 +416,7 @@ impl From<nexotp::Order> for Order {
             created_at: o.created_at,
             updated_at: o.updated_at,
             expires_at: o.expires_at,
-            raw: o.raw,
+            raw: o.raw.into(),
         }
     }
 }
@@ -399,7 +447,7 @@ pub struct Webhook {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -425,7 +473,7 @@ impl From<nexotp::Webhook> for Webhook {
             events: w.events,
             active: w.active,
             created_at: w.created_at,
-            raw: w.raw,
+            raw: w.raw.into(),
         }
     }
 }
@@ -444,7 +492,7 @@ pub struct WebhookDeleted {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::WebhookDeleted> for WebhookDeleted {
@@ -452,7 +500,7 @@ impl From<nexotp::WebhookDeleted> for WebhookDeleted {
         WebhookDeleted {
             id: w.id,
             deleted: w.deleted,
-            raw: w.raw,
+            raw: w.raw.into(),
         }
     }
 }
@@ -473,7 +521,7 @@ pub struct WebhookEvent {
     pub created_at: Option<i64>,
     /// The event's `data` as given.
     #[napi(ts_type = "unknown")]
-    pub data: Value,
+    pub data: RawObject,
     /// `data` as an order, when the event is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Order>,
@@ -481,7 +529,7 @@ pub struct WebhookEvent {
     /// Its numbers come from `JSON.parse` (binary floats: `1.1` may not be exact); the typed
     /// money fields are exact decimal strings.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub raw: Value,
+    pub raw: RawObject,
 }
 
 impl From<nexotp::WebhookEvent> for WebhookEvent {
@@ -490,9 +538,9 @@ impl From<nexotp::WebhookEvent> for WebhookEvent {
             id: e.id,
             kind: e.kind,
             created_at: e.created_at,
-            data: e.data,
+            data: e.data.into(),
             order: e.order.map(Order::from),
-            raw: e.raw,
+            raw: e.raw.into(),
         }
     }
 }
@@ -572,7 +620,7 @@ mod tests {
             active: Some(true),
             created_at: None,
             secret: Some("whsec_do_not_print".into()),
-            raw: Value::Null,
+            raw: RawObject(nexotp::RawJson::default()),
         };
         let shown = format!("{hook:?}");
         assert!(!shown.contains("whsec_do_not_print"), "{shown}");

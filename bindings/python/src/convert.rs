@@ -311,6 +311,21 @@ pub fn sent_call(err: &Bound<'_, PyAny>) -> PyResult<SentCall> {
 
 /// A JSON value as Python: objects → `dict`, arrays → `list`, integers → `int`, other numbers →
 /// `decimal.Decimal` (exact), strings, booleans, `None`.
+/// A model's `raw` JSON text as Python objects, made when the attribute is read: Python's own
+/// `json.loads` with `parse_float=Decimal`, so non-integer numbers stay exact and the keys keep
+/// the server's order.
+pub fn raw_to_py<'py>(py: Python<'py>, raw: &nexotp::RawJson) -> PyResult<Bound<'py, PyAny>> {
+    let loads = JSON_LOADS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("json")?.getattr("loads")?.unbind())
+    })?;
+    let decimal = DECIMAL.import(py, "decimal", "Decimal")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("parse_float", decimal)?;
+    loads.bind(py).call((raw.get(),), Some(&kwargs))
+}
+
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
 pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Value::Null => py.None().into_bound(py),

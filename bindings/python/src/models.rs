@@ -9,9 +9,8 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use serde_json::Value;
 
-use crate::convert::json_to_py;
+use crate::convert::{json_to_py, raw_to_py};
 
 static ORDER_STATUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -45,6 +44,9 @@ macro_rules! conv {
     };
     (json, $py:expr, $v:expr) => {
         json_to_py($py, $v)
+    };
+    (raw_json, $py:expr, $v:expr) => {
+        raw_to_py($py, $v)
     };
     (status, $py:expr, $v:expr) => {
         status_to_py($py, $v)
@@ -204,7 +206,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -225,7 +227,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -271,7 +273,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -289,7 +291,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -307,7 +309,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -327,7 +329,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -355,7 +357,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
 
         /// Every code received: `codes`, plus `code` when only that was sent.
         fn all_codes(&self) -> Vec<String> {
@@ -386,7 +388,7 @@ model! {
     extra: {
         /// The decoded JSON object (without the secret).
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
 
         /// The signing secret: returned once, by `create_webhook`. Store it; never log it.
         #[getter]
@@ -406,7 +408,7 @@ model! {
     extra: {
         /// The decoded JSON object.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -418,7 +420,7 @@ model! {
         id = id: str,
         r#type = kind: str,
         created_at = created_at: opt_num,
-        data = data: json,
+        data = data: raw_json,
         order = order: opt_order,
     },
     reduce: |s, py| {
@@ -430,7 +432,7 @@ model! {
     extra: {
         /// The whole decoded body.
         #[getter]
-        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { json_to_py(py, &self.inner.raw) }
+        fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { raw_to_py(py, &self.inner.raw) }
     }
 }
 
@@ -526,12 +528,8 @@ impl PyReconciliation {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: &str) -> PyResult<(T, Value)> {
-    let value: Value = serde_json::from_str(raw)
-        .map_err(|e| crate::errors::nexotp_error(&format!("cannot unpickle: {e}")))?;
-    let model = serde_json::from_value(value.clone())
-        .map_err(|e| crate::errors::nexotp_error(&format!("cannot unpickle: {e}")))?;
-    Ok((model, value))
+fn decode<T: nexotp::FromJson>(raw: &str) -> PyResult<T> {
+    T::from_json(raw).map_err(|e| crate::errors::nexotp_error(&format!("cannot unpickle: {e}")))
 }
 
 /// Unpickles a model from its class name, the JSON of its `raw`, and (webhooks) the secret.
@@ -545,8 +543,7 @@ pub fn _rebuild(
 ) -> PyResult<Py<PyAny>> {
     macro_rules! build {
         ($t:ty, $py_ty:ident) => {{
-            let (mut m, v): ($t, Value) = decode(raw)?;
-            m.raw = v;
+            let m: $t = decode(raw)?;
             Py::new(py, $py_ty { inner: m })?.into_any()
         }};
     }
@@ -560,8 +557,7 @@ pub fn _rebuild(
         "Order" => build!(nexotp::Order, PyOrder),
         "WebhookDeleted" => build!(nexotp::WebhookDeleted, PyWebhookDeleted),
         "Webhook" => {
-            let (mut m, v): (nexotp::Webhook, Value) = decode(raw)?;
-            m.raw = v;
+            let mut m: nexotp::Webhook = decode(raw)?;
             m.secret = secret.map(nexotp::WebhookSecret::new);
             Py::new(py, PyWebhook { inner: m })?.into_any()
         }
@@ -586,9 +582,7 @@ pub fn _rebuild_page(
 ) -> PyResult<Py<PyTransactionPage>> {
     let mut list = Vec::with_capacity(items.len());
     for raw in &items {
-        let (mut t, v): (nexotp::Transaction, Value) = decode(raw)?;
-        t.raw = v;
-        list.push(t);
+        list.push(decode::<nexotp::Transaction>(raw)?);
     }
     let mut inner = nexotp::TransactionPage::default();
     inner.items = list;

@@ -48,7 +48,7 @@ impl Out {
 /// `nexotp account`.
 pub async fn account(client: &Client, out: Out) -> CliResult {
     let a = client.account().await?;
-    out.show(|| a.raw.clone(), || output::account(&a, 0));
+    out.show(|| a.raw.to_value(), || output::account(&a, 0));
     Ok(())
 }
 
@@ -103,7 +103,7 @@ pub async fn services(client: &Client, country: &str, out: Out) -> CliResult {
 /// `nexotp price`.
 pub async fn price(client: &Client, service: &str, country: &str, out: Out) -> CliResult {
     let p = client.price(service, country).await?;
-    out.show(|| p.raw.clone(), || output::price(&p, 0));
+    out.show(|| p.raw.to_value(), || output::price(&p, 0));
     Ok(())
 }
 
@@ -113,12 +113,12 @@ pub async fn order(client: &Client, command: &OrderCommand, out: Out) -> CliResu
         OrderCommand::Create(args) => create_order(client, args, out).await,
         OrderCommand::Get { id } => {
             let o = client.order(id).await?;
-            out.show(|| o.raw.clone(), || output::order(&o, 0));
+            out.show(|| o.raw.to_value(), || output::order(&o, 0));
             Ok(())
         }
         OrderCommand::Cancel { id } => {
             let o = client.cancel_order(id).await?;
-            out.show(|| o.raw.clone(), || output::order(&o, 0));
+            out.show(|| o.raw.to_value(), || output::order(&o, 0));
             Ok(())
         }
         OrderCommand::Resend {
@@ -137,7 +137,7 @@ pub async fn order(client: &Client, command: &OrderCommand, out: Out) -> CliResu
                 )
                 .await?;
             }
-            out.show(|| o.raw.clone(), || output::order(&o, 0));
+            out.show(|| o.raw.to_value(), || output::order(&o, 0));
             Ok(())
         }
         OrderCommand::Wait { id, wait_opts } => {
@@ -148,7 +148,7 @@ pub async fn order(client: &Client, command: &OrderCommand, out: Out) -> CliResu
                 waiting::Lines::Stderr,
             )
             .await?;
-            out.show(|| o.raw.clone(), || output::order(&o, 0));
+            out.show(|| o.raw.to_value(), || output::order(&o, 0));
             Ok(())
         }
     }
@@ -182,7 +182,7 @@ async fn create_order(client: &Client, args: &CreateArgs, out: Out) -> CliResult
         Err(e) => return Err(e.into()),
     };
     if !args.wait {
-        out.show(|| created.raw.clone(), || output::order(&created, 0));
+        out.show(|| created.raw.to_value(), || output::order(&created, 0));
         return Ok(());
     }
     // With --json the notice goes to stderr: stdout keeps one document, and a script that is
@@ -203,7 +203,7 @@ async fn create_order(client: &Client, args: &CreateArgs, out: Out) -> CliResult
         waiting::Lines::Stderr,
     )
     .await?;
-    out.show(|| done.raw.clone(), || output::order(&done, 0));
+    out.show(|| done.raw.to_value(), || output::order(&done, 0));
     Ok(())
 }
 
@@ -280,7 +280,7 @@ pub async fn webhooks(client: &Client, command: &WebhooksCommand, out: Out) -> C
         WebhooksCommand::Delete { id } => {
             let d = client.delete_webhook(id).await?;
             out.show(
-                || d.raw.clone(),
+                || d.raw.to_value(),
                 || {
                     format!(
                         "webhook {} {}\n",
@@ -316,7 +316,7 @@ pub fn verify(
     };
     let event = nexotp::webhook::verify(&payload, signature, secret, tolerance)?;
     out.show(
-        || event.raw.clone(),
+        || event.raw.to_value(),
         || format!("verified: {}\n", describe_event(&event)),
     );
     Ok(())
@@ -338,7 +338,7 @@ pub fn describe_event(event: &nexotp::WebhookEvent) -> String {
 /// A delivery as one JSON line (for `listen --json`).
 fn delivery_json(d: &Delivery) -> Value {
     match &d.result {
-        Ok(event) => json!({"verified": true, "path": d.path, "event": event.raw}),
+        Ok(event) => json!({"verified": true, "path": d.path, "event": event.raw.to_value()}),
         Err(e) => {
             let body: Value = serde_json::from_slice(&d.body)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&d.body).into_owned()));

@@ -119,7 +119,7 @@ impl CliError {
                     map.insert("retry_after_s".into(), json!(wait.as_secs_f64()));
                 }
                 if let Some(order) = e.order() {
-                    map.insert("order".into(), order.raw.clone());
+                    map.insert("order".into(), order.raw.to_value());
                 }
             }
         }

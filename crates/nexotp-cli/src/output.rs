@@ -331,7 +331,7 @@ pub fn webhook(w: &Webhook, indent: usize) -> String {
 
 /// The JSON of a webhook: its data, plus the secret when the answer carried one.
 pub fn webhook_json(w: &Webhook) -> Value {
-    let mut raw = w.raw.clone();
+    let mut raw = w.raw.to_value();
     if let (Some(secret), Value::Object(map)) = (&w.secret, &mut raw) {
         map.insert("secret".into(), json!(secret.expose()));
     }
@@ -341,7 +341,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
 /// The JSON of a page of transactions.
 pub fn page_json(page: &TransactionPage) -> Value {
     json!({
-        "items": page.items.iter().map(|t| t.raw.clone()).collect::<Vec<_>>(),
+        "items": page.items.iter().map(|t| t.raw.to_value()).collect::<Vec<_>>(),
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
@@ -351,8 +351,8 @@ pub fn page_json(page: &TransactionPage) -> Value {
 }
 
 /// The JSON list of models' raw data.
-pub fn raw_list<'a>(items: impl IntoIterator<Item = &'a Value>) -> Value {
-    Value::Array(items.into_iter().cloned().collect())
+pub fn raw_list<'a>(items: impl IntoIterator<Item = &'a nexotp::RawJson>) -> Value {
+    Value::Array(items.into_iter().map(nexotp::RawJson::to_value).collect())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{Map, Number, Value};
+use serde_json::value::RawValue;
 
 use crate::buckets::{Bucket, RateLimitStore};
 use crate::config::{ClientBuilder, ClientConfig, RequestOptions};
@@ -16,7 +16,7 @@ use crate::envelope::Payload;
 use crate::error::{Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
 use crate::memory::BoundedMap;
 use crate::models::{
-    self, Account, Country, Model, Order, OrderRequest, OrderStatus, Price, Service,
+    self, Account, Country, Model, Order, OrderRequest, OrderStatus, Price, PricingOption, Service,
     TransactionPage, Webhook, WebhookDeleted,
 };
 use crate::observe::RequestObserver;
@@ -149,12 +149,12 @@ impl Client {
 
     async fn get<T: Model>(&self, path: String, bucket: Bucket) -> Result<T> {
         let payload = self.send(get(path, bucket)).await?;
-        decode(payload.data)
+        decode(payload.data())
     }
 
     async fn get_list<T: Model>(&self, path: String) -> Result<Vec<T>> {
         let payload = self.send(get(path, Bucket::General)).await?;
-        models::decode_list(payload.data).map_err(|e| unexpected(&e))
+        models::decode_list(payload.data()).map_err(|e| unexpected(&e))
     }
 
     /// `GET /account`: balance, plan and usage.
@@ -200,36 +200,33 @@ impl Client {
     pub async fn create_order(&self, request: &OrderRequest) -> Result<Order> {
         validate::token("service", &request.service)?;
         validate::token("country", &request.country)?;
-        let mut body = Map::new();
-        body.insert("service".into(), Value::String(request.service.clone()));
-        body.insert("country".into(), Value::String(request.country.clone()));
         if let Some(pool) = &request.pool {
             validate::token("pool", pool)?;
-            body.insert("pool".into(), Value::String(pool.clone()));
         }
-        if let Some(option) = request.pricing_option {
-            body.insert("pricing_option".into(), Value::from(option.wire()));
-        }
-        if let Some(max) = request.max_price {
-            validate::max_price(max)?;
-            // Written from the exact digits: `0.10` goes out as the JSON number 0.10.
-            let number: Number = max
-                .to_string()
-                .parse()
-                .map_err(|_| Error::invalid("max_price", "cannot be written as a JSON number"))?;
-            body.insert("max_price".into(), Value::Number(number));
-        }
+        let max_price = match request.max_price {
+            Some(max) => {
+                validate::max_price(max)?;
+                // Written from the exact digits: `0.10` goes out as the JSON number 0.10.
+                let digits = RawValue::from_string(max.to_string()).map_err(|_| {
+                    Error::invalid("max_price", "cannot be written as a JSON number")
+                })?;
+                Some(digits)
+            }
+            None => None,
+        };
+        let body = encode(&OrderBody {
+            service: &request.service,
+            country: &request.country,
+            pool: request.pool.as_deref(),
+            pricing_option: request.pricing_option.map(PricingOption::wire),
+            max_price,
+        })?;
         let mut sent = SentCall::new(Operation::CreateOrder);
         sent.service = Some(request.service.clone());
         sent.country = Some(request.country.clone());
         sent.pool = request.pool.clone();
         sent.max_price = request.max_price;
-        let call = Call::once(
-            "order".into(),
-            Value::Object(body),
-            Bucket::Order,
-            sent.clone(),
-        );
+        let call = Call::once("order".into(), body, Bucket::Order, sent.clone());
         let order: Order = self.applied(call, sent).await?;
         self.shared()
             .claimed
@@ -247,7 +244,7 @@ impl Client {
     pub(crate) async fn order_within(&self, id: &str, deadline: Instant) -> Result<Order> {
         let segment = validate::path_segment("id", id)?;
         let call = get(format!("order/{segment}"), Bucket::Poll);
-        decode(self.send_within(call, Some(deadline)).await.result?.data)
+        decode(self.send_within(call, Some(deadline)).await.result?.data())
     }
 
     /// `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry: when
@@ -263,7 +260,7 @@ impl Client {
         let call = post_empty(format!("order/{segment}/cancel"));
         let sent = self.send_within(call, deadline).await;
         let order: Order = match sent.result {
-            Ok(payload) => decode(payload.data)?,
+            Ok(payload) => decode(payload.data())?,
             Err(e) if sent.resent_after_landing && e.code() == Some("order_not_cancellable") => {
                 // Our own earlier attempt may have cancelled it: look before reporting a conflict.
                 let look = match deadline {
@@ -301,7 +298,7 @@ impl Client {
         sent.status_before = Some(before.status);
         let call = Call::once(
             format!("order/{segment}/resend"),
-            Value::Object(Map::new()),
+            bytes::Bytes::from_static(b"{}"),
             Bucket::Order,
             sent.clone(),
         );
@@ -332,24 +329,14 @@ impl Client {
         validate::webhook_url(endpoint_url)?;
         let events: Vec<String> = events.iter().map(|e| e.as_ref().to_owned()).collect();
         validate::events(&events)?;
-        let mut body = Map::new();
-        body.insert(
-            "endpoint_url".into(),
-            Value::String(endpoint_url.to_owned()),
-        );
-        body.insert(
-            "events".into(),
-            Value::Array(events.iter().cloned().map(Value::String).collect()),
-        );
+        let body = encode(&WebhookBody {
+            endpoint_url,
+            events: &events,
+        })?;
         let mut sent = SentCall::new(Operation::CreateWebhook);
         sent.endpoint_url = Some(endpoint_url.to_owned());
         sent.events = events;
-        let mut call = Call::once(
-            "webhooks".into(),
-            Value::Object(body),
-            Bucket::General,
-            sent.clone(),
-        );
+        let mut call = Call::once("webhooks".into(), body, Bucket::General, sent.clone());
         call.secret_answer = true;
         let webhook: Webhook = self.applied(call, sent).await?;
         self.shared()
@@ -370,12 +357,14 @@ impl Client {
         );
         let sent = self.send_within(call, None).await;
         match sent.result {
-            Ok(payload) => decode(payload.data),
+            Ok(payload) => decode(payload.data()),
             Err(e) if sent.resent_after_landing && e.kind() == ErrorKind::NotFound => {
                 Ok(WebhookDeleted {
                     id: Some(id.to_owned()),
                     deleted: true,
-                    raw: serde_json::json!({"id": id, "deleted": true}),
+                    raw: crate::models::RawJson::from_value(
+                        &serde_json::json!({"id": id, "deleted": true}),
+                    ),
                 })
             }
             Err(e) => Err(e),
@@ -387,7 +376,7 @@ impl Client {
     /// [`Error::OrderOutcomeUnknown`] to reconcile rather than a bare decoding error.
     async fn applied<T: Model>(&self, call: Call, mut sent: SentCall) -> Result<T> {
         let payload = self.send(call).await?;
-        models::decode(payload.data).map_err(|e| {
+        models::decode(payload.data()).map_err(|e| {
             let error = unexpected(&e);
             sent.failed_at = std::time::SystemTime::now();
             Error::OrderOutcomeUnknown(Box::new(OrderOutcomeUnknown {
@@ -420,9 +409,37 @@ fn post_empty(path: String) -> Call {
     Call::idempotent(
         Method::POST,
         path,
-        Some(Value::Object(Map::new())),
+        Some(bytes::Bytes::from_static(b"{}")),
         Bucket::Order,
     )
+}
+
+/// `POST /order`'s body: absent options are left out (WordPress takes `null` on a typed field
+/// for a type error), `service`, `country` and `pool` are strings, and `max_price` a number
+/// written from the decimal's own digits.
+#[derive(serde::Serialize)]
+struct OrderBody<'a> {
+    service: &'a str,
+    country: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing_option: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_price: Option<Box<RawValue>>,
+}
+
+/// `POST /webhooks`' body.
+#[derive(serde::Serialize)]
+struct WebhookBody<'a> {
+    endpoint_url: &'a str,
+    events: &'a [String],
+}
+
+fn encode<T: serde::Serialize>(body: &T) -> Result<bytes::Bytes> {
+    serde_json::to_vec(body)
+        .map(bytes::Bytes::from)
+        .map_err(|e| Error::invalid("body", format!("cannot be encoded as JSON: {e}")))
 }
 
 pub(crate) fn unexpected(message: &str) -> Error {
@@ -434,6 +451,6 @@ pub(crate) fn unexpected(message: &str) -> Error {
     }
 }
 
-pub(crate) fn decode<T: Model>(data: Value) -> Result<T> {
+pub(crate) fn decode<T: Model>(data: &str) -> Result<T> {
     models::decode(data).map_err(|e| unexpected(&e))
 }

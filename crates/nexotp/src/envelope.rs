@@ -17,15 +17,63 @@ use crate::error::{ApiError, Error, ErrorKind};
 /// Longest body excerpt carried by an error.
 const SNIPPET_CHARS: usize = 200;
 
-/// A successful answer.
+/// A successful answer: the body, and where its `data` is in it (the whole body for a bare
+/// payload). Models decode from that text directly.
 #[derive(Debug)]
 pub(crate) struct Payload {
-    pub data: Value,
+    body: String,
+    data: std::ops::Range<usize>,
     /// Kept for models that will carry it; errors already do.
     #[allow(dead_code)]
     pub request_id: Option<String>,
     pub wp_total: Option<u64>,
     pub wp_total_pages: Option<u32>,
+}
+
+impl Payload {
+    /// The payload's JSON text (`null` when the body was empty or had no `data`).
+    pub(crate) fn data(&self) -> &str {
+        match self.body.get(self.data.clone()) {
+            Some(text) if !text.is_empty() => text,
+            _ => "null",
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_data(
+        data: &str,
+        wp_total: Option<u64>,
+        wp_total_pages: Option<u32>,
+    ) -> Self {
+        Payload {
+            body: data.to_owned(),
+            data: 0..data.len(),
+            request_id: None,
+            wp_total,
+            wp_total_pages,
+        }
+    }
+}
+
+/// Where `inner`, a slice of `outer`, starts and ends in it.
+fn range_in(outer: &str, inner: &str) -> Option<std::ops::Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
+}
+
+/// The top level of a JSON object body, as far as telling a success envelope from a bare
+/// payload needs: the rest is skipped, not parsed into values.
+#[derive(serde::Deserialize)]
+struct Top<'a> {
+    #[serde(borrow, default)]
+    success: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    code: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    meta: Option<&'a serde_json::value::RawValue>,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -344,15 +392,76 @@ impl Decoded {
     }
 }
 
+/// Where a 2xx body's payload is (`data` of a success envelope, or the whole body when it is
+/// not an envelope), with the envelope's request id. `None` when the body needs the full
+/// decoding: an error envelope, a WordPress error object, empty, or not JSON.
+fn success_data(text: &str) -> Option<(std::ops::Range<usize>, Option<String>)> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if !trimmed.starts_with('{') {
+        // A bare list or scalar; a cut-off or HTML body goes to the full decoding.
+        serde_json::from_str::<&serde_json::value::RawValue>(trimmed).ok()?;
+        return range_in(text, trimmed).map(|r| (r, None));
+    }
+    let top: Top<'_> = serde_json::from_str(trimmed).ok()?;
+    let request_id = top
+        .meta
+        .and_then(|m| serde_json::from_str::<Value>(m.get()).ok())
+        .and_then(|m| m.get("request_id").cloned())
+        .and_then(|id| match id {
+            Value::String(s) if !s.is_empty() => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    match top.success.map(|s| s.get().trim()) {
+        Some("true") => {
+            let data = top.data.map_or("null", |d| d.get());
+            if data == "null" {
+                // `success: true` without `data`: an empty payload.
+                return Some((0..0, request_id));
+            }
+            range_in(text, data).map(|r| (r, request_id))
+        }
+        Some(_) => None,
+        // A WordPress error object in a 2xx is an error; anything else is the payload itself.
+        None if top.code.is_some() && top.data.is_some() => None,
+        None => range_in(text, trimmed).map(|r| (r, request_id)),
+    }
+}
+
 /// Decodes one answer. `bucket` is the endpoint's, for a 429 without `X-RateLimit-Bucket`.
-pub(crate) fn decode(status: u16, headers: &HeaderMap, body: &[u8], bucket: Bucket) -> Decoded {
+pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bucket) -> Decoded {
     let ok = (200..300).contains(&status);
     let wp_total = header(headers, "x-wp-total").and_then(|v| v.parse().ok());
     let wp_total_pages = header(headers, "x-wp-totalpages").and_then(|v| v.parse().ok());
     let header_id = || header(headers, "x-request-id").map(str::to_owned);
+    // The fast path, for what nearly every answer is: a success envelope or a bare 2xx payload,
+    // read without building any value (the models decode `data` from the text).
+    let body = match String::from_utf8(body) {
+        Ok(text) if ok => match success_data(&text) {
+            Some((data, request_id)) => {
+                let request_id = request_id.or_else(header_id);
+                return Decoded::Payload(Payload {
+                    data,
+                    body: text,
+                    request_id,
+                    wp_total,
+                    wp_total_pages,
+                });
+            }
+            None => text.into_bytes(),
+        },
+        Ok(text) => text.into_bytes(),
+        Err(e) => e.into_bytes(),
+    };
+    let body = body.as_slice();
     let payload = |data: Value, request_id: Option<String>| {
+        let text = data.to_string();
         Decoded::Payload(Payload {
-            data,
+            data: 0..text.len(),
+            body: text,
             request_id,
             wp_total,
             wp_total_pages,
@@ -490,7 +599,13 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     fn dec(status: u16, body: &str) -> Result<Payload, Error> {
-        decode(status, &HeaderMap::new(), body.as_bytes(), Bucket::General).into_result()
+        decode(
+            status,
+            &HeaderMap::new(),
+            body.as_bytes().to_vec(),
+            Bucket::General,
+        )
+        .into_result()
     }
 
     fn kind(r: Result<Payload, Error>) -> Option<ErrorKind> {
@@ -505,9 +620,14 @@ mod tests {
         )
         .expect("ok");
         assert_eq!(ok.request_id.as_deref(), Some("req_1"));
-        assert_eq!(ok.data["a"], 1);
+        assert_eq!(ok.data(), r#"{"a":1}"#);
         let bare = dec(200, r#"[{"code":"cty_us"}]"#).expect("bare");
-        assert!(bare.data.is_array());
+        assert_eq!(bare.data(), r#"[{"code":"cty_us"}]"#);
+        assert_eq!(
+            dec(200, r#"{"success":true}"#).expect("no data").data(),
+            "null"
+        );
+        assert_eq!(dec(204, "").expect("empty").data(), "null");
         assert_eq!(
             kind(dec(
                 200,
@@ -600,12 +720,12 @@ mod tests {
     proptest! {
         #[test]
         fn decoder_never_panics(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = decode(status, &HeaderMap::new(), &body, Bucket::Poll);
+            let _ = decode(status, &HeaderMap::new(), body, Bucket::Poll);
         }
 
         #[test]
         fn decoder_never_panics_on_json_like(status in 100u16..600, body in r#"\{("(success|data|error|code|message|meta|params|status)":(true|false|null|\[\]|\{\}|"x"|1|-1\.5|\{"status":[0-9]{1,6}\}),?){0,6}\}"#) {
-            let _ = decode(status, &HeaderMap::new(), body.as_bytes(), Bucket::Order);
+            let _ = decode(status, &HeaderMap::new(), body.into_bytes(), Bucket::Order);
         }
 
         #[test]

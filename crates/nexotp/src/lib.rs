@@ -54,6 +54,7 @@ mod memory;
 pub mod models;
 pub mod observe;
 mod pagination;
+mod raw_json;
 mod reconcile;
 mod retry;
 mod timestamp;
@@ -67,8 +68,8 @@ pub use client::Client;
 pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions};
 pub use error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
 pub use models::{
-    Account, Country, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption, Service,
-    Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
+    Account, Country, FromJson, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption,
+    RawJson, Service, Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
 pub use observe::{RequestObserver, RequestRecord};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};

@@ -21,34 +21,62 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// The page size of the all-transactions iterators when the caller gives none (the API's max).
 pub const DEFAULT_ITER_PAGE_SIZE: u32 = 100;
 
-fn number<T: TryFrom<u64>>(map: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<T> {
-    keys.iter().find_map(|key| {
-        let n = match map.get(*key)? {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }?;
-        T::try_from(n).ok()
-    })
+/// A count as the API may give it: a number or a numeric string.
+fn count<T: TryFrom<u64>>(value: Option<&Value>) -> Option<T> {
+    let n = match value? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }?;
+    T::try_from(n).ok()
+}
+
+/// A page object: the list under one of three names, and the totals, read without parsing
+/// the list itself (the models decode it from its text).
+#[derive(serde::Deserialize)]
+struct PageObject<'a> {
+    #[serde(borrow, default)]
+    items: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    transactions: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    page: Option<Value>,
+    #[serde(default)]
+    current_page: Option<Value>,
+    #[serde(default)]
+    per_page: Option<Value>,
+    #[serde(default)]
+    total: Option<Value>,
+    #[serde(default)]
+    total_items: Option<Value>,
+    #[serde(default)]
+    total_pages: Option<Value>,
+    #[serde(default)]
+    pages: Option<Value>,
 }
 
 /// Builds a page from the payload and the pagination headers.
 pub(crate) fn decode_page(payload: Payload, page: u32, per_page: u32) -> Result<TransactionPage> {
-    let (items, page_no, size, total, total_pages) = match payload.data {
-        Value::Object(map) => {
-            let list = ["items", "transactions", "data"]
-                .iter()
-                .find_map(|k| map.get(*k).cloned())
-                .unwrap_or(Value::Array(Vec::new()));
-            (
-                list,
-                number::<u32>(&map, &["page", "current_page"]),
-                number::<u32>(&map, &["per_page"]),
-                number::<u64>(&map, &["total", "total_items"]),
-                number::<u32>(&map, &["total_pages", "pages"]),
-            )
-        }
-        other => (other, None, None, None, None),
+    let data = payload.data();
+    let (items, page_no, size, total, total_pages) = if data.trim_start().starts_with('{') {
+        let object: PageObject<'_> =
+            serde_json::from_str(data).map_err(|e| unexpected(&e.to_string()))?;
+        let list = object
+            .items
+            .or(object.transactions)
+            .or(object.data)
+            .map_or("[]", |raw| raw.get());
+        (
+            list,
+            count::<u32>(object.page.as_ref().or(object.current_page.as_ref())),
+            count::<u32>(object.per_page.as_ref()),
+            count::<u64>(object.total.as_ref().or(object.total_items.as_ref())),
+            count::<u32>(object.total_pages.as_ref().or(object.pages.as_ref())),
+        )
+    } else {
+        (data, None, None, None, None)
     };
     let items: Vec<Transaction> = models::decode_list(items).map_err(|e| unexpected(&e))?;
     let page = page_no.unwrap_or(page);
@@ -158,12 +186,7 @@ mod tests {
     use serde_json::json;
 
     fn payload(data: Value, total: Option<u64>, pages: Option<u32>) -> Payload {
-        Payload {
-            data,
-            request_id: None,
-            wp_total: total,
-            wp_total_pages: pages,
-        }
+        Payload::from_data(&data.to_string(), total, pages)
     }
 
     fn items(ids: std::ops::Range<u64>) -> Value {

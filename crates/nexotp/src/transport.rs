@@ -32,8 +32,8 @@ pub(crate) struct Call {
     pub method: Method,
     /// Below the base URL, encoded, with the query.
     pub path: String,
-    /// A JSON body (POST only).
-    pub body: Option<Value>,
+    /// The JSON body, encoded (POST only).
+    pub body: Option<bytes::Bytes>,
     pub bucket: Bucket,
     /// Sending it twice does no harm (GET, cancel, webhook delete).
     pub idempotent: bool,
@@ -48,7 +48,7 @@ impl Call {
     pub(crate) fn idempotent(
         method: Method,
         path: String,
-        body: Option<Value>,
+        body: Option<bytes::Bytes>,
         bucket: Bucket,
     ) -> Call {
         Call {
@@ -63,7 +63,7 @@ impl Call {
     }
 
     /// A call that must never be sent twice once it may have reached the server.
-    pub(crate) fn once(path: String, body: Value, bucket: Bucket, sent: SentCall) -> Call {
+    pub(crate) fn once(path: String, body: bytes::Bytes, bucket: Bucket, sent: SentCall) -> Call {
         Call {
             method: Method::POST,
             path,
@@ -306,7 +306,7 @@ impl Transport {
         &self,
         config: &ClientConfig,
         call: &Call,
-        body: Option<&[u8]>,
+        body: Option<&bytes::Bytes>,
         deadline: Option<Instant>,
     ) -> Raw {
         let url = format!("{}{}", config.base_url, call.path);
@@ -318,7 +318,7 @@ impl Transport {
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body.to_vec());
+                .body(body.clone());
         }
         let failed = |error| Raw::Failed {
             error,
@@ -415,13 +415,7 @@ impl Transport {
         deadline: Option<Instant>,
         resent_after_landing: &mut bool,
     ) -> Result<Payload> {
-        let body =
-            match &call.body {
-                Some(value) => Some(serde_json::to_vec(value).map_err(|e| {
-                    Error::invalid("body", format!("cannot be encoded as JSON: {e}"))
-                })?),
-                None => None,
-            };
+        let body = call.body.clone();
         let mut context = retry::Context {
             idempotent: call.idempotent,
             retries: 0,
@@ -461,7 +455,7 @@ impl Transport {
                 elapsed_ms = tracing::field::Empty,
             );
             let raw = self
-                .attempt(config, &call, body.as_deref(), deadline)
+                .attempt(config, &call, body.as_ref(), deadline)
                 .instrument(span.clone())
                 .await;
             if let Raw::Answer { status, .. } | Raw::TooLarge { status } = &raw {
@@ -586,7 +580,7 @@ impl Transport {
                 headers,
                 body,
             } => {
-                let decoded = envelope::decode(status, &headers, &body, call.bucket);
+                let decoded = envelope::decode(status, &headers, body, call.bucket);
                 let retry_after = envelope::retry_after(&headers);
                 let (kind, result) = match decoded {
                     Decoded::Payload(payload) => (BodyShape::Payload, Ok(payload)),

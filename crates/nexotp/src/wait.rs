@@ -196,8 +196,10 @@ mod tests {
     use std::time::Duration;
 
     fn order(code: Option<&str>, codes: &[&str]) -> Order {
-        crate::models::decode(json!({"id": 1, "status": "received", "code": code, "codes": codes}))
-            .expect("decodes")
+        crate::models::decode(
+            &json!({"id": 1, "status": "received", "code": code, "codes": codes}).to_string(),
+        )
+        .expect("decodes")
     }
 
     fn seen(before: &[&str], excluded: &[&str]) -> Seen {

@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
-use crate::models::{self, Order};
+use crate::models::{self, Order, RawJson};
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "X-NexOTP-Signature";
@@ -64,12 +66,12 @@ pub struct WebhookEvent {
     pub kind: String,
     /// When the event was created (unix seconds), when given.
     pub created_at: Option<i64>,
-    /// The event's `data` as given.
-    pub data: Value,
+    /// The event's `data` as given (JSON text; [`RawJson::to_value`] parses it).
+    pub data: RawJson,
     /// `data` decoded as an order, when it is one.
     pub order: Option<Order>,
-    /// The whole decoded body.
-    pub raw: Value,
+    /// The whole body as received.
+    pub raw: RawJson,
 }
 
 /// A parsed `X-NexOTP-Signature` header.
@@ -229,33 +231,35 @@ pub fn verify_at(
 }
 
 fn decode_event(payload: &[u8]) -> Result<WebhookEvent> {
-    let raw: Value = serde_json::from_slice(payload).map_err(|e| {
+    let text = std::str::from_utf8(payload).map_err(|e| {
+        fail(format!(
+            "the signature is valid but the body is not UTF-8 JSON: {e}"
+        ))
+    })?;
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| {
         fail(format!(
             "the signature is valid but the body is not JSON: {e}"
         ))
     })?;
-    let Value::Object(map) = &raw else {
-        return Err(fail(
-            "the signature is valid but the body is not a JSON object",
-        ));
-    };
-    let id = match map.get("id") {
-        Some(Value::String(s)) => s.clone(),
+    let event: EventFields<'_> = serde_json::from_str(raw.get())
+        .map_err(|_| fail("the signature is valid but the body is not a JSON object"))?;
+    let id = match event.id {
+        Some(Value::String(s)) => s,
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    let kind = match map.get("type").or_else(|| map.get("event")) {
-        Some(Value::String(s)) => s.clone(),
+    let kind = match event.kind.or(event.event) {
+        Some(Value::String(s)) => s,
         _ => return Err(fail("the signature is valid but the event has no `type`")),
     };
-    let created_at = map.get("created_at").and_then(|v| match v {
+    let created_at = event.created_at.and_then(|v| match v {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
         _ => None,
     });
-    let data = map.get("data").cloned().unwrap_or(Value::Null);
+    let data = event.data.map_or_else(RawJson::default, RawJson::from_raw);
     let order = if kind.starts_with("order.") {
-        models::decode::<Order>(data.clone()).ok()
+        models::decode::<Order>(data.get()).ok()
     } else {
         None
     };
@@ -265,8 +269,23 @@ fn decode_event(payload: &[u8]) -> Result<WebhookEvent> {
         created_at,
         data,
         order,
-        raw,
+        raw: RawJson::from_raw(raw),
     })
+}
+
+/// The fields of a delivery's body that the event needs; `data` stays text.
+#[derive(Deserialize)]
+struct EventFields<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(rename = "type", default)]
+    kind: Option<Value>,
+    #[serde(default)]
+    event: Option<Value>,
+    #[serde(default)]
+    created_at: Option<Value>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
 }
 
 #[cfg(test)]

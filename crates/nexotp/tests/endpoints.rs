@@ -25,8 +25,12 @@ async fn account_matches_the_wallet() {
     assert_eq!(account.plan.as_deref(), Some("sandbox"));
     assert!(account.usage.is_object());
     assert_eq!(account.usage["orders_total"], json!(0));
-    assert_eq!(account.raw["balance"], json!("12.34"));
-    assert_eq!(account.raw["user_id"], json!(1), "raw keeps the wire form");
+    assert_eq!(account.raw.to_value()["balance"], json!("12.34"));
+    assert_eq!(
+        account.raw.to_value()["user_id"],
+        json!(1),
+        "raw keeps the wire form"
+    );
 }
 
 #[tokio::test]
@@ -39,7 +43,7 @@ async fn countries_services_and_price_are_consistent() {
     assert_eq!(us.name.as_deref(), Some("United States"));
     assert_eq!(us.iso.as_deref(), Some("US"));
     assert_eq!(us.dial_code.as_deref(), Some("+1"));
-    assert_eq!(us.raw["code"], json!("cty_us"));
+    assert_eq!(us.raw.to_value()["code"], json!("cty_us"));
 
     let services = client.services("cty_us").await.expect("services");
     let ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
@@ -61,7 +65,7 @@ async fn countries_services_and_price_are_consistent() {
         assert_eq!(price.currency.as_deref(), Some("USD"));
         assert_eq!(service.price, Some(price.price), "{}", service.id);
         assert_eq!(
-            price.raw["price"].as_str(),
+            price.raw.to_value()["price"].as_str(),
             Some(price.price.to_string().as_str()),
             "decoded exactly from the string"
         );
@@ -85,7 +89,7 @@ async fn countries_services_and_price_are_consistent() {
         for pool in &price.pools {
             let rate = pool.success_rate.expect("success rate");
             assert!(rate > dec("0") && rate <= dec("1"));
-            assert_eq!(pool.raw["id"].as_str(), Some(pool.id.as_str()));
+            assert_eq!(pool.raw.to_value()["id"].as_str(), Some(pool.id.as_str()));
         }
     }
     let de = client.price("svc_whatsapp", "cty_de").await.expect("price");
@@ -103,7 +107,7 @@ async fn create_order_debits_exactly_and_matches_state() {
         .await
         .expect("order");
     assert_eq!(order.id, "5001", "numeric id became a string");
-    assert_eq!(order.raw["id"], json!(5001));
+    assert_eq!(order.raw.to_value()["id"], json!(5001));
     assert_eq!(order.status, OrderStatus::Pending);
     assert_eq!(order.service.as_deref(), Some("svc_telegram"));
     assert_eq!(order.country.as_deref(), Some("cty_us"));
@@ -252,7 +256,7 @@ async fn webhooks_list_create_delete() {
         .await
         .expect("create");
     assert_eq!(created.id, "1");
-    assert_eq!(created.raw["id"], json!(1));
+    assert_eq!(created.raw.to_value()["id"], json!(1));
     assert_eq!(
         created.endpoint_url.as_deref(),
         Some("https://example.com/nexotp")
@@ -267,7 +271,7 @@ async fn webhooks_list_create_delete() {
     );
     assert!(secret.expose().starts_with("whsec_"));
     assert!(
-        created.raw.get("secret").is_none(),
+        created.raw.to_value().get("secret").is_none(),
         "secret kept out of raw"
     );
 
