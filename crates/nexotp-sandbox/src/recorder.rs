@@ -38,6 +38,8 @@ pub struct RecordedRequest {
     pub request_id: Option<String>,
     /// Milliseconds from the request's arrival to its answer (or to the dropped connection).
     pub latency_ms: u64,
+    /// The HTTP version it came in: `"HTTP/1.1"` or `"HTTP/2.0"`.
+    pub http_version: String,
 }
 
 impl RecordedRequest {
@@ -58,6 +60,7 @@ fn headers_as_object<S: Serializer>(headers: &[(String, String)], s: S) -> Resul
 /// when someone reads the log (so recording costs little on the hot path).
 #[derive(Debug)]
 pub(crate) struct LogEntry {
+    pub version: http::Version,
     pub method: http::Method,
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
@@ -114,6 +117,7 @@ impl LogEntry {
             at: crate::util::iso8601_ms(self.at_ms),
             request_id: self.request_id.clone(),
             latency_ms: self.latency_ms,
+            http_version: format!("{:?}", self.version),
         }
     }
 }

@@ -1,9 +1,11 @@
-//! The HTTP side: accept loop, one hyper HTTP/1.1 connection per socket (keep-alive on), and the
-//! single service function that routes to the control endpoints or the API and applies faults.
+//! The HTTP side: accept loop, one hyper connection per socket serving HTTP/1.1 (keep-alive on)
+//! or HTTP/2 (told apart by the HTTP/2 preface, so a TLS-terminating proxy in front may pass
+//! either through), and the single service function that routes to the control endpoints or the
+//! API and applies faults.
 //!
 //! A "dropped connection" fault is done by returning `Err` from the service: hyper then closes
-//! the connection without writing a response, which is exactly what a client sees when an answer
-//! is lost. Answers are whole bodies, but for the console's event stream (`ui.rs`, `console.rs`).
+//! the connection (HTTP/1.1) or resets the stream (HTTP/2) without writing a response, which is
+//! exactly what a client sees when an answer is lost. Answers are whole bodies, but for the console's event stream (`ui.rs`, `console.rs`).
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -13,9 +15,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -56,6 +58,7 @@ pub(crate) async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    app.count(|s| s.connections_accepted += 1);
                     tokio::spawn(serve_connection(app.clone(), stream, shutdown.clone()));
                 }
                 // E.g. too many open files: back off instead of spinning.
@@ -70,9 +73,9 @@ async fn serve_connection(app: Arc<App>, stream: TcpStream, mut shutdown: watch:
     let _ = stream.set_nodelay(true);
     let streams_stop = shutdown.clone();
     let service = service_fn(move |req| handle(app.clone(), req, streams_stop.clone()));
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     if *shutdown.borrow() {
         return;
@@ -218,6 +221,7 @@ async fn handle(
             _ => 0,
         };
         let entry = LogEntry {
+            version: parts.version,
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             headers: parts.headers.clone(),

@@ -13,7 +13,8 @@ use crate::rate_limit::Bucket;
 /// JSON form: `{"requests": 12, "requests_by_bucket": {"GENERAL": 2, "ORDER": 4, "POLL": 6},
 /// "responses_by_status": {"200": 8, "201": 1, "429": 2}, "dropped": 1, "rate_limited": 2,
 /// "rate_limited_by_bucket": {"GENERAL": 0, "ORDER": 0, "POLL": 2}, "faults": {"drop": 1},
-/// "orders_created": 2}`. Only API requests count, never `/__sandbox/` ones.
+/// "orders_created": 2, "connections_accepted": 3}`. Only API requests count, never
+/// `/__sandbox/` ones (but `connections_accepted` counts every connection).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxStats {
     /// API requests received, routed or not.
@@ -33,6 +34,9 @@ pub struct SandboxStats {
     pub faults: BTreeMap<String, u64>,
     /// Orders created through the API (a `201` from `POST /order`, whatever answer followed).
     pub orders_created: u64,
+    /// TCP connections accepted (API, control and console alike): how many a client opened.
+    #[serde(default)]
+    pub connections_accepted: u64,
 }
 
 impl Default for SandboxStats {
@@ -47,6 +51,7 @@ impl Default for SandboxStats {
             rate_limited_by_bucket: zeros,
             faults: BTreeMap::new(),
             orders_created: 0,
+            connections_accepted: 0,
         }
     }
 }

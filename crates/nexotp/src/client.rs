@@ -70,17 +70,14 @@ impl Client {
         config: ClientConfig,
         store: Arc<dyn RateLimitStore>,
         observers: Vec<Arc<dyn RequestObserver>>,
+        reqwest_builder: Option<reqwest::ClientBuilder>,
     ) -> Result<Client> {
-        let http = crate::transport::http_client(&config)?;
+        let transport = Transport::new(&config, store, observers, reqwest_builder)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 shared: Arc::new(Shared {
-                    transport: Transport {
-                        http,
-                        store,
-                        observers,
-                    },
+                    transport,
                     codes_before_resend: BoundedMap::new(RESEND_MEMORY_TTL, MEMORY_CAPACITY),
                     claimed: BoundedMap::new(CLAIM_TTL, MEMORY_CAPACITY),
                 }),

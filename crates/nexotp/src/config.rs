@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::buckets::{Bucket, BucketLimit, InMemoryStore, RateLimitStore};
 use crate::error::{Error, Result};
+use crate::network::{CertificateSource, NetworkConfig, NetworkOptions, TlsRoots};
 use crate::observe::{self, RequestObserver};
 use crate::validate;
 
@@ -106,6 +107,8 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// The `User-Agent` header sent.
     pub user_agent: String,
+    /// How the API is reached: HTTP version, TLS trust, proxy, connection cap, idle pool.
+    pub network: NetworkConfig,
 }
 
 /// Options that [`Client::with_options`](crate::Client::with_options) may change while keeping
@@ -171,6 +174,8 @@ pub struct ClientBuilder {
     store: Option<Arc<dyn RateLimitStore>>,
     observers: Vec<Arc<dyn RequestObserver>>,
     log_from_env: bool,
+    network: NetworkOptions,
+    reqwest_builder: Option<reqwest::ClientBuilder>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -183,6 +188,15 @@ impl fmt::Debug for ClientBuilder {
             .field("max_retries", &self.max_retries)
             .field("deadline", &self.deadline)
             .field("limits", &self.limits)
+            .field("http2", &self.network.http2)
+            .field("tls_roots", &self.network.tls_roots)
+            .field("ca_certificates", &self.network.ca_certificates)
+            .field("proxy", &self.network.proxy.as_ref().map(|_| "<set>"))
+            .field(
+                "max_connections_per_host",
+                &self.network.max_connections_per_host,
+            )
+            .field("reqwest_builder", &self.reqwest_builder.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -279,6 +293,86 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether HTTP/2 is offered to the server (default `true`). Over TLS the server picks by
+    /// ALPN: HTTP/2 when it offers it, HTTP/1.1 otherwise. `false` forces HTTP/1.1, e.g. for a
+    /// proxy or load balancer that mishandles HTTP/2. A plain-HTTP (loopback) base URL always
+    /// speaks HTTP/1.1.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.network.http2 = Some(enabled);
+        self
+    }
+
+    /// Which built-in root certificates are trusted (default [`TlsRoots::Bundled`], the same
+    /// on every machine); [`TlsRoots::System`] reads the operating system's store instead.
+    pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.network.tls_roots = Some(roots);
+        self
+    }
+
+    /// Also trusts these CA certificates (e.g. a company proxy's root): PEM text, or a PEM file
+    /// read by [`Self::build`]; see [`CertificateSource`] for what a string means. May be called
+    /// several times; every certificate is checked by `build`.
+    pub fn ca_certificates(mut self, source: impl Into<CertificateSource>) -> Self {
+        self.network.ca_certificates.push(source.into());
+        self
+    }
+
+    /// Sends every request through this proxy: `http://host:port`, `https://host:port`, with
+    /// optional credentials `http://user:pass@host:port` (percent-encoded). HTTPS requests go
+    /// through it with `CONNECT`. The password never appears in `Debug`, logs or errors.
+    ///
+    /// Without it, `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` (or their lowercase
+    /// forms) are honoured, except for a loopback base URL, which is always reached directly.
+    /// Given here, the proxy carries every request, a loopback base URL's included.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.network.proxy = Some(url.into());
+        self
+    }
+
+    /// Most requests in flight to the API's host at once (default 32): more calls wait for a
+    /// turn (within their deadline) instead of opening more connections, so 500 concurrent
+    /// calls use at most this many HTTP/1.1 connections (over HTTP/2 they share one). Between
+    /// 1 and 4096. A turn is held from sending until the whole answer is read.
+    pub fn max_connections_per_host(mut self, n: usize) -> Self {
+        self.network.max_connections_per_host = Some(n);
+        self
+    }
+
+    /// How long an idle connection stays in the pool (default 60 s).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.network.pool_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Most idle connections kept per host (default: `max_connections_per_host`); 0 keeps
+    /// none, opening a connection per request.
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.network.pool_max_idle_per_host = Some(n);
+        self
+    }
+
+    /// Every network setting at once, e.g. another client's
+    /// ([`ClientConfig::network`]); settings given with the other methods win over it.
+    pub fn network(mut self, network: NetworkConfig) -> Self {
+        self.network.base = Some(network);
+        self
+    }
+
+    /// The escape hatch: builds the HTTP client from your `reqwest::ClientBuilder` (a DNS
+    /// override, a local address, a client certificate, TCP keep-alive, HTTP/2 tuning, ...).
+    ///
+    /// The SDK's own settings are applied on top and win where both set the same thing: its
+    /// headers (`Accept`, the API key, `User-Agent`; other default headers you set are kept),
+    /// no redirects, the connect timeout and each attempt's timeout, the TLS roots
+    /// ([`Self::tls_roots`]; extra certificates of yours are kept, the SDK's added), HTTP/1.1
+    /// only when [`Self::http2`] is off, the idle-pool settings, and proxies: for a loopback
+    /// base URL yours are cleared (the key would travel in clear text) and [`Self::proxy`], when
+    /// set, is added. The connection cap ([`Self::max_connections_per_host`]) is the SDK's.
+    pub fn reqwest_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.reqwest_builder = Some(builder);
+        self
+    }
+
     /// Checks everything and builds the client. Creates no runtime and opens no connection.
     pub fn build(self) -> Result<crate::Client> {
         let key = match self.api_key {
@@ -329,6 +423,7 @@ impl ClientBuilder {
             }
         }
         let user_agent = user_agent(self.language.as_ref());
+        let network = self.network.resolve()?;
         let config = ClientConfig {
             api_key,
             base_url,
@@ -339,6 +434,7 @@ impl ClientBuilder {
             initial_backoff,
             max_backoff,
             user_agent,
+            network,
         };
         let store = self
             .store
@@ -349,7 +445,7 @@ impl ClientBuilder {
         {
             observers.push(Arc::new(logger));
         }
-        crate::Client::from_parts(config, store, observers)
+        crate::Client::from_parts(config, store, observers, self.reqwest_builder)
     }
 }
 

@@ -52,6 +52,7 @@ mod envelope;
 pub mod error;
 mod memory;
 pub mod models;
+pub mod network;
 pub mod observe;
 mod pagination;
 mod raw_json;
@@ -71,6 +72,7 @@ pub use models::{
     Account, Country, FromJson, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption,
     RawJson, Service, Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
+pub use network::{CertificateSource, NetworkConfig, ProxyUrl, TlsRoots};
 pub use observe::{RequestObserver, RequestRecord};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
 pub use reconcile::{RECONCILE_CLOCK_SKEW, ReconcileOutcome, Reconciled};

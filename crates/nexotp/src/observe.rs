@@ -31,6 +31,8 @@ pub struct RequestRecord {
     pub request_id: Option<String>,
     /// The transport error, when no response arrived.
     pub error: Option<String>,
+    /// The HTTP version the answer came in (`"HTTP/1.1"`, `"HTTP/2"`), when one arrived.
+    pub http_version: Option<&'static str>,
 }
 
 impl RequestRecord {

@@ -26,6 +26,9 @@ pub(crate) const NOT_PROCESSED_CODES: &[&str] = &["service_unavailable"];
 pub(crate) enum Attempt<'a> {
     /// The connection was never made: the request did not leave this machine.
     NotSent,
+    /// The connection was refused for a reason trying again does not fix (the server's
+    /// certificate is not trusted, the proxy refused its credentials): not sent either.
+    Refused,
     /// Sent (or possibly sent), then no usable answer: reset, dropped, cut off, or timed out.
     Lost {
         /// The attempt's timeout (or the call's deadline) ran out.
@@ -103,6 +106,7 @@ pub(crate) enum Decision {
 pub(crate) fn classify(call: &Context, attempt: Attempt<'_>) -> Decision {
     match attempt {
         Attempt::NotSent => retry_or_fail(call, None, true),
+        Attempt::Refused => Decision::Fail { retryable: false },
         Attempt::Lost { .. } if !call.idempotent => Decision::OutcomeUnknown,
         Attempt::Lost { .. } => retry_or_fail(call, None, true),
         Attempt::Answered {
@@ -333,6 +337,9 @@ mod tests {
             (line!(), u, Attempt::NotSent, RETRY),
             (line!(), spent(s), Attempt::NotSent, FAIL_RETRYABLE),
             (line!(), spent(u), Attempt::NotSent, FAIL),
+            // Refused (untrusted certificate, proxy credentials): trying again cannot help.
+            (line!(), s, Attempt::Refused, FAIL),
+            (line!(), u, Attempt::Refused, FAIL),
             // Lost after sending.
             (line!(), s, Attempt::Lost { timed_out: false }, RETRY),
             (line!(), s, Attempt::Lost { timed_out: true }, RETRY),

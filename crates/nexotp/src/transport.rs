@@ -4,25 +4,31 @@
 //! [`retry::classify`](crate::retry::classify), and this module carries out its decision. What
 //! lives here is the mechanics that decision relies on: telling a connection that was never made
 //! from one that failed after sending, keeping every wait inside the call's deadline, and
-//! spreading waiters out when a paused bucket reopens.
+//! spreading waiters out when a paused bucket reopens, and taking a turn on the host's
+//! connections (`max_connections_per_host`), which reqwest's pool does not cap.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::buckets::{Admission, Bucket, RateLimitStore};
 use crate::config::{ClientConfig, MAX_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::envelope::{self, Decoded, Payload};
 use crate::error::{ApiError, Error, ErrorKind, OrderOutcomeUnknown, Result, SentCall};
+use crate::network;
 use crate::observe::{RequestObserver, RequestRecord};
 use crate::retry::{self, Attempt, Body, Decision};
 
 /// The API key header.
 pub(crate) const API_KEY_HEADER: &str = "X-NexOTP-API-Key";
+/// How long a turn on the host's connections waits, when calls are queued, for hyper to put
+/// the connection it used back in the pool (see `Transport::hand_on`).
+const TURN_SETTLE: Duration = Duration::from_millis(1);
 /// Longest spread of the waiters released when a paused bucket reopens.
 const MAX_RELEASE_SPREAD: Duration = Duration::from_secs(1);
 
@@ -90,6 +96,7 @@ enum Raw {
         status: u16,
         headers: HeaderMap,
         body: Vec<u8>,
+        version: reqwest::Version,
     },
     TooLarge {
         status: u16,
@@ -103,9 +110,13 @@ enum Raw {
 
 /// The shared, per-pool half of a client.
 pub(crate) struct Transport {
-    pub http: reqwest::Client,
-    pub store: Arc<dyn RateLimitStore>,
-    pub observers: Vec<Arc<dyn RequestObserver>>,
+    http: reqwest::Client,
+    store: Arc<dyn RateLimitStore>,
+    observers: Vec<Arc<dyn RequestObserver>>,
+    /// Turns on the host's connections: one per request in flight.
+    turns: Arc<Semaphore>,
+    /// Texts never to show in a message (the proxy's password).
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -113,50 +124,54 @@ impl std::fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("store", &self.store)
             .field("observers", &self.observers.len())
+            .field("free_turns", &self.turns.available_permits())
             .finish_non_exhaustive()
     }
 }
 
-/// Builds the pooled HTTP client: rustls, JSON headers on every request (WordPress ignores a
-/// JSON body without `Content-Type`, and answers HTML without `Accept`), no redirects (they
-/// would carry the key elsewhere), and no proxy for a loopback base URL (an `HTTP_PROXY` must
-/// not receive a local sandbox's traffic, key included, in clear text).
-pub(crate) fn http_client(config: &ClientConfig) -> Result<reqwest::Client> {
-    let mut headers = HeaderMap::new();
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let mut key = HeaderValue::from_str(config.api_key.expose())
-        .map_err(|_| Error::invalid("api_key", "is not a valid header value"))?;
-    key.set_sensitive(true);
-    headers.insert(API_KEY_HEADER, key);
-    let agent = HeaderValue::from_str(&config.user_agent)
-        .map_err(|_| Error::invalid("user_agent", "is not a valid header value"))?;
-    headers.insert(USER_AGENT, agent);
-    let mut builder = reqwest::Client::builder();
-    if url::Url::parse(&config.base_url).is_ok_and(|u| crate::config::is_loopback(&u)) {
-        builder = builder.no_proxy();
-    }
-    builder
-        .default_headers(headers)
-        .connect_timeout(config.connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Connection {
-            message: format!("cannot build the HTTP client: {e}"),
-            retryable: false,
-            source: Some(Box::new(e)),
+impl Transport {
+    /// The pooled HTTP client (see [`network::http_client`]) and what surrounds it.
+    pub(crate) fn new(
+        config: &ClientConfig,
+        store: Arc<dyn RateLimitStore>,
+        observers: Vec<Arc<dyn RequestObserver>>,
+        reqwest_builder: Option<reqwest::ClientBuilder>,
+    ) -> Result<Transport> {
+        let http = network::http_client(config, reqwest_builder)?;
+        let mut secrets = Vec::new();
+        if let Some(password) = config.network.proxy.as_ref().and_then(|p| p.password()) {
+            secrets.push(password.to_owned());
+            let encoded = percent_encoding::utf8_percent_encode(
+                password,
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string();
+            if encoded != password {
+                secrets.push(encoded);
+            }
+        }
+        Ok(Transport {
+            http,
+            store,
+            observers,
+            turns: Arc::new(Semaphore::new(config.network.max_connections_per_host)),
+            secrets,
         })
+    }
 }
 
-/// The message of a transport error, its causes included, without the URL.
-fn describe(e: &reqwest::Error) -> String {
+/// The message of a transport error, its causes included, without the URL or any of
+/// `secrets`.
+fn describe(e: &reqwest::Error, secrets: &[String]) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
         message.push_str(": ");
         message.push_str(&inner.to_string());
         source = inner.source();
+    }
+    for secret in secrets {
+        message = message.replace(secret.as_str(), "<redacted>");
     }
     message
 }
@@ -179,6 +194,50 @@ fn left(deadline: Option<Instant>) -> Option<Duration> {
 }
 
 impl Transport {
+    /// Waits for a turn on the host's connections, within the call's deadline. Dropping the
+    /// future (a cancelled call) leaves the queue.
+    async fn take_turn(
+        &self,
+        deadline: Option<Instant>,
+        idempotent: bool,
+    ) -> Result<OwnedSemaphorePermit> {
+        let acquire = Arc::clone(&self.turns).acquire_owned();
+        let acquired = match left(deadline) {
+            Some(left) => tokio::time::timeout(left, acquire)
+                .await
+                .map_err(|_| Error::Timeout {
+                    message: "the call's deadline passed while it waited for a connection to the \
+                              API's host (all max_connections_per_host were busy); not sent"
+                        .to_owned(),
+                    retryable: idempotent,
+                    source: None,
+                })?,
+            None => acquire.await,
+        };
+        // The semaphore is never closed.
+        acquired.map_err(|_| Error::Connection {
+            message: "the client's connection queue is closed".to_owned(),
+            retryable: false,
+            source: None,
+        })
+    }
+
+    /// Gives the turn back once the attempt's answer is read whole. hyper returns an HTTP/1.1
+    /// connection to the pool from a task of its own, woken as the body ended: a call handed
+    /// the turn before that task ran would find no idle connection and open one more, so while
+    /// calls are queued the turn is handed on a moment later (never delaying this call).
+    fn hand_on(&self, turn: OwnedSemaphorePermit, raw: &Raw) {
+        let pooled_h1 = matches!(raw, Raw::Answer { version, .. } if *version < reqwest::Version::HTTP_2);
+        if pooled_h1 && self.turns.available_permits() == 0 {
+            tokio::spawn(async move {
+                tokio::time::sleep(TURN_SETTLE).await;
+                drop(turn);
+            });
+        } else {
+            drop(turn);
+        }
+    }
+
     /// Waits until `bucket` lets the call go, within its deadline.
     async fn wait_for_bucket(
         &self,
@@ -335,6 +394,7 @@ impl Transport {
         {
             return Raw::TooLarge { status };
         }
+        let version = response.version();
         let headers = std::mem::take(response.headers_mut());
         let capacity = response.content_length().unwrap_or(0).min(64 * 1024) as usize;
         let mut body = Vec::with_capacity(capacity);
@@ -354,6 +414,7 @@ impl Transport {
             status,
             headers,
             body,
+            version,
         }
     }
 
@@ -361,9 +422,12 @@ impl Transport {
         if self.observers.is_empty() {
             return;
         }
-        let (status, request_id, error) = match raw {
+        let (status, request_id, error, version) = match raw {
             Raw::Answer {
-                status, headers, ..
+                status,
+                headers,
+                version,
+                ..
             } => (
                 Some(*status),
                 headers
@@ -371,9 +435,15 @@ impl Transport {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
                 None,
+                version_name(*version),
             ),
-            Raw::TooLarge { status } => (Some(*status), None, Some("body too large".to_owned())),
-            Raw::Failed { error, .. } => (None, None, Some(describe(error))),
+            Raw::TooLarge { status } => (
+                Some(*status),
+                None,
+                Some("body too large".to_owned()),
+                None,
+            ),
+            Raw::Failed { error, .. } => (None, None, Some(describe(error, &self.secrets)), None),
         };
         let record = RequestRecord {
             method: method_name(&call.method),
@@ -384,6 +454,7 @@ impl Transport {
             elapsed: started.elapsed(),
             request_id,
             error,
+            http_version: version,
         };
         for observer in &self.observers {
             observer.on_request(&record);
@@ -439,6 +510,8 @@ impl Transport {
                     source: None,
                 });
             }
+            // Queueing for a connection is not part of the attempt's time.
+            let turn = self.take_turn(deadline, call.idempotent).await?;
             let started = Instant::now();
             if attempt_no == 1
                 && let Some(sent) = call.sent.as_mut()
@@ -458,6 +531,7 @@ impl Transport {
                 .attempt(config, &call, body.as_ref(), deadline)
                 .instrument(span.clone())
                 .await;
+            self.hand_on(turn, &raw);
             if let Raw::Answer { status, .. } | Raw::TooLarge { status } = &raw {
                 span.record("status", *status);
             }
@@ -530,9 +604,17 @@ impl Transport {
                 deadline_cut,
             } => {
                 let error = error.without_url();
+                if let Some(message) = network::refusal(&error) {
+                    let failure = Error::Connection {
+                        message,
+                        retryable: false,
+                        source: Some(Box::new(error)),
+                    };
+                    return (Shape::Refused, Err(failure), None);
+                }
                 let not_sent = error.is_connect();
                 let timed_out = error.is_timeout();
-                let mut message = describe(&error);
+                let mut message = describe(&error, &self.secrets);
                 if timed_out && deadline_cut {
                     message = format!("the call's deadline passed during an attempt ({message})");
                 }
@@ -575,10 +657,20 @@ impl Transport {
                 };
                 (shape, Err(error), None)
             }
+            Raw::Answer { status: 407, .. } => {
+                // A forward proxy's answer: the request never reached the API.
+                let failure = Error::Connection {
+                    message: network::proxy_auth_message(),
+                    retryable: false,
+                    source: None,
+                };
+                (Shape::Refused, Err(failure), None)
+            }
             Raw::Answer {
                 status,
                 headers,
                 body,
+                ..
             } => {
                 let decoded = envelope::decode(status, &headers, body, call.bucket);
                 let retry_after = envelope::retry_after(&headers);
@@ -636,6 +728,7 @@ fn failure(outcome: Result<Payload>) -> Error {
 #[derive(Clone, Copy, Debug)]
 enum Shape {
     NotSent,
+    Refused,
     Lost {
         timed_out: bool,
     },
@@ -659,6 +752,7 @@ impl Shape {
     fn attempt<'a>(self, code: Option<&'a str>) -> Attempt<'a> {
         match self {
             Shape::NotSent => Attempt::NotSent,
+            Shape::Refused => Attempt::Refused,
             Shape::Lost { timed_out } => Attempt::Lost { timed_out },
             Shape::Answered {
                 status,
@@ -680,7 +774,7 @@ impl Shape {
     /// Whether the attempt may have taken effect on the server.
     fn may_have_landed(self) -> bool {
         match self {
-            Shape::NotSent => false,
+            Shape::NotSent | Shape::Refused => false,
             Shape::Lost { .. } => true,
             Shape::Answered { status, .. } => status == 408 || status >= 500,
         }
@@ -692,6 +786,18 @@ impl Shape {
             _ => None,
         }
     }
+}
+
+/// `"HTTP/1.1"`, `"HTTP/2"`, ..
+fn version_name(version: reqwest::Version) -> Option<&'static str> {
+    Some(match version {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_11 => "HTTP/1.1",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => return None,
+    })
 }
 
 fn method_name(method: &Method) -> &'static str {
