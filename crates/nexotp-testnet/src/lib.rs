@@ -1,7 +1,7 @@
 //! Test fixtures for the SDK's network options, all on loopback:
 //!
 //! - [`TestCa`]: a certificate authority made on the spot, and a server certificate it signed
-//!   for `localhost`, `127.0.0.1` and `api.nexotp.test`;
+//!   for `localhost`, `127.0.0.1`, `api.nexotp.test` and `direct.nexotp.test`;
 //! - [`TlsForwarder`]: terminates TLS with that certificate (ALPN `h2` and `http/1.1`) and pipes
 //!   the plain bytes to an upstream port (the sandbox's, which serves both HTTP versions), so a
 //!   client negotiates HTTP/2 or HTTP/1.1 exactly as with a real server; it records each
@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 /// The host names the server certificate is valid for (besides `127.0.0.1`).
-pub const CERT_NAMES: [&str; 2] = ["localhost", "api.nexotp.test"];
+pub const CERT_NAMES: [&str; 3] = ["localhost", "api.nexotp.test", "direct.nexotp.test"];
 
 fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
@@ -307,7 +307,8 @@ impl TestProxy {
         let addr = listener.local_addr()?;
         let stats = Arc::new(ProxyStats::default());
         let expected = options.credentials.map(|(user, password)| {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             format!("Basic {token}")
         });
         let http = reqwest::Client::builder()
@@ -375,7 +376,10 @@ fn destination(state: &ProxyState, authority: &http::uri::Authority) -> Option<S
         return Some(route);
     }
     let port = authority.port_u16().unwrap_or(80);
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
@@ -396,7 +400,10 @@ const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
-async fn serve(state: Arc<ProxyState>, req: Request<Incoming>) -> Result<ProxyResponse, Infallible> {
+async fn serve(
+    state: Arc<ProxyState>,
+    req: Request<Incoming>,
+) -> Result<ProxyResponse, Infallible> {
     let Some(authority) = req.uri().authority().cloned() else {
         // Addressed to the proxy itself.
         if req.uri().path() == "/__testnet/stats" {
@@ -444,7 +451,11 @@ async fn serve(state: Arc<ProxyState>, req: Request<Incoming>) -> Result<ProxyRe
     }
     state.stats.forwards.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut request = state
         .http

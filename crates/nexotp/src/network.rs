@@ -291,10 +291,8 @@ impl fmt::Display for ProxyUrl {
                     .as_str()
                     .split_once("://")
                     .unwrap_or(("http", self.url.as_str()));
-                let user = percent_encoding::utf8_percent_encode(
-                    user,
-                    percent_encoding::NON_ALPHANUMERIC,
-                );
+                let user =
+                    percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC);
                 write!(f, "{scheme}://{user}:<redacted>@{rest}")
             }
         }
@@ -465,12 +463,17 @@ pub(crate) fn http_client(
 pub(crate) fn refusal(error: &reqwest::Error) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error(e)
-        {
+        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error(e) {
+            let hint = match why {
+                rustls::CertificateError::UnknownIssuer => {
+                    "; it is signed by an authority this client does not trust: if a private CA \
+                     or a company proxy signs it, trust that CA with ca_certificates (or the \
+                     system's roots with tls_roots=\"system\")"
+                }
+                _ => "",
+            };
             return Some(format!(
-                "TLS certificate problem: the server's certificate was refused ({why:?}); \
-                 if a private CA or a company proxy signs it, trust it with ca_certificates \
-                 (or tls_roots=\"system\")"
+                "TLS certificate problem: the server's certificate was refused ({why:?}){hint}"
             ));
         }
         // hyper-util's tunnel error type is private; its text is stable.
@@ -511,7 +514,10 @@ mod tests {
         assert_eq!(proxy.without_credentials(), "http://proxy.corp:3128/");
         let shown = format!("{proxy} {proxy:?}");
         assert!(!shown.contains("s3cr"), "{shown}");
-        assert!(shown.contains("alice:<redacted>@proxy.corp:3128"), "{shown}");
+        assert!(
+            shown.contains("alice:<redacted>@proxy.corp:3128"),
+            "{shown}"
+        );
         for bad in [
             "socks5://u:hunter2@h:1",
             "http://u:hunter2@",

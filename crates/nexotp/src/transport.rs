@@ -141,11 +141,9 @@ impl Transport {
         let mut secrets = Vec::new();
         if let Some(password) = config.network.proxy.as_ref().and_then(|p| p.password()) {
             secrets.push(password.to_owned());
-            let encoded = percent_encoding::utf8_percent_encode(
-                password,
-                percent_encoding::NON_ALPHANUMERIC,
-            )
-            .to_string();
+            let encoded =
+                percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
             if encoded != password {
                 secrets.push(encoded);
             }
@@ -203,15 +201,18 @@ impl Transport {
     ) -> Result<OwnedSemaphorePermit> {
         let acquire = Arc::clone(&self.turns).acquire_owned();
         let acquired = match left(deadline) {
-            Some(left) => tokio::time::timeout(left, acquire)
-                .await
-                .map_err(|_| Error::Timeout {
-                    message: "the call's deadline passed while it waited for a connection to the \
+            Some(left) => {
+                tokio::time::timeout(left, acquire)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        message:
+                            "the call's deadline passed while it waited for a connection to the \
                               API's host (all max_connections_per_host were busy); not sent"
-                        .to_owned(),
-                    retryable: idempotent,
-                    source: None,
-                })?,
+                                .to_owned(),
+                        retryable: idempotent,
+                        source: None,
+                    })?
+            }
             None => acquire.await,
         };
         // The semaphore is never closed.
@@ -227,7 +228,8 @@ impl Transport {
     /// the turn before that task ran would find no idle connection and open one more, so while
     /// calls are queued the turn is handed on a moment later (never delaying this call).
     fn hand_on(&self, turn: OwnedSemaphorePermit, raw: &Raw) {
-        let pooled_h1 = matches!(raw, Raw::Answer { version, .. } if *version < reqwest::Version::HTTP_2);
+        let pooled_h1 =
+            matches!(raw, Raw::Answer { version, .. } if *version < reqwest::Version::HTTP_2);
         if pooled_h1 && self.turns.available_permits() == 0 {
             tokio::spawn(async move {
                 tokio::time::sleep(TURN_SETTLE).await;
@@ -437,12 +439,9 @@ impl Transport {
                 None,
                 version_name(*version),
             ),
-            Raw::TooLarge { status } => (
-                Some(*status),
-                None,
-                Some("body too large".to_owned()),
-                None,
-            ),
+            Raw::TooLarge { status } => {
+                (Some(*status), None, Some("body too large".to_owned()), None)
+            }
             Raw::Failed { error, .. } => (None, None, Some(describe(error, &self.secrets)), None),
         };
         let record = RequestRecord {

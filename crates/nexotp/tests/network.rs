@@ -159,7 +159,12 @@ async fn untrusted_certificate_is_a_clear_tls_error() {
         );
         assert!(!err.is_retryable(), "a retry cannot fix it");
     }
-    // One handshake per call: not retried.
+    // One handshake per call: not retried (the server counts a failure as it notices it).
+    eventually("two failed handshakes", SOON, || {
+        forwarder.stats().handshake_failures() == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(forwarder.stats().handshake_failures(), 2);
     assert!(sb.requests().is_empty());
 }
@@ -256,18 +261,36 @@ async fn wrong_proxy_password_is_refused_without_showing_it() {
 async fn bad_network_settings_fail_before_any_request() {
     let sb = sandbox().start().await.expect("sandbox starts");
     let cases: Vec<(&str, ClientBuilder)> = vec![
-        ("max_connections_per_host", client_builder(&sb).max_connections_per_host(0)),
-        ("max_connections_per_host", client_builder(&sb).max_connections_per_host(100_000)),
-        ("proxy", client_builder(&sb).proxy("socks5://u:hunter2@127.0.0.1:1")),
+        (
+            "max_connections_per_host",
+            client_builder(&sb).max_connections_per_host(0),
+        ),
+        (
+            "max_connections_per_host",
+            client_builder(&sb).max_connections_per_host(100_000),
+        ),
+        (
+            "proxy",
+            client_builder(&sb).proxy("socks5://u:hunter2@127.0.0.1:1"),
+        ),
         ("proxy", client_builder(&sb).proxy("hunter2 is not a url")),
-        ("ca_certificates", client_builder(&sb).ca_certificates("/nonexistent/ca.pem")),
-        ("ca_certificates", client_builder(&sb).ca_certificates(b"no pem".as_slice())),
+        (
+            "ca_certificates",
+            client_builder(&sb).ca_certificates("/nonexistent/ca.pem"),
+        ),
+        (
+            "ca_certificates",
+            client_builder(&sb).ca_certificates(b"no pem".as_slice()),
+        ),
         (
             "ca_certificates",
             client_builder(&sb)
                 .ca_certificates("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
         ),
-        ("pool_idle_timeout", client_builder(&sb).pool_idle_timeout(Duration::ZERO)),
+        (
+            "pool_idle_timeout",
+            client_builder(&sb).pool_idle_timeout(Duration::ZERO),
+        ),
     ];
     for (argument, builder) in cases {
         let err = builder.build().expect_err(argument);
@@ -281,15 +304,35 @@ async fn bad_network_settings_fail_before_any_request() {
 /// `calls` concurrent account calls against a sandbox answering after `latency`; returns how
 /// many connections the sandbox accepted.
 async fn connections_for(calls: usize, cap: Option<usize>) -> u64 {
-    let sb = sandbox()
-        .faults(Faults {
-            latency_ms: 20,
-            ..Faults::default()
-        })
-        .start()
-        .await
-        .expect("sandbox starts");
-    let mut builder = client_builder(&sb).timeout(Duration::from_secs(60));
+    // The server on a runtime of its own, as a real one never shares the client's threads.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let sb = sandbox()
+                .faults(Faults {
+                    latency_ms: 20,
+                    ..Faults::default()
+                })
+                .start()
+                .await
+                .expect("sandbox starts");
+            let _ = tx.send((sb.base_url().to_owned(), sb.root_url()));
+            let _ = stop_rx.await;
+            sb.shutdown().await;
+        });
+    });
+    let (base_url, root) = rx.await.expect("sandbox started");
+    let mut builder = nexotp::Client::builder()
+        .api_key(KEY)
+        .base_url(base_url)
+        .log_from_env(false)
+        .timeout(Duration::from_secs(60));
     if let Some(cap) = cap {
         builder = builder.max_connections_per_host(cap);
     }
@@ -301,9 +344,23 @@ async fn connections_for(calls: usize, cap: Option<usize>) -> u64 {
     .await;
     let failed = results.iter().filter(|r| r.is_err()).count();
     assert_eq!(failed, 0, "{:?}", results.iter().find(|r| r.is_err()));
-    let stats = sb.stats();
-    assert_eq!(stats.requests, calls as u64);
-    stats.connections_accepted
+    let stats = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(format!("{root}/__sandbox/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .text()
+        .await
+        .expect("text");
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("json");
+    let _ = stop_tx.send(());
+    let _ = server.join();
+    assert_eq!(stats["requests"], calls as u64);
+    // Less the one this stats request came on.
+    stats["connections_accepted"].as_u64().expect("counted") - 1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +374,10 @@ async fn five_hundred_calls_queue_on_the_connection_cap() {
     );
     assert!(default_cap <= 32, "{default_cap}");
     assert!(small_cap <= 8, "{small_cap}");
-    assert!(uncapped > 32, "without a cap reqwest opens more: {uncapped}");
+    assert!(
+        uncapped > 32,
+        "without a cap reqwest opens more: {uncapped}"
+    );
 }
 
 #[tokio::test]
@@ -347,7 +407,10 @@ async fn a_queued_call_keeps_its_deadline_and_can_be_cancelled() {
         .await
         .expect_err("deadline passes in the queue");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
-    assert!(err.to_string().contains("max_connections_per_host"), "{err}");
+    assert!(
+        err.to_string().contains("max_connections_per_host"),
+        "{err}"
+    );
     assert!(err.is_retryable());
     slow.await.expect("joins").expect("the slow call succeeds");
     client.countries().await.expect("the turn came back");
@@ -372,10 +435,15 @@ async fn a_custom_reqwest_builder_keeps_the_sdk_settings() {
     let log = sb.requests();
     let sent = &log[0];
     assert!(
-        sent.header("user-agent").is_some_and(|ua| ua.starts_with("nexotp-rust/")),
+        sent.header("user-agent")
+            .is_some_and(|ua| ua.starts_with("nexotp-rust/")),
         "{sent:?}"
     );
-    assert_eq!(sent.header("x-team"), Some("payments"), "the caller's header stays");
+    assert_eq!(
+        sent.header("x-team"),
+        Some("payments"),
+        "the caller's header stays"
+    );
     assert_eq!(sent.header("accept"), Some("application/json"));
     assert!(sent.header("x-nexotp-api-key").is_some());
 }

@@ -23,7 +23,13 @@ fn https_proxy_and_no_proxy_from_the_environment() {
     // SAFETY: no other thread exists yet (the runtime is built below, and this binary has
     // only this test), so nothing reads the environment while it changes.
     unsafe {
-        for name in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "https_proxy"] {
+        for name in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "https_proxy",
+        ] {
             std::env::remove_var(name);
         }
         std::env::set_var("HTTPS_PROXY", format!("http://127.0.0.1:{proxy_port}"));
@@ -42,7 +48,9 @@ fn https_proxy_and_no_proxy_from_the_environment() {
             .await
             .expect("sandbox starts");
         let ca = TestCa::new().expect("CA");
-        let forwarder = TlsForwarder::start(sb.addr(), &ca).await.expect("forwarder");
+        let forwarder = TlsForwarder::start(sb.addr(), &ca)
+            .await
+            .expect("forwarder");
         // The proxy sends every tunnel to the forwarder: `api.nexotp.test` is a name only.
         let proxy = TestProxy::start_on(
             proxy_listener,
