@@ -87,6 +87,28 @@ export interface ClientOptions {
    * when no further retry fits).
    */
   deadlineMs?: number;
+  /**
+   * A proxy for every request: `http://host:port` or `https://host:port`, credentials allowed
+   * (`http://user:pass@host:port`, percent-encoded); HTTPS goes through it with `CONNECT`. The
+   * password never appears in errors or logs. Without it, `HTTPS_PROXY` / `NO_PROXY` are
+   * honoured (never for a loopback base URL).
+   */
+  proxy?: string;
+  /**
+   * Extra CA certificates to trust (e.g. a company proxy's root): PEM text or a PEM file's
+   * path (a string holding `-----BEGIN` is PEM), or PEM bytes.
+   */
+  caCertificates?: string | Uint8Array;
+  /** Which built-in roots are trusted: the bundled Mozilla roots (default), the system's, or both. */
+  tlsRoots?: 'bundled' | 'system' | 'both';
+  /** Offer HTTP/2 (by ALPN over TLS; HTTP/1.1 when the server does not take it). Default true; false forces HTTP/1.1. */
+  http2?: boolean;
+  /** Most requests in flight to the API's host (so HTTP/1.1 connections); more calls queue. 1–4096, default 32. */
+  maxConnections?: number;
+  /** How long an idle connection stays in the pool, in ms. Default 60000. */
+  poolIdleTimeoutMs?: number;
+  /** Most idle connections kept. Default `maxConnections`. */
+  maxIdleConnections?: number;
 }
 
 /** Options of `client.withOptions(...)`. */

@@ -140,6 +140,14 @@ function optSeconds(argument, value) {
   return value;
 }
 
+/** `caCertificates`: PEM text or a file path (a string), or PEM bytes (a Buffer / Uint8Array). */
+function caCertificates(value) {
+  if (value === undefined) return {};
+  if (typeof value === 'string') return { caCertificates: value };
+  if (value instanceof Uint8Array) return { caCertificatesPem: Buffer.from(value).toString('latin1') };
+  throw invalid('caCertificates', `must be PEM text, a file path or a Buffer, got ${describe(value)}`);
+}
+
 function optBool(argument, value) {
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') throw invalid(argument, `must be a boolean, got ${describe(value)}`);
@@ -236,7 +244,10 @@ function call(fn) {
   }
 }
 
-const CLIENT_OPTIONS = ['apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries', 'deadlineMs'];
+const CLIENT_OPTIONS = [
+  'apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries', 'deadlineMs',
+  'proxy', 'caCertificates', 'tlsRoots', 'http2', 'maxConnections', 'poolIdleTimeoutMs', 'maxIdleConnections',
+];
 const REQUEST_OPTIONS = ['timeoutMs', 'maxRetries', 'deadlineMs'];
 const ORDER_OPTIONS = ['service', 'country', 'pool', 'pricingOption', 'maxPrice'];
 const WAIT_OPTIONS = ['timeoutMs', 'pollIntervalMs', 'cancelOnTimeout', 'signal', 'excludeCodes'];
@@ -260,6 +271,14 @@ class Client {
       connectTimeoutMs: optMs('connectTimeoutMs', o.connectTimeoutMs),
       maxRetries: optU32('maxRetries', o.maxRetries),
       deadlineMs: optMs('deadlineMs', o.deadlineMs),
+      // May carry a password: a type mistake names the type only.
+      proxy: o.proxy === undefined ? undefined : secretStr('proxy', o.proxy),
+      ...caCertificates(o.caCertificates),
+      tlsRoots: optStr('tlsRoots', o.tlsRoots),
+      http2: optBool('http2', o.http2),
+      maxConnections: optU32('maxConnections', o.maxConnections),
+      poolIdleTimeoutMs: optMs('poolIdleTimeoutMs', o.poolIdleTimeoutMs),
+      maxIdleConnections: optU32('maxIdleConnections', o.maxIdleConnections),
       runtime: `Node.js ${process.version}`,
       logLevel: env.NEXOTP_LOG,
     };

@@ -41,6 +41,22 @@ pub struct ClientOptions {
     pub runtime: Option<String>,
     /// The value of `NEXOTP_LOG` as the JS side sees it (`"debug"` logs every request).
     pub log_level: Option<String>,
+    /// The proxy every request goes through (`http://user:pass@host:port`).
+    pub proxy: Option<String>,
+    /// Extra CA certificates: PEM text or a PEM file's path (the core tells them apart).
+    pub ca_certificates: Option<String>,
+    /// Extra CA certificates given as a `Buffer` (PEM), as text.
+    pub ca_certificates_pem: Option<String>,
+    /// `"bundled"`, `"system"` or `"both"`.
+    pub tls_roots: Option<String>,
+    /// Whether HTTP/2 is offered (default true).
+    pub http2: Option<bool>,
+    /// Most requests in flight to the API's host (default 32).
+    pub max_connections: Option<u32>,
+    /// How long an idle connection is kept, in milliseconds (default 60000).
+    pub pool_idle_timeout_ms: Option<f64>,
+    /// Most idle connections kept (default `maxConnections`).
+    pub max_idle_connections: Option<u32>,
 }
 
 /// Options of `client.withOptions(...)`.
@@ -179,6 +195,30 @@ impl Client {
             }
             if let Some(ms) = options.deadline_ms {
                 builder = builder.deadline(duration("deadlineMs", ms)?);
+            }
+            if let Some(proxy) = options.proxy {
+                builder = builder.proxy(proxy);
+            }
+            if let Some(source) = options.ca_certificates {
+                builder = builder.ca_certificates(source);
+            }
+            if let Some(pem) = options.ca_certificates_pem {
+                builder = builder.ca_certificates(nexotp::CertificateSource::Pem(pem.into_bytes()));
+            }
+            if let Some(roots) = options.tls_roots {
+                builder = builder.tls_roots(roots.parse()?);
+            }
+            if let Some(http2) = options.http2 {
+                builder = builder.http2(http2);
+            }
+            if let Some(n) = options.max_connections {
+                builder = builder.max_connections_per_host(n as usize);
+            }
+            if let Some(ms) = options.pool_idle_timeout_ms {
+                builder = builder.pool_idle_timeout(duration("poolIdleTimeoutMs", ms)?);
+            }
+            if let Some(n) = options.max_idle_connections {
+                builder = builder.pool_max_idle_per_host(n as usize);
             }
             let runtime = options.runtime.unwrap_or_else(|| "Node.js".to_owned());
             builder = builder.sdk_language("node", runtime);

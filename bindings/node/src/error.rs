@@ -61,6 +61,11 @@ fn js_argument(argument: &str) -> &str {
         "endpoint_url" => "endpointUrl",
         "bucket_limit" => "bucketLimit",
         "deadline" => "deadlineMs",
+        "max_connections_per_host" => "maxConnections",
+        "pool_max_idle_per_host" => "maxIdleConnections",
+        "pool_idle_timeout" => "poolIdleTimeoutMs",
+        "ca_certificates" => "caCertificates",
+        "tls_roots" => "tlsRoots",
         other => other,
     }
 }

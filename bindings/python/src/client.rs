@@ -56,6 +56,81 @@ struct Settings {
     connect_timeout: Option<Duration>,
     max_retries: Option<u32>,
     deadline: Option<Duration>,
+    network: Network,
+}
+
+/// The constructor's network arguments, converted; `None` means the core's default.
+struct Network {
+    proxy: Option<String>,
+    ca_certificates: Option<nexotp::CertificateSource>,
+    tls_roots: Option<String>,
+    http2: Option<bool>,
+    max_connections: Option<u32>,
+    pool_idle_timeout: Option<Duration>,
+    max_idle_connections: Option<u32>,
+}
+
+/// The network arguments as Python passes them (any object; converted by [`Network::convert`]).
+struct NetworkArgs<'a, 'py> {
+    proxy: Option<&'a Bound<'py, PyAny>>,
+    ca_certificates: Option<&'a Bound<'py, PyAny>>,
+    tls_roots: Option<&'a Bound<'py, PyAny>>,
+    http2: Option<&'a Bound<'py, PyAny>>,
+    max_connections: Option<&'a Bound<'py, PyAny>>,
+    pool_idle_timeout: Option<&'a Bound<'py, PyAny>>,
+    max_idle_connections: Option<&'a Bound<'py, PyAny>>,
+}
+
+impl Network {
+    fn convert(py: Python<'_>, args: NetworkArgs<'_, '_>) -> PyResult<Network> {
+        let tls_roots = convert::opt_string("tls_roots", args.tls_roots)?;
+        // Checked now, so a bad value fails before anything else is built.
+        if let Some(roots) = &tls_roots {
+            roots.parse::<nexotp::TlsRoots>().py(py)?;
+        }
+        Ok(Network {
+            proxy: convert::opt_string("proxy", args.proxy)?,
+            ca_certificates: convert::opt_certificates(args.ca_certificates)?,
+            tls_roots,
+            http2: convert::opt_bool("http2", args.http2)?,
+            max_connections: convert::opt_u32("max_connections", args.max_connections)?,
+            pool_idle_timeout: convert::opt_seconds("pool_idle_timeout", args.pool_idle_timeout)?,
+            max_idle_connections: convert::opt_u32(
+                "max_idle_connections",
+                args.max_idle_connections,
+            )?,
+        })
+    }
+
+    /// Sets on `builder` what was given.
+    fn apply(
+        self,
+        py: Python<'_>,
+        mut builder: nexotp::ClientBuilder,
+    ) -> PyResult<nexotp::ClientBuilder> {
+        if let Some(proxy) = self.proxy {
+            builder = builder.proxy(proxy);
+        }
+        if let Some(source) = self.ca_certificates {
+            builder = builder.ca_certificates(source);
+        }
+        if let Some(roots) = self.tls_roots {
+            builder = builder.tls_roots(roots.parse().py(py)?);
+        }
+        if let Some(http2) = self.http2 {
+            builder = builder.http2(http2);
+        }
+        if let Some(n) = self.max_connections {
+            builder = builder.max_connections_per_host(n as usize);
+        }
+        if let Some(timeout) = self.pool_idle_timeout {
+            builder = builder.pool_idle_timeout(timeout);
+        }
+        if let Some(n) = self.max_idle_connections {
+            builder = builder.pool_max_idle_per_host(n as usize);
+        }
+        Ok(builder)
+    }
 }
 
 struct State {
@@ -82,6 +157,7 @@ impl Core {
             connect_timeout,
             max_retries,
             deadline,
+            network,
         } = settings;
         // Only what the caller gave is set: the builder's defaults are the core's.
         let mut builder = nexotp::Client::builder()
@@ -107,7 +183,7 @@ impl Core {
         if let Some(deadline) = deadline {
             builder = builder.deadline(deadline);
         }
-        let client = builder.build().py(py)?;
+        let client = network.apply(py, builder)?.build().py(py)?;
         Ok(Core {
             state: RwLock::new(State {
                 pid: std::process::id(),
@@ -145,6 +221,7 @@ impl Core {
                 .max_backoff(cfg.max_backoff)
                 .sdk_language("python", self.runtime_name.clone())
                 .observer(self.logs.clone())
+                .network(cfg.network.clone())
                 .log_from_env(false);
             if let Some(deadline) = cfg.deadline {
                 builder = builder.deadline(deadline);
@@ -367,6 +444,7 @@ fn wait_options(
     Ok(options)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn new_core(
     py: Python<'_>,
     api_key: Option<&Bound<'_, PyAny>>,
@@ -375,6 +453,7 @@ fn new_core(
     connect_timeout: Option<&Bound<'_, PyAny>>,
     max_retries: Option<&Bound<'_, PyAny>>,
     deadline: Option<&Bound<'_, PyAny>>,
+    network: NetworkArgs<'_, '_>,
 ) -> PyResult<Core> {
     let settings = Settings {
         api_key: convert::opt_string("api_key", api_key)?,
@@ -383,6 +462,7 @@ fn new_core(
         connect_timeout: convert::opt_seconds("connect_timeout", connect_timeout)?,
         max_retries: convert::opt_u32("max_retries", max_retries)?,
         deadline: convert::opt_seconds("deadline", deadline)?,
+        network: Network::convert(py, network)?,
     };
     Core::new(py, settings)
 }
@@ -398,8 +478,14 @@ impl Client {
     // `timeout` (seconds per attempt, default 30), `connect_timeout` (seconds to connect,
     // default 10), `max_retries` (default 2) and `deadline` (seconds for a whole call, every
     // attempt and wait included; default none): `None` means the core's default.
+    //
+    // Network (`None`: the core's default): `proxy` (URL, credentials allowed), `ca_certificates`
+    // (PEM text, a path, or PEM bytes), `tls_roots` ("bundled", "system", "both"), `http2`
+    // (default True), `max_connections` (default 32), `pool_idle_timeout` (seconds, default 60),
+    // `max_idle_connections` (default `max_connections`).
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None, proxy=None, ca_certificates=None, tls_roots=None, http2=None, max_connections=None, pool_idle_timeout=None, max_idle_connections=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
@@ -408,8 +494,24 @@ impl Client {
         connect_timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
         deadline: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+        ca_certificates: Option<&Bound<'_, PyAny>>,
+        tls_roots: Option<&Bound<'_, PyAny>>,
+        http2: Option<&Bound<'_, PyAny>>,
+        max_connections: Option<&Bound<'_, PyAny>>,
+        pool_idle_timeout: Option<&Bound<'_, PyAny>>,
+        max_idle_connections: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
+            let network = NetworkArgs {
+                proxy,
+                ca_certificates,
+                tls_roots,
+                http2,
+                max_connections,
+                pool_idle_timeout,
+                max_idle_connections,
+            };
             let core = new_core(
                 py,
                 api_key,
@@ -418,6 +520,7 @@ impl Client {
                 connect_timeout,
                 max_retries,
                 deadline,
+                network,
             )?;
             Ok(Client {
                 core: Arc::new(core),
@@ -753,7 +856,8 @@ type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
 #[pymethods]
 impl AsyncCore {
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline))]
+    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline, proxy, ca_certificates, tls_roots, http2, max_connections, pool_idle_timeout, max_idle_connections))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         api_key: Option<&Bound<'_, PyAny>>,
@@ -762,8 +866,24 @@ impl AsyncCore {
         connect_timeout: Option<&Bound<'_, PyAny>>,
         max_retries: Option<&Bound<'_, PyAny>>,
         deadline: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+        ca_certificates: Option<&Bound<'_, PyAny>>,
+        tls_roots: Option<&Bound<'_, PyAny>>,
+        http2: Option<&Bound<'_, PyAny>>,
+        max_connections: Option<&Bound<'_, PyAny>>,
+        pool_idle_timeout: Option<&Bound<'_, PyAny>>,
+        max_idle_connections: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
+            let network = NetworkArgs {
+                proxy,
+                ca_certificates,
+                tls_roots,
+                http2,
+                max_connections,
+                pool_idle_timeout,
+                max_idle_connections,
+            };
             let core = new_core(
                 py,
                 api_key,
@@ -772,6 +892,7 @@ impl AsyncCore {
                 connect_timeout,
                 max_retries,
                 deadline,
+                network,
             )?;
             Ok(AsyncCore {
                 core: Arc::new(core),

@@ -65,6 +65,58 @@ pub fn opt_string(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResul
     }
 }
 
+/// An optional `bool` (only `True` / `False`).
+pub fn opt_bool(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<bool>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    match obj.cast::<PyBool>() {
+        Ok(b) => Ok(Some(b.is_true())),
+        Err(_) => Err(invalid_argument(
+            obj.py(),
+            name,
+            &format!("must be True or False, got {}", type_name(obj)),
+        )),
+    }
+}
+
+/// CA certificates: a `str` (PEM text, or a file path: the core tells them apart), an
+/// `os.PathLike` (a file), or PEM `bytes`.
+pub fn opt_certificates(
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<nexotp::CertificateSource>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let py = obj.py();
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(nexotp::CertificateSource::from(s.to_cow()?.as_ref())));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Some(nexotp::CertificateSource::Pem(b.as_bytes().to_vec())));
+    }
+    let refused = || {
+        invalid_argument(
+            py,
+            "ca_certificates",
+            &format!(
+                "must be PEM text or a file path (str, os.PathLike) or PEM bytes, got {}",
+                type_name(obj)
+            ),
+        )
+    };
+    let path = py
+        .import("os")?
+        .call_method1("fspath", (obj,))
+        .map_err(|_| refused())?;
+    match path.cast::<PyString>() {
+        Ok(s) => Ok(Some(nexotp::CertificateSource::File(
+            s.to_cow()?.into_owned().into(),
+        ))),
+        Err(_) => Err(refused()),
+    }
+}
+
 /// A whole number that fits `u32` (the core checks the allowed range).
 pub fn u32_arg(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<u32> {
     if !is_int(obj) {

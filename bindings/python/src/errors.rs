@@ -61,8 +61,22 @@ fn secs(d: std::time::Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// The core's argument names that Python spells otherwise.
+fn python_argument(core: &str) -> Option<&'static str> {
+    match core {
+        "max_connections_per_host" => Some("max_connections"),
+        "pool_max_idle_per_host" => Some("max_idle_connections"),
+        _ => None,
+    }
+}
+
 /// Converts a core error into its Python exception.
 pub fn to_py(py: Python<'_>, error: nexotp::Error) -> PyErr {
+    if let nexotp::Error::InvalidArgument { argument, rule } = &error
+        && let Some(name) = python_argument(argument)
+    {
+        return invalid_argument(py, name, rule);
+    }
     match build(py, &error) {
         Ok(err) => err,
         Err(e) => {

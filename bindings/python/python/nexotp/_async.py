@@ -12,9 +12,10 @@ from . import _native
 # Not `typing.TYPE_CHECKING`: importing typing would double the cost of `import nexotp`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
     from decimal import Decimal
     from types import TracebackType
-    from typing import Any, Iterable, Union
+    from typing import Any, Iterable, Literal, Union
 
     from ._native import (
         Account,
@@ -39,7 +40,10 @@ class AsyncClient:
     ``await client.close()``. Configuration as for ``Client`` (``NEXOTP_API_KEY``,
     ``NEXOTP_BASE_URL``). ``None`` for ``timeout`` (30 s), ``connect_timeout`` (10 s),
     ``max_retries`` (2) or ``deadline`` (none: seconds for a whole call, every attempt and wait
-    included) means the core's default.
+    included) means the core's default. Network: ``proxy`` (``http://user:pass@host:port``),
+    ``ca_certificates`` (PEM text, a PEM file's path, or PEM bytes), ``tls_roots``
+    (``"bundled"``, ``"system"``, ``"both"``), ``http2`` (default True), ``max_connections``
+    (default 32), ``pool_idle_timeout`` (seconds, default 60), ``max_idle_connections``.
 
     Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
     the same values; no default is repeated here."""
@@ -55,9 +59,28 @@ class AsyncClient:
         connect_timeout: float | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
+        proxy: str | None = None,
+        ca_certificates: str | bytes | os.PathLike[str] | None = None,
+        tls_roots: Literal["bundled", "system", "both"] | None = None,
+        http2: bool | None = None,
+        max_connections: int | None = None,
+        pool_idle_timeout: float | None = None,
+        max_idle_connections: int | None = None,
     ) -> None:
         self._core = _native.AsyncCore(
-            api_key, base_url, timeout, connect_timeout, max_retries, deadline
+            api_key,
+            base_url,
+            timeout,
+            connect_timeout,
+            max_retries,
+            deadline,
+            proxy,
+            ca_certificates,
+            tls_roots,
+            http2,
+            max_connections,
+            pool_idle_timeout,
+            max_idle_connections,
         )
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Literal, Union, final
 
@@ -313,6 +314,13 @@ class Client:
         connect_timeout: float | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
+        proxy: str | None = None,
+        ca_certificates: str | bytes | os.PathLike[str] | None = None,
+        tls_roots: Literal["bundled", "system", "both"] | None = None,
+        http2: bool | None = None,
+        max_connections: int | None = None,
+        pool_idle_timeout: float | None = None,
+        max_idle_connections: int | None = None,
     ) -> Client: ...
     @property
     def base_url(self) -> str: ...
@@ -377,6 +385,13 @@ class AsyncCore:
         connect_timeout: float | None,
         max_retries: int | None,
         deadline: float | None,
+        proxy: str | None,
+        ca_certificates: str | bytes | os.PathLike[str] | None,
+        tls_roots: Literal["bundled", "system", "both"] | None,
+        http2: bool | None,
+        max_connections: int | None,
+        pool_idle_timeout: float | None,
+        max_idle_connections: int | None,
     ) -> AsyncCore: ...
     @property
     def base_url(self) -> str: ...
