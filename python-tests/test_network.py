@@ -22,7 +22,7 @@ from conftest import KEY, ROOT, Sandbox
 PASSWORD = "s3cret-Pass"
 
 
-class Testnet:
+class NetFixture:
     def __init__(self, upstream: str) -> None:
         binary = os.environ.get("NEXOTP_TESTNET_BIN") or str(ROOT / "target" / "debug" / "nexotp-testnet")
         if not Path(binary).exists():
@@ -55,18 +55,18 @@ class Testnet:
 
 
 @pytest.fixture(scope="module")
-def testnet(session_sandbox: Sandbox) -> Iterator[Testnet]:
-    net = Testnet(session_sandbox.url)
+def testnet(session_sandbox: Sandbox) -> Iterator[NetFixture]:
+    net = NetFixture(session_sandbox.url)
     yield net
     net.stop()
 
 
-def https_client(net: Testnet, **kwargs: Any) -> nexotp.Client:
+def https_client(net: NetFixture, **kwargs: Any) -> nexotp.Client:
     return nexotp.Client(KEY, base_url=net.https_url, timeout=10, **kwargs)
 
 
 @pytest.mark.parametrize("form", ["pem", "path", "pathlike", "bytes"])
-def test_ca_certificates_trust_the_https_server(sandbox: Sandbox, testnet: Testnet, form: str) -> None:
+def test_ca_certificates_trust_the_https_server(sandbox: Sandbox, testnet: NetFixture, form: str) -> None:
     value: Any = {
         "pem": testnet.ca_pem,
         "path": testnet.ca_file,
@@ -79,14 +79,14 @@ def test_ca_certificates_trust_the_https_server(sandbox: Sandbox, testnet: Testn
 
 
 @pytest.mark.parametrize("http2,version,alpn", [(True, "HTTP/2.0", "h2"), (False, "HTTP/1.1", "http/1.1")])
-def test_http2_on_and_off(sandbox: Sandbox, testnet: Testnet, http2: bool, version: str, alpn: str) -> None:
+def test_http2_on_and_off(sandbox: Sandbox, testnet: NetFixture, http2: bool, version: str, alpn: str) -> None:
     with https_client(testnet, ca_certificates=testnet.ca_pem, http2=http2, tls_roots="both", max_connections=4) as client:
         client.countries()
     assert sandbox.requests()[-1]["http_version"] == version
     assert testnet.stats()["alpn"][-1] == alpn
 
 
-async def test_async_client_takes_the_same_options(sandbox: Sandbox, testnet: Testnet) -> None:
+async def test_async_client_takes_the_same_options(sandbox: Sandbox, testnet: NetFixture) -> None:
     async with nexotp.AsyncClient(
         KEY, base_url=testnet.https_url, ca_certificates=testnet.ca_file, http2=False, max_connections=2
     ) as client:
@@ -94,7 +94,7 @@ async def test_async_client_takes_the_same_options(sandbox: Sandbox, testnet: Te
     assert sandbox.requests()[-1]["http_version"] == "HTTP/1.1"
 
 
-def test_without_the_ca_it_is_a_certificate_error(sandbox: Sandbox, testnet: Testnet) -> None:
+def test_without_the_ca_it_is_a_certificate_error(sandbox: Sandbox, testnet: NetFixture) -> None:
     with https_client(testnet) as client:
         with pytest.raises(nexotp.APIConnectionError) as info:
             client.account()
@@ -103,7 +103,7 @@ def test_without_the_ca_it_is_a_certificate_error(sandbox: Sandbox, testnet: Tes
     assert sandbox.requests() == []
 
 
-def test_proxy_with_credentials(sandbox: Sandbox, testnet: Testnet) -> None:
+def test_proxy_with_credentials(sandbox: Sandbox, testnet: NetFixture) -> None:
     before = testnet.stats()["connects"]
     with https_client(testnet, ca_certificates=testnet.ca_pem, proxy=testnet.proxy()) as client:
         client.account()
@@ -113,7 +113,7 @@ def test_proxy_with_credentials(sandbox: Sandbox, testnet: Testnet) -> None:
     assert len(sandbox.requests()) == 2
 
 
-def test_wrong_proxy_password_is_not_shown(sandbox: Sandbox, testnet: Testnet) -> None:
+def test_wrong_proxy_password_is_not_shown(sandbox: Sandbox, testnet: NetFixture) -> None:
     wrong = "Wr0ng-PASSWORD-x"
     refused = testnet.stats()["refused"]
     with https_client(testnet, ca_certificates=testnet.ca_pem, proxy=testnet.proxy(wrong)) as client:

@@ -145,6 +145,22 @@ export interface ClientOptions {
   runtime?: string
   /** The value of `NEXOTP_LOG` as the JS side sees it (`"debug"` logs every request). */
   logLevel?: string
+  /** The proxy every request goes through (`http://user:pass@host:port`). */
+  proxy?: string
+  /** Extra CA certificates: PEM text or a PEM file's path (the core tells them apart). */
+  caCertificates?: string
+  /** Extra CA certificates given as a `Buffer` (PEM), as text. */
+  caCertificatesPem?: string
+  /** `"bundled"`, `"system"` or `"both"`. */
+  tlsRoots?: string
+  /** Whether HTTP/2 is offered (default true). */
+  http2?: boolean
+  /** Most requests in flight to the API's host (default 32). */
+  maxConnections?: number
+  /** How long an idle connection is kept, in milliseconds (default 60000). */
+  poolIdleTimeoutMs?: number
+  /** Most idle connections kept (default `maxConnections`). */
+  maxIdleConnections?: number
 }
 
 /** A country of the supply network. */

@@ -109,7 +109,9 @@
 //!
 //! [`SandboxHandle::stats`] and `GET /__sandbox/stats` give a [`SandboxStats`]: API requests
 //! per bucket, answers per status, dropped connections, the rate limiter's 429s, injected
-//! faults per kind and orders created. `DELETE /__sandbox/stats` and reset set them to zero.
+//! faults per kind, orders created and TCP connections accepted. The server speaks HTTP/1.1 and
+//! HTTP/2 (by prior knowledge, e.g. behind a TLS-terminating proxy) on the same port; the
+//! request log records each request's `http_version`. `DELETE /__sandbox/stats` and reset set them to zero.
 //!
 //! # Control endpoints
 //!

@@ -66,17 +66,6 @@ fn https_client(forwarder: &TlsForwarder) -> ClientBuilder {
 
 const BOTH: [&str; 2] = ["h2", "http/1.1"];
 
-/// Every rendering of an error: Display, Debug, and the whole source chain.
-fn renderings(err: &nexotp::Error) -> String {
-    let mut out = format!("{err}\n{err:?}\n{err:#?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        out.push_str(&format!("\n{inner}\n{inner:?}"));
-        source = inner.source();
-    }
-    out
-}
-
 #[tokio::test]
 async fn https_with_the_ca_negotiates_http2() {
     let (sb, forwarder, ca) = https_sandbox(&BOTH).await;

@@ -9,17 +9,6 @@ use common::*;
 use nexotp::{ApiKey, Client, OrderRequest};
 use nexotp_sandbox::FaultKind;
 
-/// Every rendering of an error: Display, Debug, and the whole source chain.
-fn renderings(err: &nexotp::Error) -> String {
-    let mut out = format!("{err}\n{err:?}\n{err:#?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        out.push_str(&format!("\n{inner}\n{inner:?}"));
-        source = inner.source();
-    }
-    out
-}
-
 fn assert_clean(what: &str, text: &str) {
     for secret in [KEY, "SUPERSECRET"] {
         assert!(!text.contains(secret), "{what} shows the key: {text}");

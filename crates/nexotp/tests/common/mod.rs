@@ -329,3 +329,14 @@ impl Attempts {
         self.0.lock().expect("lock").clone()
     }
 }
+
+/// Every rendering of an error: Display, Debug, and the whole source chain.
+pub fn renderings(err: &nexotp::Error) -> String {
+    let mut out = format!("{err}\n{err:?}\n{err:#?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        out.push_str(&format!("\n{inner}\n{inner:?}"));
+        source = inner.source();
+    }
+    out
+}
