@@ -39,7 +39,7 @@ impl Payload {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn from_data(
         data: &str,
         wp_total: Option<u64>,
@@ -337,14 +337,31 @@ fn api_error(parts: ErrorParts, headers: &HeaderMap, bucket: Bucket) -> Error {
     } else {
         None
     };
+    // Whatever the server put in them, no secret leaves in an error: a secret under
+    // `error.details` or `data.params` used to show in `Debug` (the `envelope` fuzz target
+    // checks every error for the secrets of its body).
+    let mut details = parts.details;
+    redact_value(&mut details);
+    let params = parts
+        .params
+        .into_iter()
+        .map(|(name, message)| {
+            let message = if name.to_ascii_lowercase().ends_with("secret") {
+                REDACTED.to_owned()
+            } else {
+                redact_secrets(&message)
+            };
+            (name, message)
+        })
+        .collect();
     Error::Api(Box::new(ApiError {
         kind,
         status: parts.status,
         code: parts.code,
-        message: parts.message,
+        message: redact_secrets(&parts.message),
         request_id: parts.request_id,
-        details: parts.details,
-        params: parts.params,
+        details,
+        params,
         retry_after,
         // The transport decides (the retry table knows the call); until then, not retryable.
         retryable: false,
@@ -670,6 +687,20 @@ mod tests {
             )),
             Some(ErrorKind::NotFound)
         );
+    }
+
+    #[test]
+    fn no_secret_in_error_details_params_or_message() {
+        for body in [
+            r#"{"success":false,"error":{"code":"x","message":"m","details":{"secret":"whsec_abcdefgh"}}}"#,
+            r#"{"success":false,"error":{"code":"x","message":"m","details":{"params":{"secret":"whsec_abcdefgh"}}}}"#,
+            r#"{"code":"rest_invalid_param","message":"m","data":{"status":400,"params":{"webhook_secret":"abcdefgh"}}}"#,
+            r#"{"success":false,"error":{"code":"x","message":"bad {\"secret\":\"abcdefgh\"} whsec_abcdefgh"}}"#,
+        ] {
+            let err = dec(400, body).expect_err("error");
+            let shown = format!("{err:?} {err}");
+            assert!(!shown.contains("abcdefgh"), "{shown}");
+        }
     }
 
     #[test]

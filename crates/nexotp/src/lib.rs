@@ -50,6 +50,8 @@ mod client;
 pub mod config;
 mod envelope;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod memory;
 pub mod models;
 pub mod network;

@@ -41,7 +41,7 @@ pub struct Account {
     #[serde(default, deserialize_with = "de::opt_string")]
     pub plan: Option<String>,
     /// Usage statistics as given (an object; `{}` when absent).
-    #[serde(default, deserialize_with = "de::object")]
+    #[serde(default = "empty_object", deserialize_with = "de::object")]
     pub usage: Value,
     /// The JSON object as received.
     #[serde(skip)]
@@ -328,6 +328,10 @@ pub struct WebhookDeleted {
 
 fn yes() -> bool {
     true
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
 }
 
 /// How the server picks a pool when none is named.
@@ -731,8 +735,9 @@ impl_model!(
 
 impl Model for Webhook {
     fn set_raw(&mut self, raw: RawJson) {
-        // The secret is returned once and kept only in `secret` (redacted in `Debug`).
-        self.raw = if raw.get().contains("secret") {
+        // The secret is returned once and kept only in `secret` (redacted in `Debug`). A key
+        // spelled with escapes (`"secre\u0074"`) is the same key, so it is looked for too.
+        self.raw = if raw.get().contains("secret") || raw.get().contains("\\u") {
             raw.without_key("secret")
         } else {
             raw
@@ -1077,6 +1082,15 @@ mod tests {
         assert_eq!(hook.raw.get(), r#"{"id":1,"url":"u","active":true}"#);
         assert!(!format!("{hook:?}").contains("whsec_abc"));
         assert_eq!(hook.secret.as_ref().map(|s| s.expose()), Some("whsec_abc"));
+        // The key spelled with an escape is the same key: it leaves `raw` too.
+        let hook: Webhook =
+            decode(r#"{"id":1,"secre\u0074":"whsec_abcdef","url":"u"}"#).expect("decodes");
+        assert_eq!(hook.raw.get(), r#"{"id":1,"url":"u"}"#);
+        assert!(!format!("{hook:?}").contains("whsec_abcdef"));
+        assert_eq!(
+            hook.secret.as_ref().map(|s| s.expose()),
+            Some("whsec_abcdef")
+        );
     }
 
     #[test]
@@ -1263,6 +1277,9 @@ mod tests {
     #[test]
     fn empty_list_is_empty_object() {
         let account: Result<Account, _> = dec(json!({"balance": "1.00", "usage": []}));
+        assert_eq!(account.map(|a| a.usage), Ok(json!({})));
+        // Found by the `models` fuzz target: absent, `usage` was `null`, not the `{}` documented.
+        let account: Result<Account, _> = dec(json!({"balance": "1.00"}));
         assert_eq!(account.map(|a| a.usage), Ok(json!({})));
     }
 }
