@@ -72,6 +72,11 @@ fn check_id(id: &str) {
     assert!(!id.is_empty(), "a decoded id is empty");
 }
 
+/// Every model but a pool (which may be its id alone) is an object: a list is never a model.
+fn object(raw: &str) {
+    assert!(raw.starts_with('{'), "a model decoded from {raw:?}");
+}
+
 /// Every model: its own `raw` decodes again to the same model.
 fn redecodes<T: Model + PartialEq + std::fmt::Debug>(model: &T, raw: &str) {
     let again =
@@ -87,6 +92,7 @@ pub trait Check {
 
 impl Check for Account {
     fn check(&self) {
+        object(self.raw.get());
         let m = members(self.raw.get());
         check_money(self.balance, m.get("balance").copied());
         assert!(self.usage.is_object());
@@ -96,6 +102,7 @@ impl Check for Account {
 
 impl Check for Transaction {
     fn check(&self) {
+        object(self.raw.get());
         let m = members(self.raw.get());
         check_id(&self.id);
         check_money(self.amount, m.get("amount").copied());
@@ -106,6 +113,7 @@ impl Check for Transaction {
 
 impl Check for Country {
     fn check(&self) {
+        object(self.raw.get());
         check_id(&self.code);
         redecodes(self, self.raw.get());
     }
@@ -113,6 +121,7 @@ impl Check for Country {
 
 impl Check for Service {
     fn check(&self) {
+        object(self.raw.get());
         let m = members(self.raw.get());
         check_id(&self.id);
         check_opt_money(self.price, m.get("price").copied());
@@ -132,6 +141,7 @@ impl Check for Pool {
 
 impl Check for Price {
     fn check(&self) {
+        object(self.raw.get());
         let m = members(self.raw.get());
         check_money(self.price, m.get("price").copied());
         self.pools.iter().for_each(Check::check);
@@ -141,6 +151,7 @@ impl Check for Price {
 
 impl Check for Order {
     fn check(&self) {
+        object(self.raw.get());
         let m = members(self.raw.get());
         check_id(&self.id);
         check_opt_money(self.price, m.get("price").copied());
@@ -157,6 +168,7 @@ impl Check for Order {
 
 impl Check for Webhook {
     fn check(&self) {
+        object(self.raw.get());
         check_id(&self.id);
         // The secret is kept only in `secret`: `raw` has no member that decodes to `secret`.
         let m = members(self.raw.get());
@@ -179,6 +191,7 @@ impl Check for Webhook {
 
 impl Check for WebhookDeleted {
     fn check(&self) {
+        object(self.raw.get());
         redecodes(self, self.raw.get());
     }
 }

@@ -762,6 +762,12 @@ pub(crate) fn decode<T: Model>(text: &str) -> std::result::Result<T, String> {
 }
 
 fn decode_raw<T: Model>(raw: &RawValue) -> std::result::Result<T, String> {
+    // A derived struct also takes a JSON list, its items as the fields in order: never what a
+    // server meant (the `webhook_event` fuzz target found it in the event decoder). `[]` was
+    // read as `{}` before this, where it stands for one.
+    if raw.get().trim_start().starts_with('[') {
+        return Err("expected an object, got a list".to_owned());
+    }
     let mut model: T = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
     model.set_raw(RawJson::from_raw(raw));
     Ok(model)
@@ -1281,5 +1287,15 @@ mod tests {
         // Found by the `models` fuzz target: absent, `usage` was `null`, not the `{}` documented.
         let account: Result<Account, _> = dec(json!({"balance": "1.00"}));
         assert_eq!(account.map(|a| a.usage), Ok(json!({})));
+    }
+
+    #[test]
+    fn a_list_is_not_a_model() {
+        assert!(decode::<Account>(r#"[1, "a@example.com", "25.00"]"#).is_err());
+        assert!(decode::<Order>(r#"[5001, "pending"]"#).is_err());
+        assert!(decode_list::<Order>(r#"[[5001, "pending"]]"#).is_err());
+        assert!(decode::<WebhookDeleted>("[]").is_ok());
+        let price: Price = decode(r#"{"price": "0.50", "pools": ["pool_a"]}"#).expect("decodes");
+        assert_eq!(price.pools[0].id, "pool_a");
     }
 }

@@ -241,8 +241,13 @@ fn decode_event(payload: &[u8]) -> Result<WebhookEvent> {
             "the signature is valid but the body is not JSON: {e}"
         ))
     })?;
-    let event: EventFields<'_> = serde_json::from_str(raw.get())
-        .map_err(|_| fail("the signature is valid but the body is not a JSON object"))?;
+    // Checked first: a derived struct would also take a list, its items as the fields in order
+    // (found by the `webhook_event` fuzz target: `[8, ":"]` was an event of type ":").
+    let not_object = || fail("the signature is valid but the body is not a JSON object");
+    if !raw.get().starts_with('{') {
+        return Err(not_object());
+    }
+    let event: EventFields<'_> = serde_json::from_str(raw.get()).map_err(|_| not_object())?;
     let id = match event.id {
         Some(Value::String(s)) => s,
         Some(Value::Number(n)) => n.to_string(),
@@ -318,5 +323,19 @@ mod tests {
         );
         assert!(err(verify_at(BODY, "", "new", DEFAULT_TOLERANCE, 100)).contains("missing"));
         assert!(err(verify_at(BODY, "v1=00", "new", DEFAULT_TOLERANCE, 100)).contains("t="));
+    }
+
+    #[test]
+    fn a_list_is_not_an_event() {
+        // Found by the `webhook_event` fuzz target.
+        for body in [
+            &b"[8,\n\":\"]"[..],
+            br#"["evt_1","order.code_received",1,{"id":1}]"#,
+        ] {
+            let header = sign(body, "whsec_x", 100).expect("signs");
+            let err = verify_at(body, &header, "whsec_x", DEFAULT_TOLERANCE, 100)
+                .expect_err("a list is refused");
+            assert!(err.to_string().contains("not a JSON object"), "{err}");
+        }
     }
 }
