@@ -222,6 +222,8 @@ pub fn decode_and_check<T: Model + Check>(data: &str, list: bool) {
 
 /// The values that follow `secret":"` in a body, as a server cut off inside one would leave them
 /// (up to the closing quote or the end), when long enough to be told apart from other text.
+/// The body is read left to right as JSON text is: a `secret":"` inside a value already taken
+/// is part of that value, not a key of its own.
 pub fn planted_secrets(body: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let mut rest = body;
@@ -235,12 +237,26 @@ pub fn planted_secrets(body: &str) -> Vec<&str> {
         else {
             continue;
         };
-        let end = value.find(['"', '\\']).unwrap_or(value.len());
-        let secret = &value[..end];
+        let end = closing_quote(value).unwrap_or(value.len());
+        let secret = &value[..value[..end].find('\\').unwrap_or(end)];
         // Only a value that appears once in the body: the same text elsewhere may be shown.
         if secret.len() >= 8 && body.matches(secret).count() == 1 {
             found.push(secret);
         }
+        rest = &value[end..];
     }
     found
+}
+
+/// The index of the first unescaped `"` in a JSON string's content.
+fn closing_quote(value: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
 }
