@@ -84,22 +84,30 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The longest wait read from a header, whatever its form (about 31 years).
+const MAX_RETRY_AFTER_SECS: f64 = 1e9;
+
 /// The wait a 429 or 503 asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP date).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.parse::<f64>().ok())
         && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64((ms / 1000.0).min(1e9)));
+        return Some(Duration::from_secs_f64(
+            (ms / 1000.0).min(MAX_RETRY_AFTER_SECS),
+        ));
     }
     let value = header(headers, "retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER_SECS)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
+    // Capped as the numbers are (the `envelope` fuzz target found a date in 2105 uncapped).
     Some(
         at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs_f64(MAX_RETRY_AFTER_SECS)),
     )
 }
 
@@ -746,6 +754,15 @@ mod tests {
         );
         let wait = retry_after(&h).expect("date parsed");
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
+        // Every form is capped alike (found by the `envelope` fuzz target).
+        for (name, value) in [
+            ("retry-after", "Wed, 21 Oct 2105 07:28:00 GMT"),
+            ("retry-after", "1e300"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(retry_after(&h), Some(Duration::from_secs(1_000_000_000)));
+        }
     }
 
     proptest! {
