@@ -220,8 +220,8 @@ pub fn decode_and_check<T: Model + Check>(data: &str, list: bool) {
     }
 }
 
-/// The values that follow `secret":"` in a body, as a server cut off inside one would leave them
-/// (up to the closing quote or the end), when long enough to be told apart from other text.
+/// The secrets (`whsec_...` tokens of 10 characters or more) that follow `secret":"` in a body,
+/// whole or as a server cut off inside one would leave them.
 /// The body is read left to right as JSON text is: a `secret":"` inside a value already taken
 /// is part of that value, not a key of its own.
 pub fn planted_secrets(body: &str) -> Vec<&str> {
@@ -238,9 +238,14 @@ pub fn planted_secrets(body: &str) -> Vec<&str> {
             continue;
         };
         let end = closing_quote(value).unwrap_or(value.len());
-        let secret = &value[..value[..end].find('\\').unwrap_or(end)];
-        // Only a value that appears once in the body: the same text elsewhere may be shown.
-        if secret.len() >= 8 && body.matches(secret).count() == 1 {
+        // The token a secret is (`whsec_` and letters, digits, `_`, `-`), as far as it goes:
+        // text that the excerpt's clean-up (HTML, control characters, spaces) cannot make.
+        let token = value
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(value.len());
+        let secret = &value[..token];
+        // Only a token that appears once in the body: the same text elsewhere may be shown.
+        if secret.starts_with("whsec_") && secret.len() >= 10 && body.matches(secret).count() == 1 {
             found.push(secret);
         }
         rest = &value[end..];

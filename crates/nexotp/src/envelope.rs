@@ -365,9 +365,9 @@ fn api_error(parts: ErrorParts, headers: &HeaderMap, bucket: Bucket) -> Error {
     Error::Api(Box::new(ApiError {
         kind,
         status: parts.status,
-        code: parts.code,
+        code: parts.code.map(|code| redact_secrets(&code)),
         message: redact_secrets(&parts.message),
-        request_id: parts.request_id,
+        request_id: parts.request_id.map(|id| redact_secrets(&id)),
         details,
         params,
         retry_after,
@@ -704,6 +704,7 @@ mod tests {
             r#"{"success":false,"error":{"code":"x","message":"m","details":{"params":{"secret":"whsec_abcdefgh"}}}}"#,
             r#"{"code":"rest_invalid_param","message":"m","data":{"status":400,"params":{"webhook_secret":"abcdefgh"}}}"#,
             r#"{"success":false,"error":{"code":"x","message":"bad {\"secret\":\"abcdefgh\"} whsec_abcdefgh"}}"#,
+            r#"{"success":false,"error":{"code":"whsec_abcdefgh"},"meta":{"request_id":"whsec_abcdefgh"}}"#,
         ] {
             let err = dec(400, body).expect_err("error");
             let shown = format!("{err:?} {err}");
