@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::buckets::Bucket;
@@ -482,11 +483,15 @@ pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bu
         Err(e) => e.into_bytes(),
     };
     let body = body.as_slice();
-    let payload = |data: Value, request_id: Option<String>| {
-        let text = data.to_string();
+    // A payload keeps the answer's own text, never a re-serialized `Value`: a number read into
+    // an f64 and written again may lose digits (the `envelope` fuzz target found one: money would
+    // have lost its scale, `0.50` becoming `0.5`). `data` is a part of `body`'s text, or `None`.
+    let payload = |data: Option<&str>, request_id: Option<String>| {
+        // Valid UTF-8: it parsed as JSON.
+        let text = std::str::from_utf8(body).unwrap_or_default();
         Decoded::Payload(Payload {
-            data: 0..text.len(),
-            body: text,
+            data: data.and_then(|d| range_in(text, d)).unwrap_or(0..0),
+            body: text.to_owned(),
             request_id,
             wp_total,
             wp_total_pages,
@@ -508,7 +513,7 @@ pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bu
 
     if body.iter().all(u8::is_ascii_whitespace) {
         if ok {
-            return payload(Value::Null, header_id());
+            return payload(None, header_id());
         }
         return unreadable(format!("HTTP {status} with an empty body"), Value::Null);
     }
@@ -534,7 +539,7 @@ pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bu
 
     let Value::Object(map) = &value else {
         if ok {
-            return payload(value, header_id());
+            return payload(std::str::from_utf8(body).ok().map(str::trim), header_id());
         }
         return unreadable(format!("HTTP {status}: {}", snippet(body)), value);
     };
@@ -543,7 +548,14 @@ pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bu
     // The NexOTP envelope.
     if let Some(success) = map.get("success").and_then(Value::as_bool) {
         if success && ok {
-            let data = map.get("data").cloned().unwrap_or(Value::Null);
+            // The last `data` member, as `Value` keeps it when the key repeats.
+            let members = std::str::from_utf8(body).ok().and_then(|text| {
+                serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(text).ok()
+            });
+            let data = members
+                .as_ref()
+                .and_then(|m| m.get("data"))
+                .map(|d| d.get());
             return payload(data, request_id);
         }
         let error = map.get("error");
@@ -601,7 +613,7 @@ pub(crate) fn decode(status: u16, headers: &HeaderMap, body: Vec<u8>, bucket: Bu
 
     if ok {
         // A 2xx without an envelope is the payload itself.
-        return payload(value, request_id);
+        return payload(std::str::from_utf8(body).ok().map(str::trim), request_id);
     }
     // A gateway's or proxy's JSON (`{"message":"Bad Gateway"}`): not the API speaking.
     let message = string_field(map, "message").unwrap_or_else(|| format!("HTTP {status}"));
@@ -667,6 +679,35 @@ mod tests {
             )),
             Some(ErrorKind::InsufficientBalance)
         );
+    }
+
+    #[test]
+    fn payloads_keep_their_digits_on_every_path() {
+        // Found by the `envelope` fuzz target: off the fast path (a repeated key, a payload with
+        // `code` and `data` members), the payload was a `Value` written again, numbers via f64.
+        let digits = "25.000000000000000001";
+        for body in [
+            format!(r#"{{"success":true,"success":true,"data":{{"balance":{digits}}}}}"#),
+            format!(r#"{{"success":true,"data":1,"data":{{"balance":{digits}}}}}"#),
+            format!(r#" {{"code":"123456","data":{{}},"balance":{digits}}} "#),
+        ] {
+            let payload = dec(200, &body).expect("a payload");
+            assert!(
+                payload.data().contains(digits),
+                "{body} gave {}",
+                payload.data()
+            );
+        }
+        let price: crate::models::Order = crate::models::decode(
+            dec(
+                200,
+                r#"{"id":1,"status":"received","code":"1","data":{},"price":0.50}"#,
+            )
+            .expect("a payload")
+            .data(),
+        )
+        .expect("an order");
+        assert_eq!(price.price.map(|p| p.to_string()).as_deref(), Some("0.50"));
     }
 
     #[test]
