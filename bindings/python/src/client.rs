@@ -404,13 +404,14 @@ fn order_request(
     if let Some(pool) = convert::opt_string("pool", pool)? {
         request = request.pool(pool);
     }
-    // The Python default is "cheapest" (sent as 0), for `None` too.
-    let option = pricing_option
+    // `None` is the core's default: nothing sent, the server picks (as from Rust and Node).
+    if let Some(option) = pricing_option
         .map(convert::pricing_option)
         .transpose()?
         .flatten()
-        .unwrap_or_default();
-    request = request.pricing_option(option);
+    {
+        request = request.pricing_option(option);
+    }
     if let Some(max) = max_price.filter(|m| !m.is_none()) {
         request = request.max_price(convert::decimal("max_price", max)?);
     }
@@ -687,7 +688,8 @@ impl Client {
     }
 
     /// `POST /order`. Never sent twice: a failure after sending raises
-    /// `OrderOutcomeUnknownError`. `pricing_option` defaults to `"cheapest"`.
+    /// `OrderOutcomeUnknownError`. Without `pricing_option` none is sent (the server's choice,
+    /// the cheapest pool).
     #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None))]
     fn create_order(
         &self,

@@ -214,7 +214,8 @@ class AsyncClient:
         max_price: Money | None = None,
     ) -> Order:
         """``POST /order``. Never sent twice: a failure after sending raises
-        ``OrderOutcomeUnknownError``. ``pricing_option`` defaults to ``"cheapest"``."""
+        ``OrderOutcomeUnknownError``. Without ``pricing_option`` none is sent (the server's
+        choice, the cheapest pool)."""
         fut, token = self._core.create_order(service, country, pool, pricing_option, max_price)
         try:
             return await fut  # type: ignore[no-any-return]
