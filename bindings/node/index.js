@@ -262,11 +262,13 @@ class Client {
     }
     const o = opts('options', options, CLIENT_OPTIONS, true);
     const env = process.env;
-    const apiKey = o.apiKey !== undefined ? secretStr('apiKey', o.apiKey) : env.NEXOTP_API_KEY;
-    const baseUrl = o.baseUrl !== undefined ? str('baseUrl', o.baseUrl) : env.NEXOTP_BASE_URL || undefined;
+    // The environment's values go to the core, whose rules decide (a blank NEXOTP_BASE_URL
+    // means production, as in Rust and Python).
     const config = {
-      apiKey,
-      baseUrl,
+      apiKey: o.apiKey === undefined ? undefined : secretStr('apiKey', o.apiKey),
+      baseUrl: optStr('baseUrl', o.baseUrl),
+      envApiKey: env.NEXOTP_API_KEY,
+      envBaseUrl: env.NEXOTP_BASE_URL,
       timeoutMs: optMs('timeoutMs', o.timeoutMs),
       connectTimeoutMs: optMs('connectTimeoutMs', o.connectTimeoutMs),
       maxRetries: optU32('maxRetries', o.maxRetries),
@@ -488,8 +490,10 @@ function verifyWebhook(payload, signature, secret, options) {
   const body = payloadBuffer(payload);
   let header = signature;
   if (Array.isArray(header)) header = header.join(',');
-  if (header === undefined || header === null) header = '';
-  str('signature', header);
+  // Absent (`req.headers[...]` of a delivery without one): the core's rule makes it a
+  // WebhookVerificationError, as in every language.
+  if (header === null) header = undefined;
+  optStr('signature', header);
   secretStr('secret', secret);
   const o = opts('options', options, ['toleranceSec']);
   const tolerance = optSeconds('toleranceSec', o.toleranceSec);

@@ -126,10 +126,14 @@ export interface Account {
 
 /** Options of `new Client(...)`, already type-checked by the JS layer. */
 export interface ClientOptions {
-  /** The API key; the JS layer falls back to `process.env.NEXOTP_API_KEY`. */
+  /** The API key; without it, `env_api_key`. */
   apiKey?: string
-  /** The base URL; the JS layer falls back to `process.env.NEXOTP_BASE_URL`. */
+  /** The base URL; without it, `env_base_url` (the core's fallback rules). */
   baseUrl?: string
+  /** `process.env.NEXOTP_API_KEY` as JS sees it. */
+  envApiKey?: string
+  /** `process.env.NEXOTP_BASE_URL` as JS sees it. */
+  envBaseUrl?: string
   /** Time allowed for one attempt, in milliseconds (default 30000). */
   timeoutMs?: number
   /** Time allowed to open a connection, in milliseconds (default 10000). */
@@ -401,10 +405,10 @@ export interface TransactionPage {
 
 /**
  * Verifies a delivery: `payload` is the raw body bytes, `signature` the `X-NexOTP-Signature`
- * header value, `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
+ * header value (absent: a `WebhookVerificationError`, the core's rule), `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
  * rules: finite, not negative, at most a year).
  */
-export declare function verifyWebhook(payload: Buffer, signature: string, secret: string, toleranceSec?: number | undefined | null): WebhookEvent
+export declare function verifyWebhook(payload: Buffer, signature: string | undefined | null, secret: string, toleranceSec?: number | undefined | null): WebhookEvent
 
 /** The SDK version compiled into this addon (the core crate's version). */
 export declare function version(): string

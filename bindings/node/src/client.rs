@@ -24,10 +24,14 @@ use crate::models::{
 #[napi(object)]
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
-    /// The API key; the JS layer falls back to `process.env.NEXOTP_API_KEY`.
+    /// The API key; without it, `env_api_key`.
     pub api_key: Option<String>,
-    /// The base URL; the JS layer falls back to `process.env.NEXOTP_BASE_URL`.
+    /// The base URL; without it, `env_base_url` (the core's fallback rules).
     pub base_url: Option<String>,
+    /// `process.env.NEXOTP_API_KEY` as JS sees it.
+    pub env_api_key: Option<String>,
+    /// `process.env.NEXOTP_BASE_URL` as JS sees it.
+    pub env_base_url: Option<String>,
     /// Time allowed for one attempt, in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
     /// Time allowed to open a connection, in milliseconds (default 10000).
@@ -177,7 +181,9 @@ impl Client {
     #[napi(constructor)]
     pub fn new(options: ClientOptions, dispatcher: &Dispatcher) -> napi::Result<Client> {
         guard::call(|| {
-            let mut builder = nexotp::Client::builder().log_from_env(false);
+            let mut builder = nexotp::Client::builder()
+                .log_from_env(false)
+                .environment(options.env_api_key, options.env_base_url);
             if let Some(key) = options.api_key {
                 builder = builder.api_key(key);
             }
@@ -307,8 +313,7 @@ impl Client {
     #[napi]
     pub fn transactions(&self, env: Env, ticket: u32, page: Option<u32>, per_page: Option<u32>) {
         let c = self.inner.clone();
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(nexotp::DEFAULT_PAGE_SIZE);
+        let (page, per_page) = nexotp::args::page_or_default(page, per_page);
         self.dispatch.submit(&env, ticket, async move {
             c.transactions(page, per_page)
                 .await
@@ -321,7 +326,7 @@ impl Client {
     #[napi]
     pub fn transaction_pager(&self, per_page: Option<u32>) -> napi::Result<TransactionPager> {
         guard::call(|| {
-            let per_page = per_page.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+            let per_page = nexotp::args::iter_page_size_or_default(per_page);
             let pager = self.inner.transaction_pager(per_page)?;
             Ok::<_, NativeError>(TransactionPager {
                 inner: Arc::new(tokio::sync::Mutex::new(pager)),

@@ -143,7 +143,6 @@ struct State {
 pub struct Core {
     state: RwLock<State>,
     logs: Arc<LogQueue>,
-    runtime_name: String,
 }
 
 impl Core {
@@ -161,7 +160,7 @@ impl Core {
         } = settings;
         // Only what the caller gave is set: the builder's defaults are the core's.
         let mut builder = nexotp::Client::builder()
-            .sdk_language("python", runtime_name.clone())
+            .sdk_language("python", runtime_name)
             .observer(logs.clone())
             // The `nexotp` logger does this job in Python (NEXOTP_LOG=debug adds a handler).
             .log_from_env(false);
@@ -190,7 +189,6 @@ impl Core {
                 client: Some(client),
             }),
             logs,
-            runtime_name,
         })
     }
 
@@ -210,22 +208,12 @@ impl Core {
             return Err(closed(py));
         };
         if state.pid != pid {
-            let cfg = old.config();
-            let mut builder = nexotp::Client::builder()
-                .api_key(cfg.api_key.expose())
-                .base_url(cfg.base_url.clone())
-                .timeout(cfg.timeout)
-                .connect_timeout(cfg.connect_timeout)
-                .max_retries(cfg.max_retries)
-                .initial_backoff(cfg.initial_backoff)
-                .max_backoff(cfg.max_backoff)
-                .sdk_language("python", self.runtime_name.clone())
+            // The same settings (the core's own list), a fresh pool; this client's observer.
+            let builder = old
+                .config()
+                .to_builder()
                 .observer(self.logs.clone())
-                .network(cfg.network.clone())
                 .log_from_env(false);
-            if let Some(deadline) = cfg.deadline {
-                builder = builder.deadline(deadline);
-            }
             let fresh = builder.build().py(py)?;
             state.client = Some(fresh);
             state.pid = pid;
@@ -274,7 +262,6 @@ impl Core {
                 client: Some(client),
             }),
             logs: self.logs.clone(),
-            runtime_name: self.runtime_name.clone(),
         })
     }
 
@@ -643,7 +630,7 @@ impl Client {
     ) -> PyResult<TransactionIterator> {
         guard(|| {
             let per_page =
-                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+                nexotp::args::iter_page_size_or_default(convert::opt_u32("per_page", per_page)?);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(TransactionIterator {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -813,9 +800,9 @@ fn page_args(
     page: Option<&Bound<'_, PyAny>>,
     per_page: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(u32, u32)> {
-    Ok((
-        convert::opt_u32("page", page)?.unwrap_or(1),
-        convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_PAGE_SIZE),
+    Ok(nexotp::args::page_or_default(
+        convert::opt_u32("page", page)?,
+        convert::opt_u32("per_page", per_page)?,
     ))
 }
 
@@ -991,7 +978,7 @@ impl AsyncCore {
     ) -> PyResult<AsyncPager> {
         guard(|| {
             let per_page =
-                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+                nexotp::args::iter_page_size_or_default(convert::opt_u32("per_page", per_page)?);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(AsyncPager {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),

@@ -43,8 +43,9 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Verifies a webhook delivery and returns its event. `payload` is the raw request body,
-/// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds
-/// (`None`: the core's default, 300).
+/// `signature` the `X-NexOTP-Signature` header (`None`, as `request.headers.get()` gives for a
+/// delivery without one, is a `WebhookVerificationError`), `tolerance` the allowed clock skew
+/// in seconds (`None`: the core's default, 300).
 #[pyfunction]
 #[pyo3(signature = (payload, signature, secret, *, tolerance=None))]
 fn verify_webhook(
@@ -56,11 +57,12 @@ fn verify_webhook(
 ) -> PyResult<models::PyWebhookEvent> {
     guard(|| {
         let payload = payload_bytes(payload)?;
-        let signature = convert::string("signature", signature)?;
+        let signature = convert::opt_string("signature", Some(signature))?;
         let secret = convert::string("secret", secret)?;
-        let tolerance = convert::opt_seconds("tolerance", tolerance)?
-            .unwrap_or(nexotp::webhook::DEFAULT_TOLERANCE);
-        let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance).py(py)?;
+        let tolerance = convert::opt_seconds("tolerance", tolerance)?;
+        let event =
+            nexotp::webhook::verify_delivery(&payload, signature.as_deref(), &secret, tolerance)
+                .py(py)?;
         Ok(models::PyWebhookEvent::from(event))
     })
 }
@@ -150,6 +152,16 @@ fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
     bridge::state(py)
 }
 
+/// The core's reading of an order status (for `nexotp.OrderStatus`):
+/// `(normalised value, known, closed)`. The rules (case, spaces, `canceled`, which statuses
+/// end an order) are the core's, so Python agrees with what `wait_for_code` decides.
+#[pyfunction]
+fn _order_status(value: &str) -> (String, bool, bool) {
+    let status = nexotp::OrderStatus::from(value);
+    let known = !matches!(status, nexotp::OrderStatus::Other(_));
+    (status.as_str().to_owned(), known, status.is_closed())
+}
+
 /// `(pid owning the runtime or 0 if none yet, runtimes built in this process)`.
 #[pyfunction]
 fn _runtime_info() -> (u32, usize) {
@@ -192,6 +204,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_convert, m)?)?;
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_order_status, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;

@@ -111,6 +111,30 @@ pub struct ClientConfig {
     pub network: NetworkConfig,
 }
 
+impl ClientConfig {
+    /// A builder holding every setting of this config (key, base URL, timeouts, retries,
+    /// deadline, backoff, user agent, network), to build an equal client with a fresh
+    /// connection pool, e.g. in a child process after `fork()`. What is not part of the config
+    /// is not carried over: the rate-limit store, client-side bucket limits and observers are
+    /// set on the builder again (or left at their defaults).
+    pub fn to_builder(&self) -> ClientBuilder {
+        let mut builder = ClientBuilder::new()
+            .api_key(self.api_key.expose())
+            .base_url(self.base_url.clone())
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .max_retries(self.max_retries)
+            .initial_backoff(self.initial_backoff)
+            .max_backoff(self.max_backoff)
+            .network(self.network.clone());
+        builder.user_agent = Some(self.user_agent.clone());
+        if let Some(deadline) = self.deadline {
+            builder = builder.deadline(deadline);
+        }
+        builder
+    }
+}
+
 /// Options that [`Client::with_options`](crate::Client::with_options) may change while keeping
 /// the same connection pool and rate buckets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -170,6 +194,11 @@ pub struct ClientBuilder {
     initial_backoff: Option<Duration>,
     max_backoff: Option<Duration>,
     language: Option<(String, String)>,
+    /// The exact user agent of the config a builder came from ([`ClientConfig::to_builder`]).
+    user_agent: Option<String>,
+    /// `NEXOTP_API_KEY` and `NEXOTP_BASE_URL` as the host language read them, in place of the
+    /// process environment ([`ClientBuilder::environment`]).
+    environment: Option<(Option<String>, Option<String>)>,
     limits: Vec<(Bucket, BucketLimit)>,
     store: Option<Arc<dyn RateLimitStore>>,
     observers: Vec<Arc<dyn RequestObserver>>,
@@ -264,6 +293,15 @@ impl ClientBuilder {
     /// gives `nexotp-python/0.1.0 (CPython 3.11.7; linux)`. Bindings call this.
     pub fn sdk_language(mut self, language: impl Into<String>, runtime: impl Into<String>) -> Self {
         self.language = Some((language.into(), runtime.into()));
+        self
+    }
+
+    /// The values of `NEXOTP_API_KEY` and `NEXOTP_BASE_URL` as the host language sees them
+    /// (Node's `process.env`, which a worker thread may have changed), read instead of the
+    /// process environment. The fallback rules stay the core's: a key or URL given to the
+    /// builder wins; an unset or blank `NEXOTP_BASE_URL` means production.
+    pub fn environment(mut self, api_key: Option<String>, base_url: Option<String>) -> Self {
+        self.environment = Some((api_key, base_url));
         self
     }
 
@@ -375,20 +413,23 @@ impl ClientBuilder {
 
     /// Checks everything and builds the client. Creates no runtime and opens no connection.
     pub fn build(self) -> Result<crate::Client> {
-        let key = match self.api_key {
-            Some(key) => key,
-            None => std::env::var(ENV_API_KEY).map_err(|_| {
-                Error::invalid(
-                    "api_key",
-                    "is required: pass it or set the NEXOTP_API_KEY environment variable",
-                )
-            })?,
+        let (env_key, env_url) = match self.environment {
+            Some(values) => values,
+            None => (
+                std::env::var(ENV_API_KEY).ok(),
+                std::env::var(ENV_BASE_URL).ok(),
+            ),
         };
+        let key = self.api_key.or(env_key).ok_or_else(|| {
+            Error::invalid(
+                "api_key",
+                "is required: pass it or set the NEXOTP_API_KEY environment variable",
+            )
+        })?;
         let api_key = ApiKey::new(key)?;
         let base_url = match self.base_url {
             Some(url) => url,
-            None => std::env::var(ENV_BASE_URL)
-                .ok()
+            None => env_url
                 .filter(|u| !u.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
         };
@@ -422,7 +463,10 @@ impl ClientBuilder {
                 ));
             }
         }
-        let user_agent = user_agent(self.language.as_ref());
+        let user_agent = match self.user_agent {
+            Some(agent) => agent,
+            None => user_agent(self.language.as_ref()),
+        };
         let network = self.network.resolve()?;
         let config = ClientConfig {
             api_key,
@@ -540,6 +584,51 @@ mod tests {
         assert!(normalize_base_url("ftp://example.com/").is_err());
         assert!(normalize_base_url("https://u:p@example.com/").is_err());
         assert!(normalize_base_url("https://example.com/?a=1").is_err());
+    }
+
+    #[test]
+    fn to_builder_rebuilds_the_same_config() {
+        let client = ClientBuilder::new()
+            .api_key("sk_test_fork")
+            .base_url("http://127.0.0.1:9/x")
+            .timeout(Duration::from_secs(7))
+            .connect_timeout(Duration::from_secs(3))
+            .max_retries(5)
+            .deadline(Duration::from_secs(40))
+            .initial_backoff(Duration::from_millis(10))
+            .max_backoff(Duration::from_millis(20))
+            .sdk_language("python", "CPython 3.12.0")
+            .http2(false)
+            .log_from_env(false)
+            .build()
+            .expect("builds");
+        let a = client.config();
+        let rebuilt = a.to_builder().build().expect("rebuilds");
+        let b = rebuilt.config();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert!(b.user_agent.starts_with("nexotp-python/"));
+    }
+
+    #[test]
+    fn environment_values_follow_the_core_rules() {
+        let built = |key: Option<&str>, url: Option<&str>| {
+            ClientBuilder::new()
+                .environment(key.map(str::to_owned), url.map(str::to_owned))
+                .log_from_env(false)
+                .build()
+        };
+        let blank = built(Some("sk_env"), Some("   ")).expect("a blank URL is ignored");
+        assert_eq!(blank.config().base_url, DEFAULT_BASE_URL);
+        let local = built(Some("sk_env"), Some("http://localhost:1/v1")).expect("builds");
+        assert_eq!(local.config().base_url, "http://localhost:1/v1/");
+        assert!(built(None, None).is_err());
+        let given = ClientBuilder::new()
+            .api_key("sk_given")
+            .base_url("http://localhost:2/")
+            .environment(None, Some("http://localhost:3/".into()))
+            .build()
+            .expect("builds");
+        assert_eq!(given.config().base_url, "http://localhost:2/");
     }
 
     #[test]

@@ -39,6 +39,7 @@ __all__ = [
     '_debug_sleep',
     '_debug_convert',
     '_runtime_info',
+    '_order_status',
     '_debug_bridge_state',
     '_at_exit',
     '_log_level_enabled',
@@ -452,11 +453,12 @@ class Bridge:
     def _drain(self) -> None: ...
 
 def verify_webhook(
-    payload: bytes | bytearray | str, signature: str, secret: str, *, tolerance: float | None = None
+    payload: bytes | bytearray | str, signature: str | None, secret: str, *, tolerance: float | None = None
 ) -> WebhookEvent:
     """Verifies a webhook delivery (raw body, ``X-NexOTP-Signature`` header, endpoint secret)
-    and returns its event; raises ``WebhookVerificationError``. ``tolerance``: allowed clock
-    skew in seconds (``None``: 300)."""
+    and returns its event; raises ``WebhookVerificationError``, also when ``signature`` is
+    ``None`` (a delivery without the header). ``tolerance``: allowed clock skew in seconds
+    (``None``: 300)."""
 
 def sign_webhook(payload: bytes | bytearray | str, secret: str, *, timestamp: int | None = None) -> str:
     """Signs ``payload`` as NexOTP does; returns the ``X-NexOTP-Signature`` header value."""
@@ -476,5 +478,6 @@ def _debug_sleep(seconds: float) -> None: ...
 def _debug_convert(panic: bool) -> _Started: ...
 def _debug_bridge_state() -> tuple[int, int, bool]: ...
 def _runtime_info() -> tuple[int, int]: ...
+def _order_status(value: str) -> tuple[str, bool, bool]: ...
 def _at_exit() -> None: ...
 def _log_level_enabled(level: str) -> bool: ...
