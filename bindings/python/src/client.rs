@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 
-use crate::bridge;
+use crate::bridge::{self, Started};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
 use crate::logs::{self, LogQueue};
@@ -296,12 +296,12 @@ impl Core {
         out?.py(py)
     }
 
-    /// Starts one async call on the running loop: `(future, cancel token)`.
+    /// Starts one async call on the running loop: `(future, cancel handle)`.
     fn spawn<'py, T, Fut>(
         &self,
         py: Python<'py>,
         f: impl FnOnce(nexotp::Client) -> Fut,
-    ) -> PyResult<(Bound<'py, PyAny>, u64)>
+    ) -> Started<'py>
     where
         Fut: Future<Output = nexotp::Result<T>> + Send + 'static,
         T: IntoModel + Send + 'static,
@@ -834,13 +834,11 @@ impl TransactionIterator {
 }
 
 /// The native half of `nexotp.AsyncClient`: each method starts the call and returns
-/// `(asyncio future, cancel token)`; the Python class awaits it and cancels on interruption.
+/// `(asyncio future, cancel handle)`; the Python class awaits it and cancels on interruption.
 #[pyclass(frozen, module = "nexotp._native", name = "AsyncCore")]
 pub struct AsyncCore {
     core: Arc<Core>,
 }
-
-type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
 
 #[pymethods]
 impl AsyncCore {
@@ -943,11 +941,6 @@ impl AsyncCore {
             self.core.close();
             Ok(())
         })
-    }
-
-    /// Cancels a started call (its future was cancelled): drops the HTTP request.
-    fn cancel(&self, py: Python<'_>, token: u64) -> PyResult<()> {
-        guard(|| bridge::cancel(py, token))
     }
 
     fn account<'py>(&self, py: Python<'py>) -> Started<'py> {

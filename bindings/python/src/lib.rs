@@ -103,9 +103,9 @@ fn _debug_panic() -> PyResult<()> {
     guard(|| panic!("deliberate panic from _debug_panic"))
 }
 
-/// Panics on purpose inside a tokio task; returns `(future, token)` like an async call.
+/// Panics on purpose inside a tokio task; returns `(future, handle)` like an async call.
 #[pyfunction]
-fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
+fn _debug_panic_async(py: Python<'_>) -> bridge::Started<'_> {
     guard(|| {
         bridge::spawn(
             py,
@@ -117,10 +117,10 @@ fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
 }
 
 /// Starts a call whose result conversion (on the loop thread) panics when `panic` is true;
-/// returns `(future, token)` like an async call. Tests use it to check that one bad conversion
+/// returns `(future, handle)` like an async call. Tests use it to check that one bad conversion
 /// fails only its own future, not the rest of the batch.
 #[pyfunction]
-fn _debug_convert(py: Python<'_>, panic: bool) -> PyResult<(Bound<'_, PyAny>, u64)> {
+fn _debug_convert(py: Python<'_>, panic: bool) -> bridge::Started<'_> {
     fn convert(py: Python<'_>, panic: bool) -> PyResult<Py<PyAny>> {
         if panic {
             panic!("deliberate panic in a conversion");
@@ -150,6 +150,12 @@ fn _log_level_enabled(level: &str) -> bool {
 #[pyfunction]
 fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
     bridge::state(py)
+}
+
+/// How many asyncio bridges (one per event loop) hold their file descriptors.
+#[pyfunction]
+fn _debug_bridges_live(py: Python<'_>) -> usize {
+    bridge::live(py)
 }
 
 /// The core's reading of an order status (for `nexotp.OrderStatus`):
@@ -183,6 +189,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncPager>()?;
     m.add_class::<client::TransactionIterator>()?;
     m.add_class::<bridge::Bridge>()?;
+    m.add_class::<bridge::Call>()?;
     m.add_class::<models::PyAccount>()?;
     m.add_class::<models::PyTransaction>()?;
     m.add_class::<models::PyTransactionPage>()?;
@@ -206,6 +213,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
     m.add_function(wrap_pyfunction!(_order_status, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_bridges_live, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;
     // No runtime here: it is built by the first call that needs one.

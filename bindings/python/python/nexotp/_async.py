@@ -35,6 +35,18 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient", "AsyncTransactionIterator"]
 
+
+async def _await(started: tuple[Any, Any]) -> Any:
+    """Awaits a started native call; if the awaiting coroutine is interrupted (cancelled, or
+    closed by the garbage collector, with or without a running loop), cancels that call
+    through its own handle, which belongs to the bridge that started it."""
+    fut, call = started
+    try:
+        return await fut
+    except BaseException:
+        call.cancel()
+        raise
+
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
     ``await client.close()``. Configuration as for ``Client`` (``NEXOTP_API_KEY``,
@@ -148,27 +160,17 @@ class AsyncClient:
     def __repr__(self) -> str:
         return self._core.repr()
 
-    # Each method: start the call, await its future, cancel it in the core if interrupted.
+    # Each method: start the call and await it (`_await` cancels it in the core if interrupted).
 
     async def account(self) -> Account:
         """``GET /account``."""
-        fut, token = self._core.account()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.account())  # type: ignore[no-any-return]
 
     async def transactions(
         self, page: int | None = None, per_page: int | None = None
     ) -> TransactionPage:
         """``GET /account/transactions``: one page (default the first, 20 per page)."""
-        fut, token = self._core.transactions(page, per_page)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.transactions(page, per_page))  # type: ignore[no-any-return]
 
     def iter_transactions(self, per_page: int | None = None) -> AsyncTransactionIterator:
         """Every transaction, lazily (``async for``), ``per_page`` at a time (default 100).
@@ -179,30 +181,15 @@ class AsyncClient:
 
     async def countries(self) -> list[Country]:
         """``GET /countries``."""
-        fut, token = self._core.countries()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.countries())  # type: ignore[no-any-return]
 
     async def services(self, country: str) -> list[Service]:
         """``GET /services?country=``."""
-        fut, token = self._core.services(country)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.services(country))  # type: ignore[no-any-return]
 
     async def price(self, service: str, country: str) -> Price:
         """``GET /price?service=&country=``."""
-        fut, token = self._core.price(service, country)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.price(service, country))  # type: ignore[no-any-return]
 
     async def create_order(
         self,
@@ -216,39 +203,19 @@ class AsyncClient:
         """``POST /order``. Never sent twice: a failure after sending raises
         ``OrderOutcomeUnknownError``. Without ``pricing_option`` none is sent (the server's
         choice, the cheapest pool)."""
-        fut, token = self._core.create_order(service, country, pool, pricing_option, max_price)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.create_order(service, country, pool, pricing_option, max_price))  # type: ignore[no-any-return]
 
     async def get_order(self, id: str | int) -> Order:
         """``GET /order/{id}``."""
-        fut, token = self._core.get_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.get_order(id))  # type: ignore[no-any-return]
 
     async def cancel_order(self, id: str | int) -> Order:
         """``POST /order/{id}/cancel``: cancels a pending order and refunds it."""
-        fut, token = self._core.cancel_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.cancel_order(id))  # type: ignore[no-any-return]
 
     async def resend_order(self, id: str | int) -> Order:
         """``POST /order/{id}/resend``: asks for another code on the same number."""
-        fut, token = self._core.resend_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.resend_order(id))  # type: ignore[no-any-return]
 
     async def wait_for_code(
         self,
@@ -264,52 +231,27 @@ class AsyncClient:
         cancelling the order when ``cancel_on_timeout``). Codes in ``exclude_codes`` do not
         count. ``None`` takes the core's defaults (300 s, poll every 3 s, no cancel).
         Cancelling the task stops polling."""
-        fut, token = self._core.wait_for_code(
+        return await _await(self._core.wait_for_code(
             id, timeout, poll_interval, cancel_on_timeout, exclude_codes
-        )
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        ))  # type: ignore[no-any-return]
 
     async def webhooks(self) -> list[Webhook]:
         """``GET /webhooks``."""
-        fut, token = self._core.webhooks()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.webhooks())  # type: ignore[no-any-return]
 
     async def create_webhook(self, endpoint_url: str, events: Iterable[str] | str) -> Webhook:
         """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
-        fut, token = self._core.create_webhook(endpoint_url, events)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.create_webhook(endpoint_url, events))  # type: ignore[no-any-return]
 
     async def delete_webhook(self, id: str | int) -> WebhookDeleted:
         """``DELETE /webhooks/{id}``."""
-        fut, token = self._core.delete_webhook(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.delete_webhook(id))  # type: ignore[no-any-return]
 
     async def reconcile(self, err: OrderOutcomeUnknownError) -> Reconciliation:
         """Finds out whether the call behind an ``OrderOutcomeUnknownError`` took effect, from
         the ledger (create_order), the webhooks (create_webhook) or the order (resend_order).
         Anything but an ``OrderOutcomeUnknownError`` raises ``InvalidArgumentError``."""
-        fut, token = self._core.reconcile(err)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.reconcile(err))  # type: ignore[no-any-return]
 
 
 class AsyncTransactionIterator:
@@ -327,12 +269,7 @@ class AsyncTransactionIterator:
         return self
 
     async def __anext__(self) -> Transaction:
-        fut, token = self._pager.next()
-        try:
-            item: Any = await fut
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        item: Any = await _await(self._pager.next())
         if item is None:
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
