@@ -42,6 +42,7 @@ import type {
   ClientOptions,
   CreateOrderRequest,
   WaitForCodeOptions,
+  CallOptions,
   KnownOrderStatus,
   RateBucket,
   Reconciliation,
@@ -109,6 +110,16 @@ async function everyCall(): Promise<void> {
   const maybeCode: string | undefined = done.code;
   await client.waitForCode(order.id);
   await client.waitForCode(order.id, { signal: AbortSignal.timeout(1000) });
+  // Per-call options, last on every call.
+  const callOpts: CallOptions = { signal: controller.signal, timeoutMs: 5000, maxRetries: 0, deadlineMs: 20_000 };
+  await client.account(callOpts);
+  await client.transactions({ page: 2 }, { maxRetries: 1 });
+  await client.createOrder(request, { signal: AbortSignal.timeout(5000) });
+  await client.waitForCode(order.id, { timeoutMs: 60_000 }, { timeoutMs: 2000 });
+  // Statuses narrow to the known union; others stay strings.
+  if (got.status === 'cancelled') void got.refund;
+  const anyStatus: string = got.status;
+  void anyStatus;
 
   const hooks: Webhook[] = await client.webhooks();
   const hook: Webhook = await client.createWebhook({ endpointUrl: 'https://example.com/h', events: ['order.created', 'custom.event'] });
@@ -145,6 +156,12 @@ async function errors(client: Client): Promise<void> {
   try {
     await client.getOrder('5001');
   } catch (err) {
+    if (err instanceof NexOTPError) {
+      const fields: [number | undefined, string | undefined, string | undefined, number | undefined] = [
+        err.status, err.code, err.requestId, err.retryAfterMs,
+      ];
+      void fields;
+    }
     if (err instanceof InvalidArgumentError) {
       const name: string = err.argument + err.rule;
       void name;

@@ -23,7 +23,7 @@
 import type {
   Account,
   Country,
-  Order,
+  Order as NativeOrder,
   Pool,
   Price,
   Reconciliation,
@@ -38,7 +38,6 @@ import type {
 export type {
   Account,
   Country,
-  Order,
   Pool,
   Price,
   Reconciliation,
@@ -52,6 +51,24 @@ export type {
 
 /** Order statuses this SDK knows (DESIGN §8); any other status string is passed through. */
 export type KnownOrderStatus = 'pending' | 'received' | 'completed' | 'cancelled' | 'expired';
+
+/**
+ * An order. `status` is one of {@link KnownOrderStatus}, or another status string as the
+ * server sent it (kept, never rejected).
+ */
+export type Order = Omit<NativeOrder, 'status'> & { status: KnownOrderStatus | (string & {}) };
+
+/**
+ * The last argument of every call: an `AbortSignal` and this call's own timeout and retries
+ * (the same pool and rate buckets). Aborting rejects at once with {@link AbortError} wherever
+ * the call is (a paused bucket, a backoff, in flight) and sends nothing more; a createOrder,
+ * resendOrder or createWebhook already sent rejects with {@link OrderOutcomeUnknownError}
+ * instead, as it may have taken effect.
+ */
+export interface CallOptions extends RequestOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
 
 /** Webhook event names NexOTP sends (the SDK accepts any non-empty name without spaces or commas). */
 export type KnownWebhookEvent =
@@ -233,9 +250,9 @@ export declare class Client {
    */
   withOptions(options: RequestOptions): Client;
   /** `GET /account`: balance (a decimal string), currency, plan and usage. */
-  account(): Promise<Account>;
+  account(options?: CallOptions): Promise<Account>;
   /** `GET /account/transactions`: one page (`page` from 1, `perPage` 1–100, default 20). */
-  transactions(options?: TransactionsOptions): Promise<TransactionPage>;
+  transactions(query?: TransactionsOptions, options?: CallOptions): Promise<TransactionPage>;
   /**
    * Every transaction, as an async iterable that fetches one page when the previous one is used
    * up (nothing is fetched before the first `next()`). A bad `perPage` throws at once.
@@ -243,44 +260,45 @@ export declare class Client {
    * @example
    * for await (const t of client.iterTransactions({ perPage: 50 })) console.log(t.amount);
    */
-  iterTransactions(options?: IterTransactionsOptions): AsyncGenerator<Transaction, void, undefined>;
+  iterTransactions(query?: IterTransactionsOptions, options?: CallOptions): AsyncGenerator<Transaction, void, undefined>;
   /** `GET /countries`. */
-  countries(): Promise<Country[]>;
+  countries(options?: CallOptions): Promise<Country[]>;
   /** `GET /services?country=`: the services offered in a country, with prices and stock. */
-  services(country: string): Promise<Service[]>;
+  services(country: string, options?: CallOptions): Promise<Service[]>;
   /** `GET /price?service=&country=`: the current price and its pools. */
-  price(service: string, country: string): Promise<Price>;
+  price(service: string, country: string, options?: CallOptions): Promise<Price>;
   /**
    * `POST /order`: rents a number. Never sent twice: when the answer is lost after sending,
    * rejects with {@link OrderOutcomeUnknownError}; pass it to {@link Client.reconcile}.
    */
-  createOrder(request: CreateOrderRequest): Promise<Order>;
+  createOrder(request: CreateOrderRequest, options?: CallOptions): Promise<Order>;
   /** `GET /order/{id}` (POLL bucket). A safe-integer id is accepted and stringified. */
-  getOrder(id: string | number): Promise<Order>;
+  getOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /** `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry. */
-  cancelOrder(id: string | number): Promise<Order>;
+  cancelOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /**
    * `POST /order/{id}/resend`: asks for another code on the same number; a later
    * `waitForCode` returns only a code the order did not have yet.
    */
-  resendOrder(id: string | number): Promise<Order>;
+  resendOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /**
    * Polls the order until it has a new code (resolves with the order), the order ends without
    * one ({@link OrderClosedError}), the time is up ({@link WaitTimeoutError}, after cancelling
    * the order when `cancelOnTimeout` is set) or `signal` aborts ({@link AbortError}, at once).
    */
-  waitForCode(id: string | number, options?: WaitForCodeOptions): Promise<Order>;
+  /** `options`: each poll's `timeoutMs`, `maxRetries`, `deadlineMs` (and the `signal`, given here or in `wait`). */
+  waitForCode(id: string | number, wait?: WaitForCodeOptions, options?: CallOptions): Promise<Order>;
   /** `GET /webhooks`. */
-  webhooks(): Promise<Webhook[]>;
+  webhooks(options?: CallOptions): Promise<Webhook[]>;
   /**
    * `POST /webhooks`: registers an endpoint. The result's `secret` is returned this once: store
    * it. It is readable (`hook.secret`) but not enumerable, so `JSON.stringify`, JSON loggers,
    * `Object.keys` and `{ ...hook }` leave it out, and `util.inspect` / `console.log` show it
    * redacted.
    */
-  createWebhook(request: CreateWebhookRequest): Promise<Webhook>;
+  createWebhook(request: CreateWebhookRequest, options?: CallOptions): Promise<Webhook>;
   /** `DELETE /webhooks/{id}`. Safe to retry. */
-  deleteWebhook(id: string | number): Promise<WebhookDeleted>;
+  deleteWebhook(id: string | number, options?: CallOptions): Promise<WebhookDeleted>;
   /**
    * Finds out whether the call behind an {@link OrderOutcomeUnknownError} took effect: from the
    * ledger (createOrder), the webhook list (createWebhook) or the order (resendOrder).
@@ -300,7 +318,7 @@ export declare class Client {
    *   else throw err; // ambiguous: decide by hand
    * }
    */
-  reconcile(err: OrderOutcomeUnknownError): Promise<Reconciliation>;
+  reconcile(err: OrderOutcomeUnknownError, options?: CallOptions): Promise<Reconciliation>;
 }
 
 /**
@@ -350,6 +368,14 @@ export declare class NexOTPError extends Error {
    * for errors that will not heal.
    */
   readonly retryable: boolean;
+  /** The HTTP status, when the error came from a response (`APIError`s, some others). */
+  readonly status?: number;
+  /** The API's error code (`"order_not_cancellable"`, `"rest_forbidden"`, ...), when given. */
+  readonly code?: string;
+  /** The request id (the body's `meta.request_id` or the `X-Request-Id` header), when known. */
+  readonly requestId?: string;
+  /** How long the server asked to wait before retrying, in ms, when it said. */
+  readonly retryAfterMs?: number;
 }
 
 /** A bad argument, caught before any request was sent. */

@@ -9,6 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * The native end of one call's `AbortSignal`: `abort()` ends the calls of the client made
+ * with [`Client::with_abort`] (the core decides between `AbortError` and an unknown outcome).
+ */
+export declare class AbortHandle {
+  /** A handle not yet aborted. */
+  constructor()
+  /** Aborts (idempotent). */
+  abort(): void
+}
+
 /** A NexOTP API client (native half; `index.js` wraps it). */
 export declare class Client {
   /** Builds a client; a missing key or a bad base URL fails here. */
@@ -28,6 +39,11 @@ export declare class Client {
    * buckets.
    */
   withOptions(options: RequestOptions): Client
+  /**
+   * A client whose calls `handle.abort()` aborts (the core's `with_abort`), sharing this
+   * one's pool and rate buckets: how a call takes an `AbortSignal`.
+   */
+  withAbort(handle: AbortHandle): Client
   /** `GET /account`. */
   account(ticket: number): void
   /**

@@ -297,6 +297,16 @@ impl Client {
         })
     }
 
+    /// A client whose calls `handle.abort()` aborts (the core's `with_abort`), sharing this
+    /// one's pool and rate buckets: how a call takes an `AbortSignal`.
+    #[napi]
+    pub fn with_abort(&self, handle: &AbortHandle) -> Client {
+        Client {
+            inner: self.inner.with_abort(handle.signal.clone()),
+            dispatch: self.dispatch.clone(),
+        }
+    }
+
     /// `GET /account`.
     #[napi]
     pub fn account(&self, env: Env, ticket: u32) {
@@ -491,6 +501,29 @@ impl Client {
             let call = call.into_core()?;
             Ok::<_, NativeError>(Reconciliation::from(c.reconcile(&call).await?))
         });
+    }
+}
+
+/// The native end of one call's `AbortSignal`: `abort()` ends the calls of the client made
+/// with [`Client::with_abort`] (the core decides between `AbortError` and an unknown outcome).
+#[napi]
+#[derive(Default)]
+pub struct AbortHandle {
+    signal: nexotp::AbortSignal,
+}
+
+#[napi]
+impl AbortHandle {
+    /// A handle not yet aborted.
+    #[napi(constructor)]
+    pub fn new() -> AbortHandle {
+        AbortHandle::default()
+    }
+
+    /// Aborts (idempotent).
+    #[napi]
+    pub fn abort(&self) {
+        self.signal.abort();
     }
 }
 

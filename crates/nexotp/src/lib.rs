@@ -44,6 +44,7 @@
 
 #![deny(missing_docs)]
 
+mod abort;
 pub mod args;
 pub mod buckets;
 mod client;
@@ -64,6 +65,7 @@ mod validate;
 mod wait;
 pub mod webhook;
 
+pub use abort::AbortSignal;
 pub use buckets::{Admission, Bucket, BucketLimit, InMemoryStore, RateLimitStore};
 pub use client::Client;
 pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions};

@@ -47,6 +47,8 @@ pub(crate) struct Call {
     pub sent: Option<SentCall>,
     /// The answer carries a secret (create webhook): no excerpt of it goes into any error.
     pub secret_answer: bool,
+    /// Told when an attempt leaves (an abortable call's "was it sent?").
+    pub on_send: Option<crate::abort::SentFlag>,
 }
 
 impl Call {
@@ -65,6 +67,7 @@ impl Call {
             idempotent: true,
             sent: None,
             secret_answer: false,
+            on_send: None,
         }
     }
 
@@ -78,6 +81,7 @@ impl Call {
             idempotent: false,
             sent: Some(sent),
             secret_answer: false,
+            on_send: None,
         }
     }
 }
@@ -517,6 +521,9 @@ impl Transport {
             {
                 sent.sent_at = SystemTime::now();
             }
+            if let Some(flag) = &call.on_send {
+                flag.set();
+            }
             let span = tracing::debug_span!(
                 "nexotp.request",
                 method = method_name(&call.method),
@@ -544,6 +551,17 @@ impl Transport {
             let code = outcome.as_ref().err().and_then(Error::code);
             let decision = retry::classify(&context, shape.attempt(code));
             tracing::debug!(parent: &span, ?decision, "decided");
+            if !call.idempotent
+                && matches!(
+                    decision,
+                    Decision::Retry { .. } | Decision::WaitRateLimit { .. }
+                )
+                && let Some(flag) = &call.on_send
+            {
+                // A non-idempotent call goes again only after a refusal or a failure to
+                // connect: nothing is out, so an abort from here on loses nothing.
+                flag.clear();
+            }
             match (decision, outcome) {
                 (Decision::Succeed, Ok(payload)) => {
                     if let Some(headers) = &headers {
