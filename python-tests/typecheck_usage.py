@@ -198,6 +198,19 @@ def exceptions() -> None:
     _ = (status.value, nexotp.OrderStatus.RECEIVED, nexotp.__version__)
 
 
+def balance_of(url: str, key: str) -> Decimal:
+    # `Client.__exit__` returns None: a type checker knows the `with` swallows nothing, so
+    # this function returns on every path (with `-> bool` pyright reported a missing return).
+    with nexotp.Client(key, base_url=url) as client:
+        return client.account(timeout=5, max_retries=0, deadline=20).balance
+
+
+async def per_call_options(url: str, key: str) -> nexotp.Order:
+    async with nexotp.AsyncClient(key, base_url=url) as client:
+        order = await client.create_order("svc_telegram", "cty_us", max_retries=0, deadline=30.0)
+        return await client.wait_for_code(order.id, timeout=60, request_timeout=5, max_retries=1)
+
+
 def main(url: str, key: str) -> None:
     sync_flow(url, key)
     asyncio.run(async_flow(url, key))

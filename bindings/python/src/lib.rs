@@ -15,6 +15,7 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod jobs;
 mod logs;
 mod models;
 mod runtime;

@@ -161,16 +161,34 @@ class AsyncClient:
         return self._core.repr()
 
     # Each method: start the call and await it (`_await` cancels it in the core if interrupted).
+    # `timeout` (seconds per attempt), `max_retries` and `deadline` (seconds for the whole call)
+    # are this call's own options, as in `with_options`; `None` keeps the client's.
 
-    async def account(self) -> Account:
+    async def account(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Account:
         """``GET /account``."""
-        return await _await(self._core.account())  # type: ignore[no-any-return]
+        return await _await(self._core.account(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def transactions(
-        self, page: int | None = None, per_page: int | None = None
+        self,
+        page: int | None = None,
+        per_page: int | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> TransactionPage:
         """``GET /account/transactions``: one page (default the first, 20 per page)."""
-        return await _await(self._core.transactions(page, per_page))  # type: ignore[no-any-return]
+        return await _await(self._core.transactions(
+            page, per_page, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     def iter_transactions(self, per_page: int | None = None) -> AsyncTransactionIterator:
         """Every transaction, lazily (``async for``), ``per_page`` at a time (default 100).
@@ -179,17 +197,44 @@ class AsyncClient:
         ``os.fork()``, start a new iteration in the child."""
         return AsyncTransactionIterator(self._core.transaction_pager(per_page), self._core)
 
-    async def countries(self) -> list[Country]:
+    async def countries(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Country]:
         """``GET /countries``."""
-        return await _await(self._core.countries())  # type: ignore[no-any-return]
+        return await _await(self._core.countries(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def services(self, country: str) -> list[Service]:
+    async def services(
+        self,
+        country: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Service]:
         """``GET /services?country=``."""
-        return await _await(self._core.services(country))  # type: ignore[no-any-return]
+        return await _await(self._core.services(
+            country, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def price(self, service: str, country: str) -> Price:
+    async def price(
+        self,
+        service: str,
+        country: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Price:
         """``GET /price?service=&country=``."""
-        return await _await(self._core.price(service, country))  # type: ignore[no-any-return]
+        return await _await(self._core.price(
+            service, country, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def create_order(
         self,
@@ -199,23 +244,55 @@ class AsyncClient:
         pool: str | None = None,
         pricing_option: str | int | None = None,
         max_price: Money | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> Order:
         """``POST /order``. Never sent twice: a failure after sending raises
         ``OrderOutcomeUnknownError``. Without ``pricing_option`` none is sent (the server's
         choice, the cheapest pool)."""
-        return await _await(self._core.create_order(service, country, pool, pricing_option, max_price))  # type: ignore[no-any-return]
+        return await _await(self._core.create_order(
+            service, country, pool, pricing_option, max_price, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def get_order(self, id: str | int) -> Order:
+    async def get_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``GET /order/{id}``."""
-        return await _await(self._core.get_order(id))  # type: ignore[no-any-return]
+        return await _await(self._core.get_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def cancel_order(self, id: str | int) -> Order:
+    async def cancel_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``POST /order/{id}/cancel``: cancels a pending order and refunds it."""
-        return await _await(self._core.cancel_order(id))  # type: ignore[no-any-return]
+        return await _await(self._core.cancel_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def resend_order(self, id: str | int) -> Order:
+    async def resend_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``POST /order/{id}/resend``: asks for another code on the same number."""
-        return await _await(self._core.resend_order(id))  # type: ignore[no-any-return]
+        return await _await(self._core.resend_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def wait_for_code(
         self,
@@ -225,6 +302,8 @@ class AsyncClient:
         poll_interval: float | None = None,
         cancel_on_timeout: bool | None = None,
         exclude_codes: Iterable[str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Order:
         """Polls the order until a new code arrives (returns the order), it closes
         (``OrderClosedError``) or ``timeout`` seconds pass (``WaitTimeoutError``, after
@@ -232,26 +311,63 @@ class AsyncClient:
         count. ``None`` takes the core's defaults (300 s, poll every 3 s, no cancel).
         Cancelling the task stops polling."""
         return await _await(self._core.wait_for_code(
-            id, timeout, poll_interval, cancel_on_timeout, exclude_codes
+            id, timeout, poll_interval, cancel_on_timeout, exclude_codes,
+            request_timeout, max_retries,
         ))  # type: ignore[no-any-return]
 
-    async def webhooks(self) -> list[Webhook]:
+    async def webhooks(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Webhook]:
         """``GET /webhooks``."""
-        return await _await(self._core.webhooks())  # type: ignore[no-any-return]
+        return await _await(self._core.webhooks(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def create_webhook(self, endpoint_url: str, events: Iterable[str] | str) -> Webhook:
+    async def create_webhook(
+        self,
+        endpoint_url: str,
+        events: Iterable[str] | str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Webhook:
         """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
-        return await _await(self._core.create_webhook(endpoint_url, events))  # type: ignore[no-any-return]
+        return await _await(self._core.create_webhook(
+            endpoint_url, events, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def delete_webhook(self, id: str | int) -> WebhookDeleted:
+    async def delete_webhook(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> WebhookDeleted:
         """``DELETE /webhooks/{id}``."""
-        return await _await(self._core.delete_webhook(id))  # type: ignore[no-any-return]
+        return await _await(self._core.delete_webhook(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def reconcile(self, err: OrderOutcomeUnknownError) -> Reconciliation:
+    async def reconcile(
+        self,
+        err: OrderOutcomeUnknownError,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Reconciliation:
         """Finds out whether the call behind an ``OrderOutcomeUnknownError`` took effect, from
         the ledger (create_order), the webhooks (create_webhook) or the order (resend_order).
         Anything but an ``OrderOutcomeUnknownError`` raises ``InvalidArgumentError``."""
-        return await _await(self._core.reconcile(err))  # type: ignore[no-any-return]
+        return await _await(self._core.reconcile(
+            err, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
 
 class AsyncTransactionIterator:
