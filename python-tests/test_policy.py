@@ -42,3 +42,24 @@ def test_create_order_without_pricing_option_sends_none(client: nexotp.Client, s
     client.create_order("svc_telegram", "cty_us", pricing_option=None)
     bodies = [r["body"] for r in sandbox.api_requests("POST", "/order")]
     assert len(bodies) == 2 and all("pricing_option" not in b for b in bodies)
+
+
+def test_test_hooks_are_compiled_only_with_the_test_feature() -> None:
+    """`_debug_*` (Python) and `_debugPanic*` (Node) exist only under the `test-hooks` cargo
+    feature, which the test scripts turn on and a published build does not."""
+    from conftest import ROOT
+
+    py_src = ROOT / "bindings" / "python" / "src"
+    lib = (py_src / "lib.rs").read_text()
+    assert '#[cfg(feature = "test-hooks")]\nmod test_hooks;' in lib
+    for path in py_src.glob("*.rs"):
+        if path.name != "test_hooks.rs":
+            assert "fn _debug_" not in path.read_text(), path
+    node_lib = (ROOT / "bindings" / "node" / "src" / "lib.rs").read_text()
+    for hook in ('js_name = "_debugPanic"', 'js_name = "_debugPanicSync"'):
+        before = node_lib[: node_lib.index(hook)]
+        assert before.rstrip().endswith('#[cfg(feature = "test-hooks")]\n#[napi(') or before.endswith(
+            '#[cfg(feature = "test-hooks")]\n#[napi('
+        ), hook
+    for script, flag in (("test-python", "--features test-hooks"), ("test-node", "npm run build:test")):
+        assert flag in (ROOT / "scripts" / script).read_text()

@@ -605,11 +605,14 @@ delete module.exports.fromNative;
 delete module.exports.fromPayload;
 
 // Test hooks, hidden from `Object.keys` and the types: a Rust panic must become a NexOTPError.
-Object.defineProperty(module.exports, '_debugPanic', {
-  enumerable: false,
-  value: async (message) => submit((t) => native._debugPanic(dispatcher, t, String(message))),
-});
-Object.defineProperty(module.exports, '_debugPanicSync', {
-  enumerable: false,
-  value: (message) => call(() => native._debugPanicSync(String(message))),
-});
+// The addon has them only when built with the `test-hooks` feature (never when published).
+if (typeof native._debugPanic === 'function') {
+  Object.defineProperty(module.exports, '_debugPanic', {
+    enumerable: false,
+    value: async (message) => submit((t) => native._debugPanic(dispatcher, t, String(message))),
+  });
+  Object.defineProperty(module.exports, '_debugPanicSync', {
+    enumerable: false,
+    value: (message) => call(() => native._debugPanicSync(String(message))),
+  });
+}

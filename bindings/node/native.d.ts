@@ -111,11 +111,12 @@ export declare class WaitHandle {
 /**
  * Test hook: panics inside the native code, synchronously (`async_ = false`) or inside a
  * future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
- * Not part of the public API.
+ * Not part of the public API: compiled only with the `test-hooks` feature (`npm run
+ * build:test`, which `scripts/test-node` uses), never in a published build.
  */
 export declare function _debugPanic(dispatcher: Dispatcher, ticket: number, message: string): void
 
-/** Synchronous twin of [`debug_panic`]. */
+/** Synchronous twin of [`debug_panic`] (also only with `test-hooks`). */
 export declare function _debugPanicSync(message: string): void
 
 /** The account: wallet balance, plan and usage. */

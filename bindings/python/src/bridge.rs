@@ -412,6 +412,7 @@ where
 }
 
 /// `(calls pending, results queued, wake-up pending)` of the running loop's bridge (tests).
+#[cfg(feature = "test-hooks")]
 pub fn state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
     let bridge = current(py)?;
     let b = bridge.get();
@@ -423,6 +424,7 @@ pub fn state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
 }
 
 /// How many bridges are live in this process (tests: closed loops' bridges are released).
+#[cfg(feature = "test-hooks")]
 pub fn live(py: Python<'_>) -> usize {
     BRIDGES
         .lock_py_attached(py)

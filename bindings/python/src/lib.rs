@@ -19,6 +19,8 @@ mod jobs;
 mod logs;
 mod models;
 mod runtime;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
@@ -98,65 +100,11 @@ fn sign_webhook(
     })
 }
 
-/// Panics on purpose (tests check it surfaces as `NexOTPError`).
-#[pyfunction]
-fn _debug_panic() -> PyResult<()> {
-    guard(|| panic!("deliberate panic from _debug_panic"))
-}
-
-/// Panics on purpose inside a tokio task; returns `(future, handle)` like an async call.
-#[pyfunction]
-fn _debug_panic_async(py: Python<'_>) -> bridge::Started<'_> {
-    guard(|| {
-        bridge::spawn(
-            py,
-            async { panic!("deliberate panic in a tokio task") },
-            |py, (): ()| Ok(py.None()),
-            None,
-        )
-    })
-}
-
-/// Starts a call whose result conversion (on the loop thread) panics when `panic` is true;
-/// returns `(future, handle)` like an async call. Tests use it to check that one bad conversion
-/// fails only its own future, not the rest of the batch.
-#[pyfunction]
-fn _debug_convert(py: Python<'_>, panic: bool) -> bridge::Started<'_> {
-    fn convert(py: Python<'_>, panic: bool) -> PyResult<Py<PyAny>> {
-        if panic {
-            panic!("deliberate panic in a conversion");
-        }
-        Ok(py.None())
-    }
-    guard(|| bridge::spawn(py, async move { panic }, convert, None))
-}
-
-/// Blocks for `seconds` through the blocking helper (tests use it for Ctrl-C and exit).
-#[pyfunction]
-fn _debug_sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
-    guard(|| {
-        let d = nexotp::args::duration_from_secs("seconds", seconds).py(py)?;
-        runtime::block_on(py, async move { tokio::time::sleep(d).await })
-    })
-}
-
 /// Whether `level` (a `NEXOTP_LOG` value) turns on request logging: the core's rule
 /// (`StderrLogger::from_level`), so every language reads the variable the same way.
 #[pyfunction]
 fn _log_level_enabled(level: &str) -> bool {
     nexotp::observe::StderrLogger::from_level(level).is_some()
-}
-
-/// `(calls pending, results queued, wake-up pending)` of the running loop's bridge.
-#[pyfunction]
-fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
-    bridge::state(py)
-}
-
-/// How many asyncio bridges (one per event loop) hold their file descriptors.
-#[pyfunction]
-fn _debug_bridges_live(py: Python<'_>) -> usize {
-    bridge::live(py)
 }
 
 /// The core's reading of an order status (for `nexotp.OrderStatus`):
@@ -207,14 +155,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(models::_rebuild, m)?)?;
     m.add_function(wrap_pyfunction!(models::_rebuild_page, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_convert, m)?)?;
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    test_hooks::register(m)?;
     m.add_function(wrap_pyfunction!(_order_status, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_bridges_live, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;
     // No runtime here: it is built by the first call that needs one.
