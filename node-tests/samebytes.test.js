@@ -22,20 +22,30 @@ function normalise(r) {
   return { method: r.method, path: r.path, query: r.query, body: r.body, headers };
 }
 
+/** The call's own options as the last argument (a signal that never fires for `signal`). */
+function callOptions(o = {}) {
+  const out = {};
+  if (o.timeout !== undefined) out.timeoutMs = o.timeout * 1000;
+  if (o.max_retries !== undefined) out.maxRetries = o.max_retries;
+  if (o.deadline !== undefined) out.deadlineMs = o.deadline * 1000;
+  if (o.signal) out.signal = new AbortController().signal;
+  return out;
+}
+
 /** One call of the table as a Node user writes it: camelCase, milliseconds, decimal strings. */
-async function run(client, call, a) {
+async function run(client, call, a, opts) {
   const seconds = (s) => (s === undefined ? undefined : s * 1000);
   const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   switch (call) {
-    case 'account': return client.account();
-    case 'transactions': return client.transactions(defined({ page: a.page, perPage: a.per_page }));
+    case 'account': return client.account(opts);
+    case 'transactions': return client.transactions(defined({ page: a.page, perPage: a.per_page }), opts);
     case 'iter_transactions': {
-      for await (const _ of client.iterTransactions(defined({ perPage: a.per_page }))) { /* drain */ }
+      for await (const _ of client.iterTransactions(defined({ perPage: a.per_page }), opts)) { /* drain */ }
       return undefined;
     }
-    case 'countries': return client.countries();
-    case 'services': return client.services(a.country);
-    case 'price': return client.price(a.service, a.country);
+    case 'countries': return client.countries(opts);
+    case 'services': return client.services(a.country, opts);
+    case 'price': return client.price(a.service, a.country, opts);
     case 'create_order':
       return client.createOrder(defined({
         service: a.service,
@@ -43,15 +53,15 @@ async function run(client, call, a) {
         pool: a.pool,
         pricingOption: a.pricing_option,
         maxPrice: a.max_price,
-      }));
-    case 'get_order': return client.getOrder(a.id);
-    case 'cancel_order': return client.cancelOrder(a.id);
-    case 'resend_order': return client.resendOrder(a.id);
+      }), opts);
+    case 'get_order': return client.getOrder(a.id, opts);
+    case 'cancel_order': return client.cancelOrder(a.id, opts);
+    case 'resend_order': return client.resendOrder(a.id, opts);
     case 'wait_for_code':
-      return client.waitForCode(a.id, defined({ timeoutMs: seconds(a.timeout), pollIntervalMs: seconds(a.poll_interval) }));
-    case 'webhooks': return client.webhooks();
-    case 'create_webhook': return client.createWebhook({ endpointUrl: a.endpoint_url, events: a.events });
-    case 'delete_webhook': return client.deleteWebhook(a.id);
+      return client.waitForCode(a.id, defined({ timeoutMs: seconds(a.timeout), pollIntervalMs: seconds(a.poll_interval) }), opts);
+    case 'webhooks': return client.webhooks(opts);
+    case 'create_webhook': return client.createWebhook({ endpointUrl: a.endpoint_url, events: a.events }, opts);
+    case 'delete_webhook': return client.deleteWebhook(a.id, opts);
     default: throw new Error(`the table names an unknown call ${call}`);
   }
 }
@@ -69,7 +79,7 @@ test('the Node client sends the bytes of spec/same-bytes.json', async () => {
     for (const call of TABLE.calls) {
       await sandbox.clearRequests();
       try {
-        await run(client, call.call, call.args);
+        await run(client, call.call, call.args, callOptions(call.options));
       } catch (e) {
         if (!(e instanceof nexotp.APIError)) throw e; // only the sandbox's answers are expected
       }

@@ -31,6 +31,8 @@ def kwargs(call: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     args = dict(call["args"])
     if isinstance(args.get("max_price"), str):
         args["max_price"] = Decimal(args["max_price"])
+    # The call's own options are keyword arguments too (`signal` is Node's alone).
+    args.update({k: v for k, v in call.get("options", {}).items() if k != "signal"})
     return call["call"], args
 
 

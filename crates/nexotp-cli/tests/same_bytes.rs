@@ -136,6 +136,13 @@ fn every_call_sends_the_tables_bytes() {
             .env("HOME", home.path())
             .args(["--base-url", sb.base_url(), "--api-key", KEY, "--json"])
             .args(argv(name, &call["args"]))
+            // Of the per-call options the CLI has only --deadline.
+            .args(
+                table::text(&call["options"]["deadline"])
+                    .map(|d| ["--deadline".to_owned(), d])
+                    .into_iter()
+                    .flatten(),
+            )
             .timeout(Duration::from_secs(60))
             .output()
             .expect("runs");

@@ -11,7 +11,7 @@ mod table;
 use std::str::FromStr;
 use std::time::Duration;
 
-use nexotp::{Client, OrderRequest, PricingOption, WaitOptions};
+use nexotp::{AbortSignal, Client, OrderRequest, PricingOption, RequestOptions, WaitOptions};
 use nexotp_sandbox::Sandbox;
 use serde_json::Value;
 
@@ -92,6 +92,26 @@ async fn run(client: &Client, call: &str, args: &Value) -> nexotp::Result<()> {
     }
 }
 
+/// The call's own options: a sibling client with them (and an abort signal that never fires).
+fn with_call_options(client: &Client, options: &Value) -> Client {
+    let mut request = RequestOptions::new();
+    if let Some(t) = options["timeout"].as_f64() {
+        request = request.timeout(Duration::from_secs_f64(t));
+    }
+    if let Some(n) = options["max_retries"].as_u64() {
+        request = request.max_retries(n as u32);
+    }
+    if let Some(t) = options["deadline"].as_f64() {
+        request = request.deadline(Duration::from_secs_f64(t));
+    }
+    let client = client.with_options(request).expect("valid options");
+    if options["signal"].as_bool() == Some(true) {
+        client.with_abort(AbortSignal::new())
+    } else {
+        client
+    }
+}
+
 #[tokio::test]
 async fn every_call_sends_the_tables_bytes() {
     let mut doc = table::load();
@@ -117,6 +137,7 @@ async fn every_call_sends_the_tables_bytes() {
     for call in &calls {
         sb.clear_requests();
         let name = call["call"].as_str().expect("call");
+        let client = with_call_options(&client, &call["options"]);
         let _ = run(&client, name, &call["args"]).await;
         got.push(
             sb.requests()
