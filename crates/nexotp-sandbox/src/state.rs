@@ -982,3 +982,47 @@ impl State {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(spread: Duration) -> State {
+        State::new(
+            StateConfig {
+                seed: 42,
+                code_delay: Duration::from_secs(1),
+                code_delay_spread: spread,
+                order_ttl: Duration::from_secs(600),
+                initial_balance: Decimal::from(1000),
+                stock: None,
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn a_spread_scatters_code_arrivals_evenly_over_its_window() {
+        let now = Instant::now();
+        let flat = state(Duration::ZERO);
+        assert!((0..100).all(|id| flat.code_due(id, 0, now) == now + Duration::from_secs(1)));
+
+        let spread = state(Duration::from_secs(30));
+        let offsets: Vec<f64> = (0..2_000)
+            .map(|id| (spread.code_due(id, 0, now) - now).as_secs_f64())
+            .collect();
+        assert!(offsets.iter().all(|s| (1.0..=31.0).contains(s)));
+        // Evenly: each 10 s third of the window gets about a third of the codes.
+        for third in 0..3 {
+            let from = 1.0 + 10.0 * third as f64;
+            let n = offsets
+                .iter()
+                .filter(|s| (from..from + 10.0).contains(*s))
+                .count();
+            assert!((550..=780).contains(&n), "{n} codes in third {third}");
+        }
+        // Seeded: the same order gets the same time; a resend draws again.
+        assert_eq!(spread.code_due(7, 0, now), spread.code_due(7, 0, now));
+        assert_ne!(spread.code_due(7, 0, now), spread.code_due(7, 1, now));
+    }
+}
