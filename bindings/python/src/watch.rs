@@ -97,8 +97,8 @@ impl PyWatchEvent {
     }
 
     /// Whether a fed webhook delivery, rather than a poll, brought it.
-    #[getter]
-    fn from_webhook(&self) -> bool {
+    #[getter(from_webhook)]
+    fn by_webhook(&self) -> bool {
         self.from_webhook
     }
 
