@@ -298,3 +298,24 @@ async fn close_ends_the_stream_and_refuses_more_orders() {
     let err = handle.add(&id, quick()).expect_err("closed");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_order_is_polled_less_and_less_often() {
+    let (sb, client) = setup_with(sandbox().code_delay(Duration::from_secs(60))).await;
+    let id = new_order(&client).await;
+    let mut watcher = client.watch();
+    watcher
+        .add(
+            &id,
+            quick()
+                .timeout(Duration::from_secs(2))
+                .poll_interval(Duration::from_millis(50)),
+        )
+        .expect("add");
+    let event = within(SOON, watcher.next()).await.expect("event");
+    assert_eq!(event.kind, WatchEventKind::TimedOut);
+    // Every 50 ms would be 40 polls in 2 s; growing by half each time it is about 10 (and the
+    // last look).
+    let polls = requests_to(&sb, "GET", &format!("/order/{id}")).len();
+    assert!((6..=13).contains(&polls), "{polls} polls");
+}
