@@ -119,6 +119,23 @@ async def test_async_cancelling_the_await_leaves_the_watcher_usable(slow: Sandbo
         watcher.close()
 
 
+async def test_async_an_event_found_as_the_await_is_cancelled_is_not_lost(slow: Sandbox) -> None:
+    async with slow.async_client() as client:
+        order = await client.create_order("svc_telegram", "cty_us")
+        slow.control("POST", f"orders/{order.id}/code", {"code": "515151"})
+        watcher = client.watch()
+        watcher.add(order.id, timeout=20, poll_interval=0.01)
+        task = asyncio.ensure_future(watcher.__anext__())
+        await asyncio.sleep(0)  # the task starts the native wait
+        time.sleep(0.5)  # the loop is busy: the runtime finds the code meanwhile
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        event = await asyncio.wait_for(watcher.__anext__(), 10)
+        assert event.code == "515151"
+        watcher.close()
+
+
 def test_feeding_a_verified_delivery_answers_the_order_without_polls(slow: Sandbox) -> None:
     with slow.client() as client:
         (order_id,) = _orders(client, 1)

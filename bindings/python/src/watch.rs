@@ -222,18 +222,30 @@ impl Watcher {
     }
 
     /// Starts waiting for the next event on the running loop: `(future, cancel token)`; the
-    /// future gives a `WatchEvent`, or `None` once closed (`AsyncWatcher` awaits it).
-    fn _next_async<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, u64)> {
+    /// future gives `True` once an event waits (`_take()` takes it) or `False` once closed.
+    /// The event is taken on the loop thread, not in the task, so cancelling the await never
+    /// loses one (`AsyncWatcher` does both).
+    fn _ready_async<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, u64)> {
         guard(|| {
             let stream = Arc::clone(&self.stream);
             let logs = self.core.logs().clone();
             bridge::spawn(
                 py,
-                async move { stream.lock().await.next().await },
-                event_to_py,
+                async move { stream.lock().await.ready().await },
+                |py, ready: bool| {
+                    Ok(pyo3::types::PyBool::new(py, ready)
+                        .to_owned()
+                        .into_any()
+                        .unbind())
+                },
                 Some(Box::new(move |py| logs::flush(py, &logs))),
             )
         })
+    }
+
+    /// The event waiting, if any (after `_ready_async` gave `True`), else `None`.
+    fn _take(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| event_to_py(py, self.handle.try_next()))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

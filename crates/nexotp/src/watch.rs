@@ -612,35 +612,39 @@ impl Watcher {
     }
 }
 
-impl Stream for Watcher {
-    type Item = WatchEvent;
+impl Watcher {
+    /// Runs the loop until an event is waiting (`true`: [`WatchHandle::try_next`] takes it) or
+    /// the watcher is closed with none left (`false`), without taking the event. For a caller
+    /// whose wait may be cancelled after it ended (an asyncio task): the event stays queued.
+    pub async fn ready(&mut self) -> bool {
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await
+    }
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
-        let this = &mut *self;
-        this.hub.waker.register(cx.waker());
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        self.hub.waker.register(cx.waker());
         loop {
             let next_due = {
-                let hub = Arc::clone(&this.hub);
+                let hub = Arc::clone(&self.hub);
                 let mut table = lock(&hub.table);
-                if let Some(event) = table.ready.pop_front() {
-                    return Poll::Ready(Some(event));
+                if !table.ready.is_empty() {
+                    return Poll::Ready(true);
                 }
                 if table.closed {
-                    this.in_flight = FuturesUnordered::new();
-                    this.timer = None;
-                    return Poll::Ready(None);
+                    self.in_flight = FuturesUnordered::new();
+                    self.timer = None;
+                    return Poll::Ready(false);
                 }
-                this.launch(&mut table)
+                self.launch(&mut table)
             };
-            if let Poll::Ready(Some(done)) = this.in_flight.poll_next_unpin(cx) {
-                this.finished(done);
+            if let Poll::Ready(Some(done)) = self.in_flight.poll_next_unpin(cx) {
+                self.finished(done);
                 continue;
             }
             let Some(due) = next_due else {
-                this.timer = None;
+                self.timer = None;
                 return Poll::Pending;
             };
-            let timer = match &mut this.timer {
+            let timer = match &mut self.timer {
                 Some((at, timer)) if *at == due => timer,
                 slot => {
                     let sleep = Box::pin(tokio::time::sleep_until(due.into()));
@@ -650,7 +654,33 @@ impl Stream for Watcher {
             if timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            this.timer = None;
+            self.timer = None;
+        }
+    }
+}
+
+impl WatchHandle {
+    /// The oldest event waiting, if any, without waiting (see [`Watcher::ready`]).
+    pub fn try_next(&self) -> Option<WatchEvent> {
+        lock(&self.hub.table).ready.pop_front()
+    }
+}
+
+impl Stream for Watcher {
+    type Item = WatchEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
+        loop {
+            match self.poll_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(false) => return Poll::Ready(None),
+                // Another caller may take it first (`try_next`): then look again.
+                Poll::Ready(true) => {
+                    if let Some(event) = lock(&self.hub.table).ready.pop_front() {
+                        return Poll::Ready(Some(event));
+                    }
+                }
+            }
         }
     }
 }

@@ -418,12 +418,17 @@ class AsyncWatcher:
         return self
 
     async def __anext__(self) -> WatchEvent:
-        fut, token = self._native._next_async()
-        try:
-            event: Any = await fut
-        except BaseException:
-            self._core.cancel(token)
-            raise
-        if event is None:
-            raise StopAsyncIteration
-        return event  # type: ignore[no-any-return]
+        # The native task only waits until an event is there; it is taken here, on the loop,
+        # so a cancelled await leaves it queued for the next one.
+        while True:
+            fut, token = self._native._ready_async()
+            try:
+                ready: Any = await fut
+            except BaseException:
+                self._core.cancel(token)
+                raise
+            if not ready:
+                raise StopAsyncIteration
+            event = self._native._take()
+            if event is not None:
+                return event
