@@ -214,7 +214,10 @@ async fn an_order_a_webhook_answered_is_not_polled_again() {
     })
     .await;
     assert!(feed(&watcher, &fed_id, "order.code_received"));
-    let event = next(&mut watcher).await;
+    // Waiting without taking (what a cancellable caller does), then taking.
+    assert!(within(SOON, watcher.ready()).await);
+    let event = watcher.handle().try_next().expect("the event waits");
+    assert!(watcher.handle().try_next().is_none());
     assert_eq!(event.order_id, fed_id);
     assert!(event.from_webhook);
     assert_eq!(event.code(), Some("222222"));
