@@ -242,6 +242,12 @@ impl Table {
     }
 }
 
+/// `wait` after `now`, but no later than `deadline` (a duration too long for the clock included).
+fn later(now: Instant, wait: Duration, deadline: Instant) -> Instant {
+    now.checked_add(wait)
+        .map_or(deadline, |at| at.min(deadline))
+}
+
 /// What the watcher and its handles share.
 struct Hub {
     client: Client,
@@ -302,7 +308,7 @@ impl Hub {
                 if entry.slot.is_none() {
                     return; // in flight: rescheduled when its poll comes back
                 }
-                now + self.config.webhook_poll_interval
+                later(now, self.config.webhook_poll_interval, entry.deadline)
             }
             Look::Open(order) => {
                 entry.last = Some(Box::new(order));
@@ -311,10 +317,12 @@ impl Hub {
                 } else {
                     entry.interval
                 };
-                entry.interval = entry.interval.mul_f64(BACKOFF).min(entry.ceiling);
-                now + wait
+                entry.interval =
+                    Duration::try_from_secs_f64(entry.interval.as_secs_f64() * BACKOFF)
+                        .map_or(entry.ceiling, |grown| grown.min(entry.ceiling));
+                later(now, wait, entry.deadline)
             }
-            Look::Failed(at_least) => now + entry.interval.max(at_least),
+            Look::Failed(at_least) => later(now, entry.interval.max(at_least), entry.deadline),
         };
         table.schedule(id, next);
     }
@@ -346,7 +354,7 @@ impl Hub {
             },
         );
         // A fresh order has no code yet: the first poll waits one interval.
-        table.schedule(id, Instant::now() + options.poll_interval);
+        table.schedule(id, later(Instant::now(), options.poll_interval, deadline));
         if let Some(order) = self.fed.get(&id.to_owned()) {
             self.fed.remove(&id.to_owned());
             let look = table

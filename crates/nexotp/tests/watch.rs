@@ -322,3 +322,24 @@ async fn an_idle_order_is_polled_less_and_less_often() {
     let polls = requests_to(&sb, "GET", &format!("/order/{id}")).len();
     assert!((6..=13).contains(&polls), "{polls} polls");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durations_too_long_for_the_clock_are_cut_to_the_deadline() {
+    let (_sb, client) = setup_with(sandbox().code_delay(Duration::from_secs(60))).await;
+    let id = new_order(&client).await;
+    let mut watcher = client.watch_with(
+        nexotp::WatchConfig::default()
+            .max_poll_interval(Duration::MAX)
+            .webhook_poll_interval(Duration::MAX),
+    );
+    watcher
+        .add(
+            &id,
+            quick()
+                .timeout(Duration::from_millis(300))
+                .poll_interval(Duration::MAX),
+        )
+        .expect("add");
+    let event = next(&mut watcher).await;
+    assert_eq!(event.kind, WatchEventKind::TimedOut);
+}
