@@ -222,6 +222,11 @@ impl Core {
         state.client.clone().ok_or_else(|| closed(py))
     }
 
+    /// This client's log queue (flushed after each call).
+    pub fn logs(&self) -> &Arc<LogQueue> {
+        &self.logs
+    }
+
     /// The deadline of a whole call in seconds, when one is set.
     fn deadline(&self, py: Python<'_>) -> PyResult<Option<f64>> {
         Ok(self.client(py)?.config().deadline.map(|d| d.as_secs_f64()))
@@ -713,6 +718,12 @@ with_api_table!(client_impl! {
             })
         })
     }
+
+    /// One watcher for many orders (`nexotp.Watcher`): one event per new code and one per
+    /// order whose watch ends, polled in one loop inside the POLL budget.
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
+    }
 });
 
 /// The lazy iterator of `Client.iter_transactions()`. Created in one process, it keeps that
@@ -866,6 +877,10 @@ with_api_table!(async_core_impl! {
                 core: self.core.clone(),
             })
         })
+    }
+
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
     }
 });
 

@@ -171,7 +171,7 @@ fn order_request(
 }
 
 /// `wait_for_code`'s options: `None` keeps the core's default (`WaitOptions::default()`).
-fn wait_options(
+pub(crate) fn wait_options(
     timeout: Option<&Bound<'_, PyAny>>,
     poll_interval: Option<&Bound<'_, PyAny>>,
     cancel_on_timeout: Option<&Bound<'_, PyAny>>,

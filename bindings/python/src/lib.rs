@@ -21,6 +21,7 @@ mod models;
 mod runtime;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod watch;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
@@ -137,6 +138,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncCore>()?;
     m.add_class::<client::AsyncPager>()?;
     m.add_class::<client::TransactionIterator>()?;
+    m.add_class::<watch::Watcher>()?;
+    m.add_class::<watch::PyWatchEvent>()?;
     m.add_class::<bridge::Bridge>()?;
     m.add_class::<bridge::Call>()?;
     m.add_class::<models::PyAccount>()?;
