@@ -276,6 +276,15 @@ pub trait RateLimitStore: Send + Sync + fmt::Debug {
     /// clock: a store elsewhere takes the time left (`until - now`) onto its own clock.
     async fn pause_until(&self, key: &BucketKey, until: SystemTime) -> Result<(), StoreError>;
 
+    /// How many workers (processes, or stores) shared `namespace`'s buckets lately, as this
+    /// store last saw it (default 1). While the store fails, the client divides its limits by
+    /// it, so a fleet that falls back to in-memory buckets all at once still keeps to them
+    /// together.
+    fn workers(&self, namespace: &str) -> u32 {
+        let _ = namespace;
+        1
+    }
+
     /// Learns from an answer's `X-RateLimit-*` headers. By default, when none are left, pauses
     /// until [`ServerLimits::pause_until`], so the next call waits instead of collecting a 429.
     async fn feed(&self, key: &BucketKey, limits: ServerLimits) -> Result<(), StoreError> {
@@ -319,6 +328,16 @@ impl BucketLimit {
         Duration::try_from_secs_f64(1.0 / self.per_second)
             .unwrap_or(Duration::from_secs(1000))
             .min(Duration::from_secs(1000))
+    }
+
+    /// One worker's share when `workers` share this limit: the rate divided, the burst too
+    /// (at least 1).
+    pub fn share(self, workers: u32) -> BucketLimit {
+        let workers = workers.max(1);
+        BucketLimit {
+            per_second: self.per_second / f64::from(workers),
+            burst: (self.burst / workers).max(1),
+        }
     }
 
     /// How far ahead of the even schedule a call may go: `burst - 1` intervals.

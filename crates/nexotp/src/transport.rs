@@ -406,8 +406,12 @@ impl Transport {
         let key = self.key(bucket);
         let limit = self.limits[bucket.index()];
         let outcome = self.store.reserve(&key, limit).await;
-        self.answered(outcome)
-            .unwrap_or_else(|| self.fallback.reserve_now(&key, limit))
+        self.answered(outcome).unwrap_or_else(|| {
+            // This worker's share of the limit, while the fleet cannot coordinate.
+            let workers = self.store.workers(&self.namespace);
+            self.fallback
+                .reserve_now(&key, limit.map(|l| l.share(workers)))
+        })
     }
 
     /// The pause of `bucket`, from the store or, while it fails, the fallback.

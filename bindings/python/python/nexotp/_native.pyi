@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Literal, Union, final
+from typing import Any, Iterable, Iterator, Literal, Mapping, Union, final
 
 from ._enums import OrderStatus
 from .errors import OrderOutcomeUnknownError
@@ -321,6 +321,8 @@ class Client:
         max_connections: int | None = None,
         pool_idle_timeout: float | None = None,
         max_idle_connections: int | None = None,
+        rate_limit_store: str | None = None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None = None,
     ) -> Client: ...
     @property
     def base_url(self) -> str: ...
@@ -392,6 +394,8 @@ class AsyncCore:
         max_connections: int | None,
         pool_idle_timeout: float | None,
         max_idle_connections: int | None,
+        rate_limit_store: str | None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None,
     ) -> AsyncCore: ...
     @property
     def base_url(self) -> str: ...

@@ -6,7 +6,8 @@
 //! hash per bucket holding `tat` (GCRA), `pause_until` and `pause_window` in microseconds of
 //! Redis time; the namespace is a hash of the API key and base URL (never the key), in braces
 //! so that a cluster keeps an account's buckets on one slot. Every key expires a minute after
-//! its state stops mattering.
+//! its state stops mattering. A sorted set per namespace (`...:workers`) counts the stores that
+//! reserved in the last 30 s, so that in an outage each worker takes its share of the limits.
 //!
 //! Redis is an optimisation, never a dependency of a call: each operation has a time limit of
 //! a few milliseconds, and a store that fails or is slow answers [`StoreError`] at once, which
@@ -14,6 +15,7 @@
 //! again for [`RETRY_AFTER_FAILURE`], so an outage costs the calls nothing; the redis crate's
 //! `ConnectionManager` reconnects meanwhile.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,26 +47,32 @@ local function keep(key, last)
 end
 ";
 
-/// ARGV: interval µs (0: no limit), tolerance µs, keep ms. Returns {kind, wait µs, window µs}:
-/// kind 0 go, 1 paused, 2 reserved.
+/// KEYS: the bucket, the namespace's workers (a sorted set of store ids by last reservation).
+/// ARGV: interval µs (0: no limit), tolerance µs, this store's id, keep ms. Returns {kind,
+/// wait µs, window µs, workers}: kind 0 go, 1 paused, 2 reserved; workers seen in the last
+/// 30 s.
 const RESERVE: &str = r"
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 30000000)
+redis.call('PEXPIRE', KEYS[2], ARGV[#ARGV])
+local workers = redis.call('ZCARD', KEYS[2])
 local s = redis.call('HMGET', KEYS[1], 'pause_until', 'pause_window', 'tat')
 local paused = tonumber(s[1]) or 0
 if paused > now then
-  return {1, paused - now, tonumber(s[2]) or 0}
+  return {1, paused - now, tonumber(s[2]) or 0, workers}
 end
 local interval = tonumber(ARGV[1])
 if interval <= 0 then
-  return {0, 0, 0}
+  return {0, 0, 0, workers}
 end
 local tat = math.max(tonumber(s[3]) or 0, now)
 local go_at = tat - tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat + interval))
 keep(KEYS[1], tat + interval)
 if go_at > now then
-  return {2, go_at - now, 0}
+  return {2, go_at - now, 0, workers}
 end
-return {0, 0, 0}
+return {0, 0, 0, workers}
 ";
 
 /// ARGV: pause length µs, keep ms. Never shortens a longer pause.
@@ -118,6 +126,10 @@ pub struct RedisStore {
     secrets: Vec<String>,
     retry_at: Mutex<Option<Instant>>,
     scripts: Scripts,
+    /// This store's name among the workers of a namespace.
+    id: String,
+    /// Workers last seen per namespace.
+    workers: Mutex<HashMap<String, u32>>,
 }
 
 struct Scripts {
@@ -171,6 +183,8 @@ impl RedisStore {
             shown: shown.to_string(),
             secrets,
             retry_at: Mutex::new(None),
+            id: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+            workers: Mutex::new(HashMap::new()),
             scripts: Scripts {
                 reserve: redis::Script::new(&format!("{PRELUDE}{RESERVE}")),
                 pause: redis::Script::new(&format!("{PRELUDE}{PAUSE}")),
@@ -257,9 +271,11 @@ impl RedisStore {
             )));
         }
         let redis_key = format!("nexotp:rl:{{{}}}:{}", key.namespace(), key.bucket());
+        let workers_key = format!("nexotp:rl:{{{}}}:workers", key.namespace());
         let call = async {
             let mut connection = self.manager().await?;
             let mut invocation = script.key(redis_key);
+            invocation.key(workers_key);
             for arg in args {
                 invocation.arg(arg);
             }
@@ -308,20 +324,30 @@ impl RateLimitStore for RedisStore {
             .run(
                 &self.scripts.reserve,
                 key,
-                &[micros(interval), micros(tolerance)],
+                &[micros(interval), micros(tolerance), self.id.clone()],
             )
             .await?;
+        if let Some(&workers) = values.get(3) {
+            lock(&self.workers).insert(
+                key.namespace().to_owned(),
+                u32::try_from(workers).unwrap_or(1).max(1),
+            );
+        }
         match values[..] {
             [0, ..] => Ok(Admission::Go),
-            [1, wait, window] => Ok(Admission::Paused {
+            [1, wait, window, _] => Ok(Admission::Paused {
                 wait: from_micros(wait),
                 window: from_micros(window),
             }),
-            [2, wait, _] => Ok(Admission::Reserved {
+            [2, wait, _, _] => Ok(Admission::Reserved {
                 wait: from_micros(wait),
             }),
             _ => Err(unexpected(&values)),
         }
+    }
+
+    fn workers(&self, namespace: &str) -> u32 {
+        lock(&self.workers).get(namespace).copied().unwrap_or(1)
     }
 
     async fn pause_left(&self, key: &BucketKey) -> std::result::Result<Option<Pause>, StoreError> {
