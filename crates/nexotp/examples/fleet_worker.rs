@@ -31,7 +31,9 @@ struct Report {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let order_id = var("FLEET_ORDER_ID");
-    let polls = Arc::new(AtomicI64::new(var("FLEET_POLLS").parse().expect("FLEET_POLLS")));
+    let polls = Arc::new(AtomicI64::new(
+        var("FLEET_POLLS").parse().expect("FLEET_POLLS"),
+    ));
     let orders = Arc::new(AtomicI64::new(
         var("FLEET_ORDERS").parse().expect("FLEET_ORDERS"),
     ));
