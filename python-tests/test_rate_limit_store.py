@@ -5,6 +5,7 @@ limit for both; an unreachable Redis never fails a call and never shows its pass
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import threading
@@ -41,13 +42,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_an_unreachable_redis_never_fails_a_call(sandbox: Sandbox) -> None:
+def test_an_unreachable_redis_never_fails_a_call(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
     url = f"redis://:Pa55WORD@127.0.0.1:{free_port()}/0"
+    caplog.set_level(logging.WARNING, logger="nexotp")
     with sandbox.client(rate_limit_store=url, rate_limits={"GENERAL": (50, 5)}) as client:
         assert "Pa55WORD" not in repr(client)
         for _ in range(5):
             assert client.countries()
     assert len(sandbox.api_requests("GET", "/countries")) == 5
+    # The outage is logged once, without the password.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "rate-limit store unavailable" in warnings[0]
+    assert "Pa55WORD" not in caplog.text
 
 
 def test_the_environment_names_the_store(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:

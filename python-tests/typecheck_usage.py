@@ -45,6 +45,13 @@ def lost_order() -> nexotp.OrderOutcomeUnknownError:
     )
 
 
+def fleet_settings(url: str, key: str) -> None:
+    shared = nexotp.Client(key, base_url=url, rate_limit_store="memory", rate_limits={"POLL": (20, 1), "ORDER": 5})
+    text = nexotp.AsyncClient(key, base_url=url, rate_limits="POLL=20/s,burst=1; ORDER=5/s")
+    shared.close()
+    del text
+
+
 def sync_flow(url: str, key: str) -> None:
     with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2, deadline=None) as client:
         base: str = client.base_url

@@ -194,10 +194,12 @@ def main() -> int:
         r = run(name, sandbox_bin, rust_worker, store, kill)
         figures.append(r)
         print("  " + json.dumps(r), flush=True)
-        check(r["polls"] == POLLS, f"{r['polls']} of {POLLS} polls answered")
-        check(r["distinct_orders"] == ORDERS == r["orders"] and r["orders_created_by_sandbox"] == ORDERS,
+        check(r["distinct_orders"] == r["orders"] == r["orders_created_by_sandbox"],
               f"{r['orders']} orders returned, {r['distinct_orders']} distinct, "
               f"{r['orders_created_by_sandbox']} created by the sandbox (no duplicate)")
+        if store:
+            check(r["polls"] == POLLS and r["orders"] == ORDERS,
+                  f"{r['polls']} of {POLLS} polls and {r['orders']} of {ORDERS} orders answered")
         if name == "shared":
             check(r["errors"] == 0, f"{r['errors']} errors surfaced to callers")
             check(r["sandbox_429s"] == 0, f"the sandbox sent {r['sandbox_429s']} 429s")
