@@ -47,9 +47,11 @@ def lost_order() -> nexotp.OrderOutcomeUnknownError:
 
 def fleet_settings(url: str, key: str) -> None:
     shared = nexotp.Client(key, base_url=url, rate_limit_store="memory", rate_limits={"POLL": (20, 1), "ORDER": 5})
-    text = nexotp.AsyncClient(key, base_url=url, rate_limits="POLL=20/s,burst=1; ORDER=5/s")
+    countries: list[nexotp.Country] = shared.countries()
+    assert countries
     shared.close()
-    del text
+    text = nexotp.AsyncClient(key, base_url=url, rate_limits="POLL=20/s,burst=1; ORDER=5/s")
+    asyncio.run(text.close())
 
 
 def sync_flow(url: str, key: str) -> None:
@@ -206,6 +208,7 @@ def exceptions() -> None:
 
 
 def main(url: str, key: str) -> None:
+    fleet_settings(url, key)
     sync_flow(url, key)
     asyncio.run(async_flow(url, key))
     webhooks()
