@@ -304,7 +304,12 @@ class TransactionIterator(Iterator[Transaction]):
 
 class Client:
     """A NexOTP API client (blocking, thread-safe). Configuration from the arguments, else
-    ``NEXOTP_API_KEY`` / ``NEXOTP_BASE_URL``. Every blocking call releases the GIL."""
+    ``NEXOTP_API_KEY`` / ``NEXOTP_BASE_URL``. Every blocking call releases the GIL.
+
+    ``rate_limit_store="redis://host:6379/0"`` (else ``NEXOTP_RATE_LIMIT_STORE``) shares the rate
+    buckets with every process using the same key; ``rate_limits`` (``"POLL=20/s,burst=1"`` or
+    ``{"POLL": (20, 1), "ORDER": 5}``, else ``NEXOTP_RATE_LIMITS``) sets client-side limits,
+    shared through that store. Redis down or slow never fails a call."""
     def __new__(
         cls,
         api_key: str | None = None,
