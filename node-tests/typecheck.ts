@@ -26,6 +26,7 @@ import {
   OrderClosedError,
   WebhookVerificationError,
   AbortError,
+  Watcher,
 } from 'nexotp';
 import type {
   Account,
@@ -48,6 +49,9 @@ import type {
   ReconcileOutcome,
   RequestOptions,
   UnknownOutcomeOperation,
+  WatchOptions,
+  WatchEvent,
+  WatchEventKind,
 } from 'nexotp';
 import * as http from 'node:http';
 
@@ -213,5 +217,27 @@ async function errors(client: Client): Promise<void> {
   void e;
 }
 
+async function watching(client: Client, event: WebhookEvent): Promise<void> {
+  const watcher: Watcher = client.watch();
+  const options: WatchOptions = { timeoutMs: 60_000, pollIntervalMs: 2000, cancelOnTimeout: true, excludeCodes: ['1'] };
+  watcher.add('5001', options).add(5002);
+  const removed: boolean = watcher.remove('5002');
+  const fed: boolean = watcher.feed(event);
+  const size: number = watcher.size;
+  for await (const e of watcher) {
+    const ev: WatchEvent = e;
+    const kind: WatchEventKind = ev.kind;
+    const code: string | undefined = ev.code;
+    const order: Order | undefined = ev.order;
+    const error: NexOTPError | undefined = ev.error;
+    void [kind, code, order, error, ev.orderId, ev.cancelled, ev.fromWebhook];
+  }
+  const step: IteratorResult<WatchEvent, undefined> = await watcher.next();
+  watcher.close();
+  const closed: boolean = watcher.closed;
+  void [removed, fed, size, step, closed];
+}
+
 void everyCall;
+void watching;
 void errors;

@@ -207,8 +207,38 @@ def exceptions() -> None:
     _ = (status.value, nexotp.OrderStatus.RECEIVED, nexotp.__version__)
 
 
+def watching(url: str, key: str) -> None:
+    with nexotp.Client(key, base_url=url) as client, client.watch() as watcher:
+        order = client.create_order("svc_telegram", "cty_us")
+        watcher.add(order.id, timeout=20, poll_interval=0.05, cancel_on_timeout=False, exclude_codes=[])
+        removed: bool = watcher.remove("1")
+        for event in watcher:
+            kind: str = event.kind
+            code: str | None = event.code
+            found: nexotp.Order | None = event.order
+            error: BaseException | None = event.error
+            _ = (kind, code, found, error, event.order_id, event.cancelled, event.from_webhook)
+            break
+        count: int = len(watcher)
+        closed: bool = watcher.closed
+        _ = (removed, count, closed)
+
+    async def run() -> None:
+        async with nexotp.AsyncClient(key, base_url=url) as client:
+            order = await client.create_order("svc_telegram", "cty_us")
+            async with client.watch() as watcher:
+                watcher.add(order.id, timeout=20, poll_interval=0.05)
+                async for event in watcher:
+                    got: nexotp.WatchEvent = event
+                    _ = got.code
+                    break
+
+    asyncio.run(run())
+
+
 def main(url: str, key: str) -> None:
     fleet_settings(url, key)
+    watching(url, key)
     sync_flow(url, key)
     asyncio.run(async_flow(url, key))
     webhooks()

@@ -190,6 +190,92 @@ export interface WaitForCodeOptions {
   excludeCodes?: string[];
 }
 
+/** Options of `watcher.add(...)`: those of `waitForCode`, per order, without `signal`. */
+export interface WatchOptions {
+  /** Stop following the order after this many ms (a `'timedOut'` event). Default 300000. */
+  timeoutMs?: number;
+  /**
+   * Time before the first poll, in ms, and the start of the order's poll interval, which grows
+   * by half after every poll that finds nothing new (up to 30 s). Default 3000.
+   */
+  pollIntervalMs?: number;
+  /** On timeout, cancel the order to recover the money (the event's `cancelled` says so). */
+  cancelOnTimeout?: boolean;
+  /** Codes that do not count (codes seen before a resend by this client are skipped anyway). */
+  excludeCodes?: string[];
+}
+
+/** What happened to a watched order. */
+export type WatchEventKind = 'code' | 'completed' | 'cancelled' | 'expired' | 'timedOut' | 'failed';
+
+/**
+ * One event of a {@link Watcher}: a new code, or the end of an order's watch. Each order added
+ * yields exactly one event, after which it is no longer followed.
+ */
+export interface WatchEvent {
+  /** `'code'` (a code not seen before: `code` and `order` have it), or how the watch ended. */
+  kind: WatchEventKind;
+  /** The order it is about. */
+  orderId: string;
+  /** The order as last seen (always there for `'code'`). */
+  order?: Order;
+  /** The new code, for `'code'`. */
+  code?: string;
+  /** For `'timedOut'`: whether `cancelOnTimeout` cancelled the order. */
+  cancelled: boolean;
+  /** For `'failed'` (the order cannot be polled: not found, bad key): why. */
+  error?: NexOTPError;
+  /** Whether a fed webhook delivery, rather than a poll, brought it. */
+  fromWebhook: boolean;
+}
+
+/**
+ * Follows many orders in one polling loop: polls take turns fairly, go through the client's
+ * rate buckets (so they stay inside the POLL budget, shared through the client's rate-limit
+ * store), and an order that keeps answering "nothing yet" is polled less and less often. Use it
+ * as an async iterator; add and remove orders at any time, even while iterating. It polls only
+ * while iterated; `close()` (or leaving a `for await` loop) ends it and keeps nothing alive.
+ *
+ * @example
+ * const watcher = client.watch();
+ * for (const id of orderIds) watcher.add(id, { timeoutMs: 600_000, cancelOnTimeout: true });
+ * for await (const event of watcher) {
+ *   if (event.kind === 'code') console.log(event.orderId, event.code);
+ *   else console.log(event.orderId, 'ended:', event.kind);
+ *   if (watcher.size === 0) break; // leaving the loop closes the watcher
+ * }
+ */
+export declare class Watcher implements AsyncIterableIterator<WatchEvent> {
+  private constructor();
+  /**
+   * Follows order `id` until its first new code, its end, or `timeoutMs`. Codes it had before
+   * this client resent it, and codes this watcher already gave for it, do not count. Adding an
+   * order already followed restarts its watch. Throws {@link InvalidArgumentError} on a bad id
+   * or option, or once closed. Returns the watcher.
+   */
+  add(id: string | number, options?: WatchOptions): this;
+  /** Stops following order `id` (no event comes for it); whether it was followed. */
+  remove(id: string | number): boolean;
+  /**
+   * Feeds a delivery verified with {@link verifyWebhook}: a new code or the order's end becomes
+   * its event at once and the order is not polled again; any other delivery about a followed
+   * order makes its polls a rare fallback (every 2 min). Returns whether it was about a
+   * followed order (a delivery for an order not added yet is kept for when it is).
+   */
+  feed(event: WebhookEvent): boolean;
+  /** Stops the watcher: nothing more is polled, and iteration ends. Idempotent. */
+  close(): void;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** How many orders are followed. */
+  readonly size: number;
+  /** The next event; `done` once closed. */
+  next(): Promise<IteratorResult<WatchEvent, undefined>>;
+  /** Closes the watcher (called when a `for await` loop is left). */
+  return(): Promise<IteratorResult<WatchEvent, undefined>>;
+  [Symbol.asyncIterator](): this;
+}
+
 /** What `client.createWebhook(...)` registers. */
 export interface CreateWebhookRequest {
   /** Where deliveries go: https (http only for localhost / loopback receivers). */
@@ -284,6 +370,11 @@ export declare class Client {
    * the order when `cancelOnTimeout` is set) or `signal` aborts ({@link AbortError}, at once).
    */
   waitForCode(id: string | number, options?: WaitForCodeOptions): Promise<Order>;
+  /**
+   * One watcher for many orders (see {@link Watcher}): one event per new code and one per order
+   * whose watch ends, inside the POLL budget, webhooks optionally fed in.
+   */
+  watch(): Watcher;
   /** `GET /webhooks`. */
   webhooks(): Promise<Webhook[]>;
   /**

@@ -416,17 +416,7 @@ class Client {
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw invalid('signal', `must be an AbortSignal, got ${describe(signal)}`);
     }
-    let excludeCodes;
-    if (o.excludeCodes !== undefined) {
-      if (!Array.isArray(o.excludeCodes)) throw invalid('excludeCodes', `must be an array of strings, got ${describe(o.excludeCodes)}`);
-      excludeCodes = o.excludeCodes.map((c, n) => str(`excludeCodes[${n}]`, c));
-    }
-    const input = {
-      timeoutMs: optMs('timeoutMs', o.timeoutMs),
-      pollIntervalMs: optMs('pollIntervalMs', o.pollIntervalMs),
-      cancelOnTimeout: optBool('cancelOnTimeout', o.cancelOnTimeout),
-      excludeCodes,
-    };
+    const input = waitInput(o);
     if (signal && signal.aborted) throw abortError(signal);
     const handle = call(() => this.#native.waitHandle(i, input));
     if (!signal) {
@@ -449,6 +439,14 @@ class Client {
         },
       );
     });
+  }
+
+  /**
+   * One watcher for many orders: `add` them (now or while iterating), then
+   * `for await (const event of watcher)`. See `Watcher`.
+   */
+  watch() {
+    return new Watcher(call(() => this.#native.watch()), kWrap);
   }
 
   async webhooks() {
@@ -504,6 +502,90 @@ class Client {
   }
 }
 
+const WATCH_OPTIONS = ['timeoutMs', 'pollIntervalMs', 'cancelOnTimeout', 'excludeCodes'];
+
+/** `waitForCode`'s options without `signal`, type-checked. */
+function waitInput(o) {
+  let excludeCodes;
+  if (o.excludeCodes !== undefined) {
+    if (!Array.isArray(o.excludeCodes)) throw invalid('excludeCodes', `must be an array of strings, got ${describe(o.excludeCodes)}`);
+    excludeCodes = o.excludeCodes.map((c, n) => str(`excludeCodes[${n}]`, c));
+  }
+  return {
+    timeoutMs: optMs('timeoutMs', o.timeoutMs),
+    pollIntervalMs: optMs('pollIntervalMs', o.pollIntervalMs),
+    cancelOnTimeout: optBool('cancelOnTimeout', o.cancelOnTimeout),
+    excludeCodes,
+  };
+}
+
+/**
+ * Follows many orders in one polling loop (the core's watcher): an async iterator of events,
+ * one per new code and one per order whose watch ends. It polls only while iterated, and a
+ * pending `next()` keeps the process alive like any pending call; `close()` (or leaving a
+ * `for await` loop, which calls `return()`) ends the iteration and releases everything.
+ */
+class Watcher {
+  #native;
+
+  constructor(nativeWatcher, wrap) {
+    if (wrap !== kWrap) throw new TypeError('use client.watch()');
+    this.#native = nativeWatcher;
+  }
+
+  add(orderId, options) {
+    const i = id('id', orderId);
+    const input = waitInput(opts('options', options, WATCH_OPTIONS));
+    call(() => this.#native.add(i, input));
+    return this;
+  }
+
+  remove(orderId) {
+    const i = id('id', orderId);
+    return this.#native.remove(i);
+  }
+
+  feed(event) {
+    if (event === null || typeof event !== 'object' || event.raw === null || typeof event.raw !== 'object') {
+      throw invalid('event', `must be a WebhookEvent returned by verifyWebhook, got ${describe(event)}`);
+    }
+    const body = JSON.stringify(event.raw);
+    return call(() => this.#native.feed(body));
+  }
+
+  close() {
+    this.#native.close();
+  }
+
+  get closed() {
+    return this.#native.closed;
+  }
+
+  get size() {
+    return this.#native.size;
+  }
+
+  async next() {
+    const event = await submit((t) => this.#native.next(t));
+    if (event === null) return { value: undefined, done: true };
+    if (event.error !== undefined) event.error = fromPayload(event.error);
+    return { value: event, done: false };
+  }
+
+  async return() {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `Watcher ${inspect({ size: this.size, closed: this.closed }, options)}`;
+  }
+}
+
 function payloadBuffer(value) {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (Buffer.isBuffer(value)) return value;
@@ -540,6 +622,7 @@ const SIGNATURE_HEADER = 'x-nexotp-signature';
 
 module.exports = {
   Client,
+  Watcher,
   verifyWebhook,
   signWebhook,
   SIGNATURE_HEADER,

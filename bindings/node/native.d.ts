@@ -56,6 +56,8 @@ export declare class Client {
   resendOrder(ticket: number, id: string): void
   /** Prepares a wait for order `id`'s code; `run()` starts it, `cancel()` stops it. */
   waitHandle(id: string, options: WaitInput): WaitHandle
+  /** A watcher for many orders (the core's `Client::watch`). */
+  watch(): Watcher
   /** `GET /webhooks`. */
   webhooks(ticket: number): void
   /** `POST /webhooks`: `events` as a list or a comma-separated string. */
@@ -90,6 +92,27 @@ export declare class WaitHandle {
   run(ticket: number): void
   /** Stops the wait (idempotent). */
   cancel(): void
+}
+
+/** A watcher over many orders (native half; `index.js` makes it an async iterator). */
+export declare class Watcher {
+  /** Follows order `id` (the core's `WatchHandle::add`). */
+  add(id: string, options: WaitInput): void
+  /** Stops following order `id`; whether it was followed. */
+  remove(id: string): boolean
+  /**
+   * Feeds a verified delivery, given as its body's JSON text; whether it was about a
+   * watched order.
+   */
+  feed(body: string): boolean
+  /** Stops the watcher (idempotent): a pending `next` then gives `null`. */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** How many orders are followed. */
+  get size(): number
+  /** The next event, or `null` once closed. */
+  next(ticket: number): void
 }
 
 /**

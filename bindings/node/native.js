@@ -839,6 +839,7 @@ module.exports.Client = nativeBinding.Client
 module.exports.Dispatcher = nativeBinding.Dispatcher
 module.exports.TransactionPager = nativeBinding.TransactionPager
 module.exports.WaitHandle = nativeBinding.WaitHandle
+module.exports.Watcher = nativeBinding.Watcher
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicSync = nativeBinding._debugPanicSync
 module.exports.signWebhook = nativeBinding.signWebhook

@@ -164,6 +164,24 @@ pub struct WaitInput {
     pub exclude_codes: Option<Vec<String>>,
 }
 
+/// `waitForCode`'s and `watcher.add`'s options as the core's.
+pub(crate) fn wait_options(options: WaitInput) -> Result<nexotp::WaitOptions, NativeError> {
+    let mut wait = nexotp::WaitOptions::default();
+    if let Some(ms) = options.timeout_ms {
+        wait = wait.timeout(duration("timeoutMs", ms)?);
+    }
+    if let Some(ms) = options.poll_interval_ms {
+        wait = wait.poll_interval(duration("pollIntervalMs", ms)?);
+    }
+    if let Some(cancel) = options.cancel_on_timeout {
+        wait = wait.cancel_on_timeout(cancel);
+    }
+    if let Some(codes) = options.exclude_codes {
+        wait = wait.exclude_codes(codes);
+    }
+    Ok(wait)
+}
+
 /// Milliseconds from JS as a [`Duration`], by the core's rules (finite, not negative, at most a
 /// year; the same rules and messages as Python's seconds).
 fn duration(argument: &'static str, ms: f64) -> Result<Duration, NativeError> {
@@ -427,27 +445,20 @@ impl Client {
     #[napi]
     pub fn wait_handle(&self, id: String, options: WaitInput) -> napi::Result<WaitHandle> {
         guard::call(|| {
-            let mut wait = nexotp::WaitOptions::default();
-            if let Some(ms) = options.timeout_ms {
-                wait = wait.timeout(duration("timeoutMs", ms)?);
-            }
-            if let Some(ms) = options.poll_interval_ms {
-                wait = wait.poll_interval(duration("pollIntervalMs", ms)?);
-            }
-            if let Some(cancel) = options.cancel_on_timeout {
-                wait = wait.cancel_on_timeout(cancel);
-            }
-            if let Some(codes) = options.exclude_codes {
-                wait = wait.exclude_codes(codes);
-            }
             Ok::<_, NativeError>(WaitHandle {
                 client: self.inner.clone(),
                 id,
-                options: wait,
+                options: wait_options(options)?,
                 token: CancellationToken::new(),
                 dispatch: self.dispatch.clone(),
             })
         })
+    }
+
+    /// A watcher for many orders (the core's `Client::watch`).
+    #[napi]
+    pub fn watch(&self) -> crate::watch::Watcher {
+        crate::watch::Watcher::new(self.inner.watch(), self.dispatch.clone())
     }
 
     /// `GET /webhooks`.

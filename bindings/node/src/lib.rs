@@ -23,6 +23,7 @@ mod dispatch;
 mod error;
 mod guard;
 mod models;
+mod watch;
 mod webhook;
 
 pub use client::{
@@ -34,6 +35,7 @@ pub use models::{
     Account, Country, Order, Pool, Price, Reconciliation, Service, Transaction, TransactionPage,
     Webhook, WebhookDeleted, WebhookEvent,
 };
+pub use watch::Watcher;
 pub use webhook::{sign_webhook, verify_webhook};
 
 use napi::Env;

@@ -255,6 +255,11 @@ impl Core {
         state.client.clone().ok_or_else(|| closed(py))
     }
 
+    /// This client's log queue (flushed after each call).
+    pub fn logs(&self) -> &Arc<LogQueue> {
+        &self.logs
+    }
+
     /// The deadline of a whole call in seconds, when one is set.
     fn deadline(&self, py: Python<'_>) -> PyResult<Option<f64>> {
         Ok(self.client(py)?.config().deadline.map(|d| d.as_secs_f64()))
@@ -440,7 +445,7 @@ fn order_request(
 }
 
 /// `wait_for_code`'s options: `None` keeps the core's default (`WaitOptions::default()`).
-fn wait_options(
+pub(crate) fn wait_options(
     timeout: Option<&Bound<'_, PyAny>>,
     poll_interval: Option<&Bound<'_, PyAny>>,
     cancel_on_timeout: Option<&Bound<'_, PyAny>>,
@@ -790,6 +795,12 @@ impl Client {
         })
     }
 
+    /// One watcher for many orders (`nexotp.Watcher`): one event per new code and one per
+    /// order whose watch ends, polled in one loop inside the POLL budget.
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
+    }
+
     /// `GET /webhooks`.
     fn webhooks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guard(|| {
@@ -1120,6 +1131,10 @@ impl AsyncCore {
                 move |c| async move { c.wait_for_code(&id, options).await },
             )
         })
+    }
+
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
     }
 
     fn webhooks<'py>(&self, py: Python<'py>) -> Started<'py> {

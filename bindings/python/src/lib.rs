@@ -18,6 +18,7 @@ mod errors;
 mod logs;
 mod models;
 mod runtime;
+mod watch;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
@@ -170,6 +171,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncCore>()?;
     m.add_class::<client::AsyncPager>()?;
     m.add_class::<client::TransactionIterator>()?;
+    m.add_class::<watch::Watcher>()?;
+    m.add_class::<watch::PyWatchEvent>()?;
     m.add_class::<bridge::Bridge>()?;
     m.add_class::<models::PyAccount>()?;
     m.add_class::<models::PyTransaction>()?;

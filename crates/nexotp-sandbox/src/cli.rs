@@ -32,6 +32,10 @@ pub struct SandboxArgs {
     /// Milliseconds from order creation (or resend) to the code's arrival.
     #[arg(long, default_value_t = 2000)]
     pub code_delay_ms: u64,
+    /// Spreads code arrivals: each code comes up to this many milliseconds after
+    /// --code-delay-ms (a seeded share per order; 0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub code_delay_spread_ms: u64,
     /// Seconds after which a pending order expires and is refunded.
     #[arg(long, default_value_t = 1200)]
     pub order_ttl_s: u64,
@@ -193,6 +197,7 @@ impl SandboxArgs {
             .api_key(self.api_key.clone())
             .seed(self.seed)
             .code_delay(Duration::from_millis(self.code_delay_ms))
+            .code_delay_spread(Duration::from_millis(self.code_delay_spread_ms))
             .order_ttl(Duration::from_secs(self.order_ttl_s))
             .initial_balance(self.balance)
             .faults(faults)

@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub api_key: String,
     pub seed: u64,
     pub code_delay: Duration,
+    pub code_delay_spread: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
     pub stock: Option<u32>,
@@ -44,6 +45,7 @@ impl Config {
         StateConfig {
             seed: self.seed,
             code_delay: self.code_delay,
+            code_delay_spread: self.code_delay_spread,
             order_ttl: self.order_ttl,
             initial_balance: self.initial_balance,
             stock: self.stock,
@@ -68,6 +70,7 @@ impl Default for SandboxBuilder {
                 api_key: DEFAULT_API_KEY.to_string(),
                 seed: DEFAULT_SEED,
                 code_delay: Duration::from_secs(2),
+                code_delay_spread: Duration::ZERO,
                 order_ttl: Duration::from_secs(20 * 60),
                 initial_balance: Decimal::new(2500, 2),
                 stock: None,
@@ -99,6 +102,15 @@ impl SandboxBuilder {
     /// Time from order creation (or resend) to the code's arrival (default 2 s).
     pub fn code_delay(mut self, delay: Duration) -> Self {
         self.config.code_delay = delay.min(MAX_DURATION);
+        self
+    }
+
+    /// Spreads code arrivals: each order's code comes `code_delay` plus a seeded share (0 to
+    /// 100 %) of `spread` after creation or resend (default 0: all after exactly
+    /// `code_delay`). `code_delay(1 s)` with `code_delay_spread(30 s)` makes the codes of
+    /// thousands of orders arrive evenly over 30 seconds.
+    pub fn code_delay_spread(mut self, spread: Duration) -> Self {
+        self.config.code_delay_spread = spread.min(MAX_DURATION);
         self
     }
 

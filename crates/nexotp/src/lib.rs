@@ -62,6 +62,7 @@ mod timestamp;
 mod transport;
 mod validate;
 mod wait;
+mod watch;
 pub mod webhook;
 
 #[cfg(feature = "redis")]
@@ -82,6 +83,7 @@ pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager
 pub use reconcile::{RECONCILE_CLOCK_SKEW, ReconcileOutcome, Reconciled};
 pub use rust_decimal::Decimal;
 pub use timestamp::parse_timestamp;
+pub use watch::{WatchConfig, WatchEvent, WatchEventKind, WatchHandle, Watcher};
 pub use webhook::{WebhookEvent, WebhookSecret};
 
 /// Locks a mutex, recovering it if a panicking thread poisoned it: the guarded state (bucket

@@ -26,14 +26,16 @@ if TYPE_CHECKING:
         Service,
         Transaction,
         TransactionPage,
+        WatchEvent,
         Webhook,
         WebhookDeleted,
+        WebhookEvent,
     )
     from .errors import OrderOutcomeUnknownError
 
     Money = Union[Decimal, int, str, float]
 
-__all__ = ["AsyncClient", "AsyncTransactionIterator"]
+__all__ = ["AsyncClient", "AsyncTransactionIterator", "AsyncWatcher"]
 
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
@@ -279,6 +281,11 @@ class AsyncClient:
             self._core.cancel(token)
             raise
 
+    def watch(self) -> AsyncWatcher:
+        """One watcher for many orders (``async for event in watcher``): one event per new code
+        and one per order whose watch ends, polled in one loop inside the POLL budget."""
+        return AsyncWatcher(self._core.watch(), self._core)
+
     async def webhooks(self) -> list[Webhook]:
         """``GET /webhooks``."""
         fut, token = self._core.webhooks()
@@ -342,3 +349,93 @@ class AsyncTransactionIterator:
         if item is None:
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
+
+
+class AsyncWatcher:
+    """Follows many orders in one polling loop: ``async for event in watcher`` gives one
+    ``WatchEvent`` per new code and one per order whose watch ends. ``add``, ``remove``,
+    ``feed`` and ``close`` never wait, so other tasks call them while one iterates. It polls
+    only while iterated; ``close()`` (or leaving ``async with``) ends the iteration. Options of
+    ``add`` are those of ``wait_for_code``, per order: the first poll comes after
+    ``poll_interval`` and the interval grows by half after every poll that finds nothing new
+    (up to 30 s)."""
+
+    __slots__ = ("_native", "_core")
+
+    def __init__(self, native: _native.Watcher, core: _native.AsyncCore) -> None:
+        self._native = native
+        self._core = core
+
+    def add(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        cancel_on_timeout: bool | None = None,
+        exclude_codes: Iterable[str] | None = None,
+    ) -> None:
+        """Follows order ``id`` until its first new code, its end, or ``timeout`` seconds
+        (then cancelled if ``cancel_on_timeout``). Adding an order already followed restarts
+        its watch."""
+        self._native.add(
+            id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            cancel_on_timeout=cancel_on_timeout,
+            exclude_codes=exclude_codes,
+        )
+
+    def remove(self, id: str | int) -> bool:
+        """Stops following order ``id`` (no event comes for it); whether it was followed."""
+        return self._native.remove(id)
+
+    def feed(self, event: WebhookEvent) -> bool:
+        """Feeds a delivery verified with ``verify_webhook``: a new code or the order's end
+        becomes its event at once and the order is not polled again."""
+        return self._native.feed(event)
+
+    def close(self) -> None:
+        """Stops the watcher: nothing more is polled, and iteration ends. Idempotent."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._native.closed
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._native)
+
+    async def __aenter__(self) -> AsyncWatcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._native.close()
+
+    def __aiter__(self) -> AsyncWatcher:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        # The native task only waits until an event is there; it is taken here, on the loop,
+        # so a cancelled await leaves it queued for the next one.
+        while True:
+            fut, token = self._native._ready_async()
+            try:
+                ready: Any = await fut
+            except BaseException:
+                self._core.cancel(token)
+                raise
+            if not ready:
+                raise StopAsyncIteration
+            event = self._native._take()
+            if event is not None:
+                return event
