@@ -60,6 +60,12 @@ async function everyCall(): Promise<void> {
   const options: ClientOptions = { apiKey: 'sk_test', baseUrl: 'http://127.0.0.1:1/', timeoutMs: 5000, connectTimeoutMs: 1000, maxRetries: 1, deadlineMs: 20_000 };
   const client = new Client(options);
   const fromEnv = new Client();
+  const fleet: ClientOptions = {
+    rateLimitStore: 'redis://127.0.0.1:6379/0',
+    rateLimits: { POLL: { perSecond: 20, burst: 1 }, ORDER: 5 },
+  };
+  const textLimits: ClientOptions = { rateLimits: 'POLL=20/s,burst=1; ORDER=5/s' };
+  void [fleet, textLimits];
   const perCall: RequestOptions = { timeoutMs: 1000, maxRetries: 0, deadlineMs: 3000 };
   const quick: Client = client.withOptions(perCall);
   const base: string = client.baseUrl + fromEnv.baseUrl;

@@ -45,6 +45,15 @@ def lost_order() -> nexotp.OrderOutcomeUnknownError:
     )
 
 
+def fleet_settings(url: str, key: str) -> None:
+    shared = nexotp.Client(key, base_url=url, rate_limit_store="memory", rate_limits={"POLL": (20, 1), "ORDER": 5})
+    countries: list[nexotp.Country] = shared.countries()
+    assert countries
+    shared.close()
+    text = nexotp.AsyncClient(key, base_url=url, rate_limits="POLL=20/s,burst=1; ORDER=5/s")
+    asyncio.run(text.close())
+
+
 def sync_flow(url: str, key: str) -> None:
     with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2, deadline=None) as client:
         base: str = client.base_url
@@ -241,6 +250,7 @@ def watching(url: str, key: str) -> None:
 
 
 def main(url: str, key: str) -> None:
+    fleet_settings(url, key)
     watching(url, key)
     sync_flow(url, key)
     asyncio.run(async_flow(url, key))

@@ -126,6 +126,20 @@ export interface ClientOptions {
   poolIdleTimeoutMs?: number;
   /** Most idle connections kept. Default `maxConnections`. */
   maxIdleConnections?: number;
+  /**
+   * Where the rate buckets live. `'redis://[:password@]host:6379/0'` (or `rediss://` for TLS)
+   * shares them with every process using the same API key, in any language, so a fleet of
+   * workers stays inside the key's limits together. Default: `NEXOTP_RATE_LIMIT_STORE`, else
+   * this process. When Redis is down or slow, calls use this process's buckets (logged once per
+   * outage) and never fail because of it. The password never appears in errors or logs.
+   */
+  rateLimitStore?: string;
+  /**
+   * Client-side limits per bucket, shared through `rateLimitStore`: `'POLL=20/s,burst=1; ORDER=5'`
+   * or `{ POLL: 20, ORDER: { perSecond: 5, burst: 1 } }`. Calls over a limit wait for their slot
+   * instead of collecting 429s. Default: `NEXOTP_RATE_LIMITS`, else none.
+   */
+  rateLimits?: string | Partial<Record<RateBucket, number | { perSecond: number; burst?: number }>>;
 }
 
 /** Options of `client.withOptions(...)`. */

@@ -291,9 +291,34 @@ function call(fn) {
   }
 }
 
+/**
+ * `rateLimits` in the core's text form: a string is passed as it is; an object maps a bucket to
+ * a rate (requests per second) or `{ perSecond, burst }`. The core parses and checks it.
+ */
+function rateLimits(value) {
+  if (value === undefined || value === null || typeof value === 'string') {
+    return value ?? undefined;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('rateLimits', 'must be a string like "POLL=20/s,burst=1" or an object like { POLL: 20, ORDER: { perSecond: 5, burst: 1 } }');
+  }
+  return Object.entries(value)
+    .map(([bucket, limit]) => {
+      if (typeof limit === 'number') return `${bucket}=${limit}`;
+      if (limit && typeof limit === 'object' && typeof limit.perSecond === 'number') {
+        return limit.burst === undefined
+          ? `${bucket}=${limit.perSecond}`
+          : `${bucket}=${limit.perSecond},burst=${limit.burst}`;
+      }
+      throw invalid(`rateLimits.${bucket}`, 'must be a number or { perSecond, burst }');
+    })
+    .join(';');
+}
+
 const CLIENT_OPTIONS = [
   'apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries', 'deadlineMs',
   'proxy', 'caCertificates', 'tlsRoots', 'http2', 'maxConnections', 'poolIdleTimeoutMs', 'maxIdleConnections',
+  'rateLimitStore', 'rateLimits',
 ];
 const REQUEST_OPTIONS = ['timeoutMs', 'maxRetries', 'deadlineMs'];
 const ORDER_OPTIONS = ['service', 'country', 'pool', 'pricingOption', 'maxPrice'];
@@ -328,6 +353,9 @@ class Client {
       maxConnections: optU32('maxConnections', o.maxConnections),
       poolIdleTimeoutMs: optMs('poolIdleTimeoutMs', o.poolIdleTimeoutMs),
       maxIdleConnections: optU32('maxIdleConnections', o.maxIdleConnections),
+      // May carry a password: a type mistake names the type only.
+      rateLimitStore: o.rateLimitStore === undefined ? undefined : secretStr('rateLimitStore', o.rateLimitStore),
+      rateLimits: rateLimits(o.rateLimits),
       runtime: `Node.js ${process.version}`,
       logLevel: env.NEXOTP_LOG,
     };

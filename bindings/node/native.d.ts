@@ -205,6 +205,16 @@ export interface ClientOptions {
   poolIdleTimeoutMs?: number
   /** Most idle connections kept (default `maxConnections`). */
   maxIdleConnections?: number
+  /**
+   * Where the rate buckets live: `redis://...`, `rediss://...` or `memory` (the core falls
+   * back to `NEXOTP_RATE_LIMIT_STORE`, else in-memory).
+   */
+  rateLimitStore?: string
+  /**
+   * Client-side limits in the core's text form (`POLL=20/s,burst=1; ORDER=5`), written by
+   * the JS layer from a string or an object.
+   */
+  rateLimits?: string
 }
 
 /** A country of the supply network. */

@@ -61,6 +61,12 @@ pub struct ClientOptions {
     pub pool_idle_timeout_ms: Option<f64>,
     /// Most idle connections kept (default `maxConnections`).
     pub max_idle_connections: Option<u32>,
+    /// Where the rate buckets live: `redis://...`, `rediss://...` or `memory` (the core falls
+    /// back to `NEXOTP_RATE_LIMIT_STORE`, else in-memory).
+    pub rate_limit_store: Option<String>,
+    /// Client-side limits in the core's text form (`POLL=20/s,burst=1; ORDER=5`), written by
+    /// the JS layer from a string or an object.
+    pub rate_limits: Option<String>,
 }
 
 /// Options of `client.withOptions(...)`.
@@ -243,6 +249,14 @@ impl Client {
             }
             if let Some(n) = options.max_idle_connections {
                 builder = builder.pool_max_idle_per_host(n as usize);
+            }
+            if let Some(url) = options.rate_limit_store {
+                builder = builder.rate_limit_store_url(url);
+            }
+            if let Some(text) = options.rate_limits {
+                for (bucket, limit) in nexotp::BucketLimit::parse_list(&text)? {
+                    builder = builder.bucket_limit(bucket, limit);
+                }
             }
             let runtime = options.runtime.unwrap_or_else(|| "Node.js".to_owned());
             builder = builder.sdk_language("node", runtime);

@@ -69,6 +69,9 @@ struct Network {
     max_connections: Option<u32>,
     pool_idle_timeout: Option<Duration>,
     max_idle_connections: Option<u32>,
+    /// Where the rate buckets live (`redis://...`), and the client-side limits.
+    rate_limit_store: Option<String>,
+    rate_limits: Option<String>,
 }
 
 /// The network arguments as Python passes them (any object; converted by [`Network::convert`]).
@@ -80,6 +83,8 @@ struct NetworkArgs<'a, 'py> {
     max_connections: Option<&'a Bound<'py, PyAny>>,
     pool_idle_timeout: Option<&'a Bound<'py, PyAny>>,
     max_idle_connections: Option<&'a Bound<'py, PyAny>>,
+    rate_limit_store: Option<&'a Bound<'py, PyAny>>,
+    rate_limits: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl Network {
@@ -100,6 +105,8 @@ impl Network {
                 "max_idle_connections",
                 args.max_idle_connections,
             )?,
+            rate_limit_store: convert::opt_string("rate_limit_store", args.rate_limit_store)?,
+            rate_limits: convert::opt_rate_limits(args.rate_limits)?,
         })
     }
 
@@ -129,6 +136,14 @@ impl Network {
         }
         if let Some(n) = self.max_idle_connections {
             builder = builder.pool_max_idle_per_host(n as usize);
+        }
+        if let Some(url) = self.rate_limit_store {
+            builder = builder.rate_limit_store_url(url);
+        }
+        if let Some(text) = self.rate_limits {
+            for (bucket, limit) in nexotp::BucketLimit::parse_list(&text).py(py)? {
+                builder = builder.bucket_limit(bucket, limit);
+            }
         }
         Ok(builder)
     }
@@ -575,8 +590,13 @@ with_api_table!(client_impl! {
     // (PEM text, a path, or PEM bytes), `tls_roots` ("bundled", "system", "both"), `http2`
     // (default True), `max_connections` (default 32), `pool_idle_timeout` (seconds, default 60),
     // `max_idle_connections` (default `max_connections`).
+    //
+    // Rate limits: `rate_limit_store` ("redis://..." shares the buckets with every process
+    // using the same key; default NEXOTP_RATE_LIMIT_STORE, else in-memory) and `rate_limits`
+    // (client-side limits: "POLL=20/s,burst=1" or {"POLL": 20, "ORDER": (5, 1)}; default
+    // NEXOTP_RATE_LIMITS).
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None, proxy=None, ca_certificates=None, tls_roots=None, http2=None, max_connections=None, pool_idle_timeout=None, max_idle_connections=None))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None, proxy=None, ca_certificates=None, tls_roots=None, http2=None, max_connections=None, pool_idle_timeout=None, max_idle_connections=None, rate_limit_store=None, rate_limits=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -593,6 +613,8 @@ with_api_table!(client_impl! {
         max_connections: Option<&Bound<'_, PyAny>>,
         pool_idle_timeout: Option<&Bound<'_, PyAny>>,
         max_idle_connections: Option<&Bound<'_, PyAny>>,
+        rate_limit_store: Option<&Bound<'_, PyAny>>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
             let network = NetworkArgs {
@@ -603,6 +625,8 @@ with_api_table!(client_impl! {
                 max_connections,
                 pool_idle_timeout,
                 max_idle_connections,
+                rate_limit_store,
+                rate_limits,
             };
             let core = new_core(
                 py,
@@ -762,7 +786,7 @@ pub struct AsyncCore {
 
 with_api_table!(async_core_impl! {
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline, proxy, ca_certificates, tls_roots, http2, max_connections, pool_idle_timeout, max_idle_connections))]
+    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline, proxy, ca_certificates, tls_roots, http2, max_connections, pool_idle_timeout, max_idle_connections, rate_limit_store, rate_limits))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -779,6 +803,8 @@ with_api_table!(async_core_impl! {
         max_connections: Option<&Bound<'_, PyAny>>,
         pool_idle_timeout: Option<&Bound<'_, PyAny>>,
         max_idle_connections: Option<&Bound<'_, PyAny>>,
+        rate_limit_store: Option<&Bound<'_, PyAny>>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
             let network = NetworkArgs {
@@ -789,6 +815,8 @@ with_api_table!(async_core_impl! {
                 max_connections,
                 pool_idle_timeout,
                 max_idle_connections,
+                rate_limit_store,
+                rate_limits,
             };
             let core = new_core(
                 py,

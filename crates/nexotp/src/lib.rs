@@ -67,16 +67,20 @@ mod watch;
 pub mod webhook;
 
 pub use abort::AbortSignal;
-pub use buckets::{Admission, Bucket, BucketLimit, InMemoryStore, RateLimitStore};
+#[cfg(feature = "redis")]
+pub use buckets::RedisStore;
+pub use buckets::{
+    Admission, Bucket, BucketKey, BucketLimit, InMemoryStore, Pause, RateLimitStore, StoreError,
+};
 pub use client::Client;
-pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions};
+pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions, StoreUrl};
 pub use error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
 pub use models::{
     Account, Country, FromJson, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption,
     RawJson, Service, Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
 pub use network::{CertificateSource, NetworkConfig, ProxyUrl, TlsRoots};
-pub use observe::{RequestObserver, RequestRecord};
+pub use observe::{RequestObserver, RequestRecord, StoreEvent};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
 pub use reconcile::{RECONCILE_CLOCK_SKEW, ReconcileOutcome, Reconciled};
 pub use rust_decimal::Decimal;

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import os
     from decimal import Decimal
     from types import TracebackType
-    from typing import Any, Iterable, Literal, Union
+    from typing import Any, Iterable, Literal, Mapping, Union
 
     from ._native import (
         Account,
@@ -58,6 +58,9 @@ class AsyncClient:
     ``ca_certificates`` (PEM text, a PEM file's path, or PEM bytes), ``tls_roots``
     (``"bundled"``, ``"system"``, ``"both"``), ``http2`` (default True), ``max_connections``
     (default 32), ``pool_idle_timeout`` (seconds, default 60), ``max_idle_connections``.
+    Rate limits: ``rate_limit_store`` (``"redis://host:6379/0"`` shares the buckets with every
+    process using the key; default ``NEXOTP_RATE_LIMIT_STORE``, else in this process) and
+    ``rate_limits`` (``"POLL=20/s,burst=1"`` or ``{"POLL": 20, "ORDER": (5, 1)}``).
 
     Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
     the same values; no default is repeated here."""
@@ -80,6 +83,8 @@ class AsyncClient:
         max_connections: int | None = None,
         pool_idle_timeout: float | None = None,
         max_idle_connections: int | None = None,
+        rate_limit_store: str | None = None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None = None,
     ) -> None:
         self._core = _native.AsyncCore(
             api_key,
@@ -95,6 +100,8 @@ class AsyncClient:
             max_connections,
             pool_idle_timeout,
             max_idle_connections,
+            rate_limit_store,
+            rate_limits,
         )
 
     @classmethod

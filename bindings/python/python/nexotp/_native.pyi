@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Literal, Union, final
+from typing import Any, Iterable, Iterator, Literal, Mapping, Union, final
 
 from ._enums import OrderStatus
 from .errors import OrderOutcomeUnknownError
@@ -351,7 +351,12 @@ class Watcher(Iterator[WatchEvent]):
 
 class Client:
     """A NexOTP API client (blocking, thread-safe). Configuration from the arguments, else
-    ``NEXOTP_API_KEY`` / ``NEXOTP_BASE_URL``. Every blocking call releases the GIL."""
+    ``NEXOTP_API_KEY`` / ``NEXOTP_BASE_URL``. Every blocking call releases the GIL.
+
+    ``rate_limit_store="redis://host:6379/0"`` (else ``NEXOTP_RATE_LIMIT_STORE``) shares the rate
+    buckets with every process using the same key; ``rate_limits`` (``"POLL=20/s,burst=1"`` or
+    ``{"POLL": (20, 1), "ORDER": 5}``, else ``NEXOTP_RATE_LIMITS``) sets client-side limits,
+    shared through that store. Redis down or slow never fails a call."""
     def __new__(
         cls,
         api_key: str | None = None,
@@ -368,6 +373,8 @@ class Client:
         max_connections: int | None = None,
         pool_idle_timeout: float | None = None,
         max_idle_connections: int | None = None,
+        rate_limit_store: str | None = None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None = None,
     ) -> Client: ...
     @property
     def base_url(self) -> str: ...
@@ -480,6 +487,8 @@ class AsyncCore:
         max_connections: int | None,
         pool_idle_timeout: float | None,
         max_idle_connections: int | None,
+        rate_limit_store: str | None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None,
     ) -> AsyncCore: ...
     @property
     def base_url(self) -> str: ...
