@@ -300,8 +300,8 @@ impl Core {
     /// Runs one sync call: block on the runtime, flush the logs, convert the error.
     fn call<T, Fut>(&self, py: Python<'_>, f: impl FnOnce(nexotp::Client) -> Fut) -> PyResult<T>
     where
-        Fut: Future<Output = nexotp::Result<T>> + Send,
-        T: Send,
+        Fut: Future<Output = nexotp::Result<T>> + Send + 'static,
+        T: Send + 'static,
     {
         let client = self.client(py)?;
         let out = runtime::block_on(py, f(client));
