@@ -7,9 +7,10 @@
 //       GET order sequentially and with 64 in flight, `countries` sequentially; rounds are
 //       interleaved (every contender once per round); prints one JSON object:
 //       {"node <row>": {"<contender>": [req/s per round]}, "version": "v20..."}
-//   node bench/node_bench.mjs --hold nexotp|undici --base URL --order ID [--count 1000]
+//   node bench/node_bench.mjs --hold nexotp|nexotp-wait|undici --base URL --order ID [--count 1000]
 //       COUNT GET order calls at once (the sandbox is told to answer slowly, so they are all
-//       held), then prints {"peak_rss_kib": N} (VmHWM of this process).
+//       held), then prints {"peak_rss_kib": N} (VmHWM of this process); nexotp-wait makes
+//       COUNT waitForCode calls instead (polling every second, timing out after 2.5 s).
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,6 +59,15 @@ if (hold) {
     // Every call on the wire at once, as undici does by default.
     const sdk = new Client({ apiKey: API_KEY, baseUrl, maxConnections: count });
     call = async () => checkOrder(await sdk.getOrder(orderId));
+  } else if (hold === 'nexotp-wait') {
+    // Issue 8's form: waits for a code that never comes (each polls the slow sandbox every
+    // second) until they time out.
+    const { Client, WaitTimeoutError } = require(ROOT);
+    const sdk = new Client({ apiKey: API_KEY, baseUrl, maxConnections: count });
+    call = () =>
+      sdk.waitForCode(orderId, { timeoutMs: 2500, pollIntervalMs: 1000 }).catch((e) => {
+        if (!(e instanceof WaitTimeoutError)) throw e;
+      });
   } else if (hold === 'undici') {
     const undici = require('undici');
     const agent = new undici.Agent({ keepAliveTimeout: 30_000 });

@@ -25,7 +25,8 @@ round) and each figure is the list of per-round rates; ``bench/run.py`` takes th
 prints one JSON object ``{"<row>": {"<contender>": [req/s per round] or null}}`` (``null``: the
 peer is not installed). ``python bench/python_bench.py --hold nexotp|aiohttp --base URL --order
 ID [--count 1000]`` instead makes COUNT GET order calls at once (the sandbox is told to answer
-slowly, so all are held) and prints ``{"peak_rss_kib": N}``.
+slowly, so all are held) and prints ``{"peak_rss_kib": N}``; ``--hold nexotp-wait`` makes COUNT
+``wait_for_code`` calls at once instead (polling every second, timing out after 2.5 s).
 """
 
 from __future__ import annotations
@@ -262,6 +263,21 @@ def hold(args: argparse.Namespace) -> int:
             client = nexotp.AsyncClient(KEY, base_url=base, max_connections=count)
             await asyncio.gather(*(client.get_order(order_id) for _ in range(count)))
             await client.close()
+        elif args.hold == "nexotp-wait":
+            import nexotp
+
+            # Issue 8's form: waits for a code that never comes (each polls the slow sandbox
+            # every second) until they time out.
+            client = nexotp.AsyncClient(KEY, base_url=base, max_connections=count)
+
+            async def wait() -> None:
+                try:
+                    await client.wait_for_code(order_id, timeout=2.5, poll_interval=1.0)
+                except nexotp.WaitTimeoutError:
+                    pass
+
+            await asyncio.gather(*(wait() for _ in range(count)))
+            await client.close()
         elif args.hold == "aiohttp":
             import aiohttp
 
@@ -287,7 +303,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.5, help="per contender per round")
     parser.add_argument("--rust", help="the nexotp-bench binary (bench/rust)")
-    parser.add_argument("--hold", help="nexotp or aiohttp: measure peak RSS instead")
+    parser.add_argument("--hold", help="nexotp, nexotp-wait or aiohttp: peak RSS instead")
     parser.add_argument("--count", type=int, default=1000)
     args = parser.parse_args()
     if args.hold:

@@ -147,7 +147,8 @@ def table(rows: Rounds, rss: dict[str, Optional[float]]) -> tuple[list[str], lis
     ]:
         ours, theirs = rss.get(ours_key), rss.get(ref_key)
         ref = ref_key.split()[1]
-        peers = f"{ref} {mib(theirs)}; raw reqwest {mib(rss.get('rust reqwest'))}"
+        peers = (f"{ref} {mib(theirs)}; raw reqwest {mib(rss.get('rust reqwest'))}; "
+                 f"(nexotp, 1,000 wait_for_code instead: {mib(rss.get(ours_key + '-wait'))})")
         goal_text = f"≤ {goal}× {ref}" if goal != 1.0 else f"≤ {ref}"
         if ours is None or theirs is None:
             ratio, met = "—", "not measured"
@@ -208,8 +209,12 @@ def main() -> None:
         hold = ["--base", slow.base, "--order", order_id, "--count", str(args.hold)]
         for name, argv in [
             ("py nexotp", [python, "bench/python_bench.py", "--hold", "nexotp", *hold]),
+            ("py nexotp-wait", [python, "bench/python_bench.py", "--hold", "nexotp-wait",
+                                *hold]),
             ("py aiohttp", [python, "bench/python_bench.py", "--hold", "aiohttp", *hold]),
             ("node nexotp", [args.node, "bench/node_bench.mjs", "--hold", "nexotp", *hold]),
+            ("node nexotp-wait", [args.node, "bench/node_bench.mjs", "--hold", "nexotp-wait",
+                                  *hold]),
             ("node undici", [args.node, "bench/node_bench.mjs", "--hold", "undici", *hold]),
         ]:
             answer = run_json(argv, f"peak RSS, {name}")
@@ -238,7 +243,9 @@ def main() -> None:
         f"{list_bytes:,} B; requests per second, median of {args.rounds} interleaved rounds of "
         f"{args.seconds} s per contender",
         f"- peak RSS: one fresh process per contender holding {args.hold} GET order calls at "
-        f"once, the sandbox answering each after {args.hold_ms} ms",
+        f"once, the sandbox answering each after {args.hold_ms} ms, no connection cap; in "
+        f"brackets, nexotp making {args.hold} `wait_for_code` calls at once instead (each "
+        "polling every second until it times out after 2.5 s)",
         "",
         *summary,
         "",
