@@ -111,7 +111,12 @@ def mib(kib: Optional[float]) -> str:
     return "failed" if kib is None else f"{kib / 1024:.1f} MiB"
 
 
-# (row key, label, reference peer, goal ratio, "≥" or "≤")
+def show_ratio(ratio: float, goal: float) -> str:
+    """Two decimals, three when two would round onto the goal (0.946 is not 0.95)."""
+    return f"{ratio:.3f}×" if abs(ratio - goal) < 0.005 else f"{ratio:.2f}×"
+
+
+# (row key, label, reference peer, goal ratio)
 THROUGHPUT_ROWS = [
     ("py sync", "Python sync, sequential (GET order)", "raw reqwest", 0.95),
     ("py async", "Python async, 64 in flight (GET order)", "pyreqwest async", 1.5),
@@ -139,7 +144,7 @@ def table(rows: Rounds, rss: dict[str, Optional[float]]) -> tuple[list[str], lis
         if ours is None or theirs is None:
             ratio, met = "—", f"not measured ({ref if theirs is None else 'nexotp'} missing)"
         else:
-            ratio, met = f"{ours / theirs:.2f}×", "yes" if ours / theirs >= goal else "**no**"
+            ratio, met = show_ratio(ours / theirs, goal), "yes" if ours / theirs >= goal else "**no**"
         out.append(f"| {label} | {rate(ours)} | {peers} | {ratio} | {goal_text} | {met} |")
     for label, ours_key, ref_key, goal in [
         ("peak RSS, 1,000 requests held, Python async", "py nexotp", "py aiohttp", 1.0),
@@ -153,7 +158,7 @@ def table(rows: Rounds, rss: dict[str, Optional[float]]) -> tuple[list[str], lis
         if ours is None or theirs is None:
             ratio, met = "—", "not measured"
         else:
-            ratio, met = f"{ours / theirs:.2f}×", "yes" if ours <= goal * theirs else "**no**"
+            ratio, met = show_ratio(ours / theirs, goal), "yes" if ours <= goal * theirs else "**no**"
         out.append(f"| {label} | {mib(ours)} | {peers} | {ratio} | {goal_text} | {met} |")
 
     detail = ["| row | contender | rounds (req/s) | median |", "|---|---|---|---:|"]
