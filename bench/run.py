@@ -144,7 +144,8 @@ def table(rows: Rounds, rss: dict[str, Optional[float]]) -> tuple[list[str], lis
         if ours is None or theirs is None:
             ratio, met = "—", f"not measured ({ref if theirs is None else 'nexotp'} missing)"
         else:
-            ratio, met = show_ratio(ours / theirs, goal), "yes" if ours / theirs >= goal else "**no**"
+            ratio = show_ratio(ours / theirs, goal)
+            met = "yes" if ours / theirs >= goal else "**no**"
         out.append(f"| {label} | {rate(ours)} | {peers} | {ratio} | {goal_text} | {met} |")
     for label, ours_key, ref_key, goal in [
         ("peak RSS, 1,000 requests held, Python async", "py nexotp", "py aiohttp", 1.0),
@@ -158,7 +159,8 @@ def table(rows: Rounds, rss: dict[str, Optional[float]]) -> tuple[list[str], lis
         if ours is None or theirs is None:
             ratio, met = "—", "not measured"
         else:
-            ratio, met = show_ratio(ours / theirs, goal), "yes" if ours <= goal * theirs else "**no**"
+            ratio = show_ratio(ours / theirs, goal)
+            met = "yes" if ours <= goal * theirs else "**no**"
         out.append(f"| {label} | {mib(ours)} | {peers} | {ratio} | {goal_text} | {met} |")
 
     detail = ["| row | contender | rounds (req/s) | median |", "|---|---|---|---:|"]
