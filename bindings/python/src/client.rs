@@ -310,7 +310,7 @@ impl Core {
     }
 
     /// Runs one sync call: block on the runtime, flush the logs, convert result or error.
-    fn run<T: IntoModel + Send>(
+    fn run<T: IntoModel + Send + 'static>(
         &self,
         py: Python<'_>,
         options: Option<RequestOptions>,

@@ -39,6 +39,10 @@ pub struct SandboxArgs {
     /// Seconds after which a pending order expires and is refunded.
     #[arg(long, default_value_t = 1200)]
     pub order_ttl_s: u64,
+    /// Countries in the catalogue: the five named ones, then made-up ones (`cty_x0005`,
+    /// "Sample Country 5", ...) up to this number. 250 make `GET /countries` a ~20 KB answer.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub countries: u16,
     /// Starting wallet balance.
     #[arg(long, default_value = "25.00", value_parser = parse_decimal)]
     pub balance: Decimal,
@@ -196,6 +200,7 @@ impl SandboxArgs {
             .port(self.port)
             .api_key(self.api_key.clone())
             .seed(self.seed)
+            .countries(usize::from(self.countries))
             .code_delay(Duration::from_millis(self.code_delay_ms))
             .code_delay_spread(Duration::from_millis(self.code_delay_spread_ms))
             .order_ttl(Duration::from_secs(self.order_ttl_s))

@@ -33,6 +33,7 @@ pub(crate) struct Config {
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
     pub stock: Option<u32>,
+    pub countries: usize,
     pub rate_limits: [Option<RateLimit>; 3],
     pub faults: Faults,
     pub request_log_limit: usize,
@@ -49,6 +50,7 @@ impl Config {
             order_ttl: self.order_ttl,
             initial_balance: self.initial_balance,
             stock: self.stock,
+            countries: self.countries,
         }
     }
 }
@@ -74,6 +76,7 @@ impl Default for SandboxBuilder {
                 order_ttl: Duration::from_secs(20 * 60),
                 initial_balance: Decimal::new(2500, 2),
                 stock: None,
+                countries: 0,
                 rate_limits: [None, None, None],
                 faults: Faults::default(),
                 request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
@@ -131,6 +134,15 @@ impl SandboxBuilder {
     /// none.
     pub fn stock(mut self, numbers: u32) -> Self {
         self.config.stock = Some(numbers);
+        self
+    }
+
+    /// Countries in the catalogue (default: the five named ones). A larger number appends
+    /// made-up countries (`cty_x0005`, "Sample Country 5", ...) after the named ones, so that
+    /// `GET /countries` answers with a long list: 250 countries make a ~20 KB answer, which
+    /// `scripts/bench` uses. Smaller numbers keep the five named countries.
+    pub fn countries(mut self, countries: usize) -> Self {
+        self.config.countries = countries;
         self
     }
 

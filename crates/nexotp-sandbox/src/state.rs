@@ -6,6 +6,7 @@
 //! (and webhook deliveries) happen even when nobody polls. Each transition happens once, at the
 //! deadline's time, whichever path notices it first.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
@@ -38,6 +39,8 @@ pub(crate) struct StateConfig {
     pub initial_balance: Decimal,
     /// Numbers in every stocked pool at the start, instead of the seeded amounts.
     pub stock: Option<u32>,
+    /// Countries in the catalogue (the named ones, then made-up ones up to this number).
+    pub countries: usize,
 }
 
 /// An API error raised by the business rules: status, code, message, details.
@@ -103,7 +106,7 @@ pub(crate) struct Order {
     pub id: u64,
     pub status: OrderStatus,
     pub service: &'static str,
-    pub country: &'static str,
+    pub country: Cow<'static, str>,
     pub pool: &'static str,
     pub phone: String,
     #[serde(serialize_with = "ser_money")]
@@ -208,7 +211,7 @@ impl State {
     /// The seeded starting world.
     pub fn new(cfg: StateConfig, generation: u64) -> Self {
         let mut s = State {
-            catalogue: Catalogue::new(cfg.seed),
+            catalogue: Catalogue::new(cfg.seed, cfg.countries),
             base_instant: Instant::now(),
             base_unix_ms: unix_ms_now(),
             generation,
@@ -502,7 +505,7 @@ impl State {
             id,
             status: OrderStatus::Pending,
             service: svc.id,
-            country: cty.code,
+            country: cty.code.clone(),
             pool: pool_id,
             phone,
             price,
