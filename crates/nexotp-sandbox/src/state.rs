@@ -999,6 +999,7 @@ mod tests {
                 order_ttl: Duration::from_secs(600),
                 initial_balance: Decimal::from(1000),
                 stock: None,
+                countries: 0,
             },
             0,
         )
