@@ -1,81 +1,131 @@
-// Requests per second for `getOrder` against a local nexotp-sandbox: the nexotp package, global
-// `fetch` and the `undici` package making the same call (same headers, same keep-alive pool
-// semantics) and decoding the same JSON, sequentially and with 64 requests in flight.
+// The Node rows of `scripts/bench`: requests per second of the nexotp package, the `undici`
+// package and global `fetch` making the same calls against a running nexotp-sandbox (same
+// headers, keep-alive pools, the same JSON decoded), and the peak memory of holding many
+// requests at once. `scripts/bench` starts the sandbox and runs this; by hand:
 //
-//   node bench/node_bench.mjs [--rounds 5] [--seconds 2] [--sandbox path/to/nexotp-sandbox]
-//
-// Uses target/release/nexotp-sandbox when it exists (build it with
-// `cargo build --release -p nexotp-sandbox`), else target/debug. The three clients are run in
-// interleaved rounds and the median of each is reported, since the sandbox shares the machine.
-// Also reported: CPU time of this Node process per request (main thread + native threads).
+//   node bench/node_bench.mjs --base URL --order ID [--rounds 3] [--seconds 1.5]
+//       GET order sequentially and with 64 in flight, `countries` sequentially; rounds are
+//       interleaved (every contender once per round); prints one JSON object:
+//       {"node <row>": {"<contender>": [req/s per round]}, "version": "v20..."}
+//   node bench/node_bench.mjs --hold nexotp|nexotp-wait|undici --base URL --order ID [--count 1000]
+//       COUNT GET order calls at once (the sandbox is told to answer slowly, so they are all
+//       held), then prints {"peak_rss_kib": N} (VmHWM of this process); nexotp-wait makes
+//       COUNT waitForCode calls instead (polling every second, timing out after 2.5 s).
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { Client } = require(ROOT);
-const undici = require('undici');
 
 const args = process.argv.slice(2);
 const flag = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const ROUNDS = Number(flag('rounds', 5));
-const SECONDS = Number(flag('seconds', 2));
-const API_KEY = 'sk_test_sandbox';
-const defaultBin = ['release', 'debug']
-  .map((p) => path.join(ROOT, 'target', p, 'nexotp-sandbox'))
-  .find((p) => existsSync(p));
-const SANDBOX = flag('sandbox', process.env.NEXOTP_SANDBOX_BIN || defaultBin);
-
-function startSandbox() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SANDBOX, ['--port', '0', '--exit-on-stdin-close', '--code-delay-ms', '600000'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    child.once('error', reject);
-    readline.createInterface({ input: child.stdout }).once('line', (line) => resolve({ child, baseUrl: line.trim() }));
-  });
+const API_KEY = flag('key', 'sk_test_sandbox');
+const baseUrl = flag('base');
+const orderId = flag('order');
+if (!baseUrl || !orderId) {
+  console.error('usage: node bench/node_bench.mjs --base URL --order ID [--rounds N] [--seconds S] [--hold nexotp|undici]');
+  process.exit(2);
 }
-
-const { child, baseUrl } = await startSandbox();
+const orderUrl = `${baseUrl}order/${orderId}`;
+const listUrl = `${baseUrl}countries`;
 const headers = { 'x-nexotp-api-key': API_KEY, accept: 'application/json' };
 
-const sdk = new Client({ apiKey: API_KEY, baseUrl });
-const order = await sdk.createOrder({ service: 'svc_telegram', country: 'cty_us' });
-const url = `${baseUrl}order/${order.id}`;
-const agent = new undici.Agent({ keepAliveTimeout: 30_000 });
-
-function check(data) {
-  if (String(data.id) !== order.id) throw new Error(`wrong answer: ${JSON.stringify(data).slice(0, 200)}`);
+function peakRssKib() {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line.replace(/[^0-9]/g, ''));
 }
 
-const contenders = {
-  nexotp: async () => check(await sdk.getOrder(order.id)),
-  undici: async () => {
-    const res = await undici.request(url, { headers, dispatcher: agent });
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-    const body = await res.body.json();
-    check(body.data);
-  },
-  fetch: async () => {
-    const res = await fetch(url, { headers });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = await res.json();
-    check(body.data);
-  },
-};
+function checkOrder(data) {
+  if (String(data.id) !== orderId) throw new Error(`wrong answer: ${JSON.stringify(data).slice(0, 200)}`);
+}
+function checkList(list) {
+  if (!Array.isArray(list) || list.length === 0) throw new Error('empty country list');
+}
 
-/** Runs `fn` with `inFlight` workers for `seconds`; returns requests/s and CPU µs/request. */
+const hold = flag('hold');
+if (hold) {
+  const count = Number(flag('count', 1000));
+  let call;
+  if (hold === 'nexotp') {
+    const { Client } = require(ROOT);
+    // Every call on the wire at once, as undici does by default.
+    const sdk = new Client({ apiKey: API_KEY, baseUrl, maxConnections: count });
+    call = async () => checkOrder(await sdk.getOrder(orderId));
+  } else if (hold === 'nexotp-wait') {
+    // Issue 8's form: waits for a code that never comes (each polls the slow sandbox every
+    // second) until they time out.
+    const { Client, WaitTimeoutError } = require(ROOT);
+    const sdk = new Client({ apiKey: API_KEY, baseUrl, maxConnections: count });
+    call = () =>
+      sdk.waitForCode(orderId, { timeoutMs: 2500, pollIntervalMs: 1000 }).catch((e) => {
+        if (!(e instanceof WaitTimeoutError)) throw e;
+      });
+  } else if (hold === 'undici') {
+    const undici = require('undici');
+    const agent = new undici.Agent({ keepAliveTimeout: 30_000 });
+    call = async () => {
+      const res = await undici.request(orderUrl, { headers, dispatcher: agent });
+      checkOrder((await res.body.json()).data);
+    };
+  } else {
+    throw new Error(`unknown --hold ${hold}`);
+  }
+  await Promise.all(Array.from({ length: count }, call));
+  console.log(JSON.stringify({ peak_rss_kib: peakRssKib() }));
+  process.exit(0);
+}
+
+const ROUNDS = Number(flag('rounds', 3));
+const SECONDS = Number(flag('seconds', 1.5));
+const { Client } = require(ROOT);
+const sdk = new Client({ apiKey: API_KEY, baseUrl });
+
+let undici = null;
+try {
+  undici = require('undici');
+} catch {
+  // The row then says undici is not installed.
+}
+const agent = undici && new undici.Agent({ keepAliveTimeout: 30_000 });
+
+async function undiciJson(url) {
+  const res = await undici.request(url, { headers, dispatcher: agent });
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  return (await res.body.json()).data;
+}
+async function fetchJson(url) {
+  const res = await fetch(url, { headers });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()).data;
+}
+
+const order = {
+  nexotp: async () => checkOrder(await sdk.getOrder(orderId)),
+  undici: undici && (async () => checkOrder(await undiciJson(orderUrl))),
+  fetch: async () => checkOrder(await fetchJson(orderUrl)),
+};
+const list = {
+  nexotp: async () => checkList(await sdk.countries()),
+  undici: undici && (async () => checkList(await undiciJson(listUrl))),
+  fetch: async () => checkList(await fetchJson(listUrl)),
+};
+const rows = [
+  ['node sequential', order, 1],
+  ['node 64 in flight', order, 64],
+  ['node list', list, 1],
+];
+
+/** Runs `fn` with `inFlight` workers for `seconds`; returns requests per second. */
 async function measure(fn, inFlight, seconds) {
   let done = 0;
-  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   await Promise.all(
@@ -86,55 +136,28 @@ async function measure(fn, inFlight, seconds) {
       }
     }),
   );
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { rps: done / elapsed, cpuUs: (cpu.user + cpu.system) / done };
+  return done / ((performance.now() - t0) / 1000);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-
-const modes = [
-  ['sequential', 1],
-  ['64 in flight', 64],
-];
-const results = {};
-for (const [name, fn] of Object.entries(contenders)) {
-  await measure(fn, 64, 0.5); // warm up JIT and connection pools
-  results[name] = {};
-  for (const [mode] of modes) results[name][mode] = [];
-}
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [mode, inFlight] of modes) {
-    for (const [name, fn] of Object.entries(contenders)) {
-      results[name][mode].push(await measure(fn, inFlight, SECONDS));
+const results = { version: process.version };
+for (const [row, contenders, inFlight] of rows) {
+  results[row] = {};
+  for (const [name, fn] of Object.entries(contenders)) {
+    if (fn) {
+      await measure(fn, inFlight, 0.3); // warm up the JIT and the connection pools
+      results[row][name] = [];
+    } else {
+      results[row][name] = null; // not installed
     }
   }
 }
-
-console.log(`getOrder against ${SANDBOX.replace(ROOT + path.sep, '')} (${process.version}, ${ROUNDS} rounds × ${SECONDS} s, median)`);
-console.log('');
-console.log('| client | mode | req/s | CPU µs/req (node process) | nexotp ÷ this |');
-console.log('|---|---|---:|---:|---:|');
-const summary = {};
-for (const [mode] of modes) {
-  const ours = median(results.nexotp[mode].map((r) => r.rps));
-  for (const name of Object.keys(contenders)) {
-    const rps = median(results[name][mode].map((r) => r.rps));
-    const cpu = median(results[name][mode].map((r) => r.cpuUs));
-    summary[`${name} ${mode}`] = Math.round(rps);
-    const ratio = name === 'nexotp' ? '—' : `${(ours / rps).toFixed(2)}×`;
-    console.log(`| ${name} | ${mode} | ${Math.round(rps)} | ${cpu.toFixed(0)} | ${ratio} |`);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [row, contenders, inFlight] of rows) {
+    for (const [name, fn] of Object.entries(contenders)) {
+      if (fn) results[row][name].push(await measure(fn, inFlight, SECONDS));
+    }
   }
 }
-console.log('');
-const seqRatio = summary['nexotp sequential'] / summary['undici sequential'];
-const parRatio = summary['nexotp 64 in flight'] / summary['undici 64 in flight'];
-console.log(`goal: ≥ 1.2× undici sequential → ${seqRatio.toFixed(2)}× ${seqRatio >= 1.2 ? 'met' : 'NOT met'}`);
-console.log(`goal: ≥ 1.5× undici at 64 in flight → ${parRatio.toFixed(2)}× ${parRatio >= 1.5 ? 'met' : 'NOT met'}`);
-
-await agent.close();
-child.stdin.end();
-child.kill('SIGTERM');
+if (agent) await agent.close();
+console.log(JSON.stringify(results));
+process.exit(0);

@@ -1,194 +1,317 @@
 #!/usr/bin/env python3
-"""Requests per second of ``nexotp`` against other Python HTTP clients, on the same call.
+"""The Python and Rust rows of ``scripts/bench``: requests per second of ``nexotp`` and of other
+HTTP clients making the same calls against a running ``nexotp-sandbox``.
 
-Every client does what ``Client.get_order`` does on the wire: ``GET /order/{id}`` with the API
-key header against a local ``nexotp-sandbox``, read the body and decode the JSON. Measured side
-by side in one run:
+Every contender does what the SDK call does on the wire: ``GET /order/{id}`` (~300 B) or
+``GET /countries`` (a ~20 KB list when the sandbox runs with ``--countries 250``) with the API
+key header, read the body, decode the JSON. Rounds are interleaved (each contender once per
+round) and each figure is the list of per-round rates; ``bench/run.py`` takes the medians.
 
-- sync, sequential: ``nexotp.Client.get_order``, ``requests.Session``, ``httpx.Client``, a
-  plain Rust reqwest loop (``crates/nexotp/examples/reqwest_loop.rs``) as the ceiling, and the
-  same example driving the Rust SDK core (separates the core's cost from the binding's);
-- async, 64 in flight: ``nexotp.AsyncClient.get_order``, ``httpx.AsyncClient``, ``aiohttp``.
+- ``py sync``: sequential GET order: ``nexotp.Client.get_order``, pyreqwest's ``SyncClient``,
+  ``requests.Session``, ``httpx.Client``, and the plain Rust reqwest loop
+  (``bench/rust``, run as a subprocess) as the ceiling;
+- ``py async``: GET order with 64 in flight: ``nexotp.AsyncClient.get_order``, pyreqwest's
+  async ``Client``, ``aiohttp``, ``httpx.AsyncClient``;
+- ``py list``: sequential ``countries``: ``nexotp.Client.countries``, the sync peers, ``aiohttp``
+  (one in flight) and the reqwest loop;
+- ``rust order`` / ``rust list``: the Rust SDK core (``nexotp::Client``) against the same
+  reqwest loop, both built with plain serde_json.
 
-Run it against a release build (numbers from a debug build mean little)::
+``scripts/bench`` starts the sandbox and runs this with its own venv (``.venv-bench``); by hand::
 
-    .venv/bin/pip install requests httpx aiohttp
-    .venv/bin/maturin develop --release
-    cargo build --release -p nexotp-sandbox
-    cargo build --release -p nexotp --example reqwest_loop
-    .venv/bin/python bench/python_bench.py [--requests 5000] [--rounds 3]
+    python bench/python_bench.py --base URL --order ID [--rounds 3] [--seconds 1.5]
+        [--rust target/release/nexotp-bench]
 
-The sandbox binary is ``$NEXOTP_SANDBOX_BIN`` or ``target/release/nexotp-sandbox``. Each figure
-is the best of ``--rounds`` rounds (the machine is shared; the best round is the least disturbed).
+prints one JSON object ``{"<row>": {"<contender>": [req/s per round] or null}}`` (``null``: the
+peer is not installed). ``python bench/python_bench.py --hold nexotp|aiohttp --base URL --order
+ID [--count 1000]`` instead makes COUNT GET order calls at once (the sandbox is told to answer
+slowly, so all are held) and prints ``{"peak_rss_kib": N}``; ``--hold nexotp-wait`` makes COUNT
+``wait_for_code`` calls at once instead (polling every second, timing out after 2.5 s).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import json
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Awaitable
+from typing import Any, Awaitable, Callable, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk_test_sandbox"
 IN_FLIGHT = 64
+HEADERS = {"X-NexOTP-API-Key": KEY, "Accept": "application/json"}
+
+Setup = Callable[[], Awaitable[tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]]]
 
 
-def start_sandbox(binary: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [binary, "--port", "0", "--code-delay-ms", "100000", "--exit-on-stdin-close"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        sys.exit(f"the sandbox did not print its URL (got {url!r})")
-    return proc, url
-
-
-def timed_sync(n: int, call: Callable[[], Any]) -> float:
-    for _ in range(max(n // 10, 1)):
-        call()
+def timed_sync(seconds: float, call: Callable[[], Any]) -> float:
+    """Calls `call` one after another for `seconds`; returns calls per second."""
+    done = 0
     started = time.perf_counter()
-    for _ in range(n):
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
         call()
-    return n / (time.perf_counter() - started)
+        done += 1
+    return done / (time.perf_counter() - started)
 
 
-def timed_async(n: int, setup: Callable[[], Awaitable[tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]]]) -> float:
-    """`setup()` (run inside the loop) returns (call, close)."""
+def timed_async(seconds: float, in_flight: int, setup: Setup) -> float:
+    """`setup()` (run inside a fresh event loop) returns (call, close); `in_flight` workers
+    call it for `seconds` after a short warm-up; returns calls per second."""
 
     async def run() -> float:
         call, close = await setup()
+        done = 0
 
-        async def worker(count: int) -> None:
-            for _ in range(count):
+        async def worker(deadline: float, count: bool) -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
                 await call()
+                if count:
+                    done += 1
 
         try:
-            await asyncio.gather(*(worker(max(n // 10 // IN_FLIGHT, 1)) for _ in range(IN_FLIGHT)))
-            per = max(n // IN_FLIGHT, 1)
+            warm = time.perf_counter() + min(0.3, seconds)
+            await asyncio.gather(*(worker(warm, False) for _ in range(in_flight)))
             started = time.perf_counter()
-            await asyncio.gather(*(worker(per) for _ in range(IN_FLIGHT)))
-            return per * IN_FLIGHT / (time.perf_counter() - started)
+            await asyncio.gather(*(worker(started + seconds, True) for _ in range(in_flight)))
+            return done / (time.perf_counter() - started)
         finally:
             await close()
 
     return asyncio.run(run())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    n = args.requests
+def check_order(order_id: str) -> Callable[[Any], None]:
+    def check(body: Any) -> None:
+        if str(body["data"]["id"]) != order_id:
+            raise RuntimeError(f"wrong answer: {str(body)[:200]}")
 
+    return check
+
+
+def check_list(body: Any) -> None:
+    if not body["data"]:
+        raise RuntimeError("empty country list")
+
+
+def sync_peers(url: str, check: Callable[[Any], None]) -> dict[str, Optional[Callable[[], Any]]]:
+    """The sync HTTP clients making one call; None for a peer that is not installed."""
+    peers: dict[str, Optional[Callable[[], Any]]] = {}
+    try:
+        from pyreqwest.client import SyncClientBuilder
+
+        pr = SyncClientBuilder().build()
+        peers["pyreqwest sync"] = lambda: check(pr.get(url).headers(HEADERS).build().send().json())
+    except ImportError:
+        peers["pyreqwest sync"] = None
+    try:
+        import requests
+
+        session = requests.Session()
+        peers["requests"] = lambda: check(session.get(url, headers=HEADERS).json())
+    except ImportError:
+        peers["requests"] = None
+    try:
+        import httpx
+
+        hc = httpx.Client()
+        peers["httpx"] = lambda: check(hc.get(url, headers=HEADERS).json())
+    except ImportError:
+        peers["httpx"] = None
+    return peers
+
+
+def async_peers(url: str, check: Callable[[Any], None], limit: int) -> dict[str, Optional[Setup]]:
+    """The asyncio HTTP clients (set up inside the loop that runs them); None: not installed."""
+    peers: dict[str, Optional[Setup]] = {}
+    try:
+        from pyreqwest.client import ClientBuilder
+
+        async def pyreqwest_setup() -> Any:
+            client = ClientBuilder().build()
+
+            async def call() -> None:
+                response = await client.get(url).headers(HEADERS).build().send()
+                check(await response.json())
+
+            return call, client.close
+
+        peers["pyreqwest async"] = pyreqwest_setup
+    except ImportError:
+        peers["pyreqwest async"] = None
+    try:
+        import aiohttp
+
+        async def aiohttp_setup() -> Any:
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit))
+
+            async def call() -> None:
+                async with session.get(url, headers=HEADERS) as r:
+                    check(await r.json())
+
+            return call, session.close
+
+        peers["aiohttp"] = aiohttp_setup
+    except ImportError:
+        peers["aiohttp"] = None
+    try:
+        import httpx
+
+        async def httpx_setup() -> Any:
+            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=limit))
+
+            async def call() -> None:
+                check((await client.get(url, headers=HEADERS)).json())
+
+            return call, client.aclose
+
+        peers["httpx async"] = httpx_setup
+    except ImportError:
+        peers["httpx async"] = None
+    return peers
+
+
+def rust_rate(binary: Path, *args: str) -> float:
+    out = subprocess.run([str(binary), *args], capture_output=True, text=True, check=True).stdout
+    return float(out.strip().split()[-1])
+
+
+def throughput(args: argparse.Namespace) -> dict[str, dict[str, Optional[list[float]]]]:
     import nexotp
 
-    binary = os.environ.get("NEXOTP_SANDBOX_BIN", str(ROOT / "target/release/nexotp-sandbox"))
-    proc, base = start_sandbox(binary)
-    try:
-        setup = nexotp.Client(KEY, base_url=base)
-        order_id = setup.create_order("svc_telegram", "cty_us").id
-        url = f"{base}order/{order_id}"
-        headers = {"X-NexOTP-API-Key": KEY, "Accept": "application/json"}
-        results: dict[str, list[float]] = {}
+    base, order_id, seconds = args.base, args.order, args.seconds
+    order_url, list_url = f"{base}order/{order_id}", f"{base}countries"
+    rust = Path(args.rust) if args.rust else None
+    if rust is not None and not rust.exists():
+        rust = None
+    secs = str(seconds)
 
-        def record(name: str, value: float) -> None:
-            results.setdefault(name, []).append(value)
+    client = nexotp.Client(KEY, base_url=base)
+    sync_order: dict[str, Optional[Callable[[], Any]]] = {
+        "nexotp": lambda: client.get_order(order_id)
+    }
+    sync_order.update(sync_peers(order_url, check_order(order_id)))
+    sync_list: dict[str, Optional[Callable[[], Any]]] = {"nexotp": lambda: client.countries()}
+    sync_list.update(sync_peers(list_url, check_list))
 
-        reqwest_bin = ROOT / "target/release/examples/reqwest_loop"
-        for _ in range(args.rounds):
-            client = nexotp.Client(KEY, base_url=base)
-            record("sync  nexotp.Client.get_order", timed_sync(n, lambda: client.get_order(order_id)))
-            try:
-                import requests
+    async def nexotp_setup() -> Any:
+        aclient = nexotp.AsyncClient(KEY, base_url=base)
+        return (lambda: aclient.get_order(order_id)), aclient.close
 
-                session = requests.Session()
-                record("sync  requests.Session", timed_sync(n, lambda: session.get(url, headers=headers).json()))
-            except ImportError:
-                pass
-            try:
-                import httpx
+    async_order: dict[str, Optional[Setup]] = {"nexotp": nexotp_setup}
+    async_order.update(async_peers(order_url, check_order(order_id), IN_FLIGHT))
+    # aiohttp is the asyncio peer people reach for: in the list row it runs one call at a time,
+    # like the sync contenders.
+    list_aiohttp = async_peers(list_url, check_list, IN_FLIGHT)["aiohttp"]
 
-                hc = httpx.Client()
-                record("sync  httpx.Client", timed_sync(n, lambda: hc.get(url, headers=headers).json()))
-                hc.close()
-            except ImportError:
-                pass
-            if reqwest_bin.exists():
-                out = subprocess.run(
-                    [str(reqwest_bin), url, KEY, str(n)], capture_output=True, text=True, check=True
-                ).stdout
-                record("sync  Rust reqwest loop (baseline)", float(out.strip().split()[-1]))
-                out = subprocess.run(
-                    [str(reqwest_bin), base, KEY, str(n), "--sdk", order_id],
-                    capture_output=True, text=True, check=True,
-                ).stdout
-                record("sync  Rust nexotp::Client loop", float(out.strip().split()[-1]))
+    rows: dict[str, dict[str, Optional[list[float]]]] = {}
 
-            async def nexotp_setup() -> Any:
-                client = nexotp.AsyncClient(KEY, base_url=base)
-                return (lambda: client.get_order(order_id)), client.close
-
-            record("async nexotp.AsyncClient.get_order", timed_async(n, nexotp_setup))
-            try:
-                import aiohttp
-
-                async def aiohttp_setup() -> Any:
-                    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=IN_FLIGHT))
-
-                    async def call() -> Any:
-                        async with session.get(url, headers=headers) as r:
-                            return await r.json()
-
-                    return call, session.close
-
-                record("async aiohttp", timed_async(n, aiohttp_setup))
-            except ImportError:
-                pass
-            try:
-                import httpx
-
-                async def httpx_setup() -> Any:
-                    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=IN_FLIGHT))
-
-                    async def call() -> Any:
-                        return (await client.get(url, headers=headers)).json()
-
-                    return call, client.aclose
-
-                # httpx's async pool is far slower at 64 in flight: a tenth of the requests
-                # keeps the run short (the rate is what is compared).
-                record("async httpx.AsyncClient", timed_async(max(n // 10, IN_FLIGHT), httpx_setup))
-            except ImportError:
-                pass
-    finally:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(timeout=10)
-
-    best = {name: max(values) for name, values in results.items()}
-    sync_base = best.get("sync  Rust reqwest loop (baseline)")
-    async_base = best.get("async aiohttp")
-    print(f"\nGET /order/{{id}} + JSON decode, {n} requests, best of {args.rounds} rounds")
-    print(f"{'client':40} {'req/s':>10}  ratio")
-    for name, value in best.items():
-        if name.startswith("sync") and sync_base:
-            ratio = f"{value / sync_base:.2f}x reqwest loop"
-        elif name.startswith("async") and async_base:
-            ratio = f"{value / async_base:.2f}x aiohttp"
+    def record(row: str, name: str, value: Optional[float]) -> None:
+        entry = rows.setdefault(row, {})
+        if value is None:
+            entry.setdefault(name, None)
         else:
-            ratio = ""
-        print(f"{name:40} {value:10.0f}  {ratio}")
+            values = entry.get(name) or []
+            values.append(value)
+            entry[name] = values
+
+    # Warm-up: connections, allocator, lazy imports.
+    for call in [*sync_order.values(), *sync_list.values()]:
+        if call is not None:
+            timed_sync(0.2, call)
+    for _ in range(args.rounds):
+        for name, call in sync_order.items():
+            record("py sync", name, timed_sync(seconds, call) if call else None)
+        if rust:
+            record("py sync", "raw reqwest", rust_rate(rust, "reqwest", order_url, KEY, secs))
+        else:
+            record("py sync", "raw reqwest", None)
+        for name, setup in async_order.items():
+            record("py async", name, timed_async(seconds, IN_FLIGHT, setup) if setup else None)
+        for name, call in sync_list.items():
+            record("py list", name, timed_sync(seconds, call) if call else None)
+        record("py list", "aiohttp",
+               timed_async(seconds, 1, list_aiohttp) if list_aiohttp else None)
+        if rust:
+            record("py list", "raw reqwest", rust_rate(rust, "reqwest", list_url, KEY, secs))
+            record("rust order", "nexotp", rust_rate(rust, "sdk-order", base, KEY, secs, order_id))
+            # The same loop as the Python rows' ceiling, measured once per round.
+            record("rust order", "reqwest", (rows["py sync"]["raw reqwest"] or [0.0])[-1])
+            record("rust list", "nexotp", rust_rate(rust, "sdk-countries", base, KEY, secs))
+            record("rust list", "reqwest", (rows["py list"]["raw reqwest"] or [0.0])[-1])
+        else:
+            for row, name in [("py list", "raw reqwest"), ("rust order", "nexotp"),
+                              ("rust order", "reqwest"), ("rust list", "nexotp"),
+                              ("rust list", "reqwest")]:
+                record(row, name, None)
+    return rows
+
+
+def hold(args: argparse.Namespace) -> int:
+    """`args.count` GET order calls at once; returns the peak RSS in KiB."""
+    base, order_id, count = args.base, args.order, args.count
+    url = f"{base}order/{order_id}"
+
+    async def run() -> None:
+        if args.hold == "nexotp":
+            import nexotp
+
+            # Every call on the wire at once, as aiohttp without a limit does.
+            client = nexotp.AsyncClient(KEY, base_url=base, max_connections=count)
+            await asyncio.gather(*(client.get_order(order_id) for _ in range(count)))
+            await client.close()
+        elif args.hold == "nexotp-wait":
+            import nexotp
+
+            # Issue 8's form: waits for a code that never comes (each polls the slow sandbox
+            # every second) until they time out.
+            client = nexotp.AsyncClient(KEY, base_url=base, max_connections=count)
+
+            async def wait() -> None:
+                try:
+                    await client.wait_for_code(order_id, timeout=2.5, poll_interval=1.0)
+                except nexotp.WaitTimeoutError:
+                    pass
+
+            await asyncio.gather(*(wait() for _ in range(count)))
+            await client.close()
+        elif args.hold == "aiohttp":
+            import aiohttp
+
+            check = check_order(order_id)
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+                async def call() -> None:
+                    async with session.get(url, headers=HEADERS) as r:
+                        check(await r.json())
+
+                await asyncio.gather(*(call() for _ in range(count)))
+        else:
+            sys.exit(f"unknown --hold {args.hold}")
+
+    asyncio.run(run())
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True, help="the sandbox's base URL")
+    parser.add_argument("--order", required=True, help="an order id to GET")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.5, help="per contender per round")
+    parser.add_argument("--rust", help="the nexotp-bench binary (bench/rust)")
+    parser.add_argument("--hold", help="nexotp, nexotp-wait or aiohttp: peak RSS instead")
+    parser.add_argument("--count", type=int, default=1000)
+    args = parser.parse_args()
+    if args.hold:
+        print(json.dumps({"peak_rss_kib": hold(args)}))
+    else:
+        print(json.dumps(throughput(args)))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import {
   OrderClosedError,
   WebhookVerificationError,
   AbortError,
+  Watcher,
 } from 'nexotp';
 import type {
   Account,
@@ -42,12 +43,16 @@ import type {
   ClientOptions,
   CreateOrderRequest,
   WaitForCodeOptions,
+  CallOptions,
   KnownOrderStatus,
   RateBucket,
   Reconciliation,
   ReconcileOutcome,
   RequestOptions,
   UnknownOutcomeOperation,
+  WatchOptions,
+  WatchEvent,
+  WatchEventKind,
 } from 'nexotp';
 import * as http from 'node:http';
 
@@ -55,6 +60,12 @@ async function everyCall(): Promise<void> {
   const options: ClientOptions = { apiKey: 'sk_test', baseUrl: 'http://127.0.0.1:1/', timeoutMs: 5000, connectTimeoutMs: 1000, maxRetries: 1, deadlineMs: 20_000 };
   const client = new Client(options);
   const fromEnv = new Client();
+  const fleet: ClientOptions = {
+    rateLimitStore: 'redis://127.0.0.1:6379/0',
+    rateLimits: { POLL: { perSecond: 20, burst: 1 }, ORDER: 5 },
+  };
+  const textLimits: ClientOptions = { rateLimits: 'POLL=20/s,burst=1; ORDER=5/s' };
+  void [fleet, textLimits];
   const perCall: RequestOptions = { timeoutMs: 1000, maxRetries: 0, deadlineMs: 3000 };
   const quick: Client = client.withOptions(perCall);
   const base: string = client.baseUrl + fromEnv.baseUrl;
@@ -109,6 +120,16 @@ async function everyCall(): Promise<void> {
   const maybeCode: string | undefined = done.code;
   await client.waitForCode(order.id);
   await client.waitForCode(order.id, { signal: AbortSignal.timeout(1000) });
+  // Per-call options, last on every call.
+  const callOpts: CallOptions = { signal: controller.signal, timeoutMs: 5000, maxRetries: 0, deadlineMs: 20_000 };
+  await client.account(callOpts);
+  await client.transactions({ page: 2 }, { maxRetries: 1 });
+  await client.createOrder(request, { signal: AbortSignal.timeout(5000) });
+  await client.waitForCode(order.id, { timeoutMs: 60_000 }, { timeoutMs: 2000 });
+  // Statuses narrow to the known union; others stay strings.
+  if (got.status === 'cancelled') void got.refund;
+  const anyStatus: string = got.status;
+  void anyStatus;
 
   const hooks: Webhook[] = await client.webhooks();
   const hook: Webhook = await client.createWebhook({ endpointUrl: 'https://example.com/h', events: ['order.created', 'custom.event'] });
@@ -145,6 +166,12 @@ async function errors(client: Client): Promise<void> {
   try {
     await client.getOrder('5001');
   } catch (err) {
+    if (err instanceof NexOTPError) {
+      const fields: [number | undefined, string | undefined, string | undefined, number | undefined] = [
+        err.status, err.code, err.requestId, err.retryAfterMs,
+      ];
+      void fields;
+    }
     if (err instanceof InvalidArgumentError) {
       const name: string = err.argument + err.rule;
       void name;
@@ -207,5 +234,27 @@ async function errors(client: Client): Promise<void> {
   void e;
 }
 
+async function watching(client: Client, event: WebhookEvent): Promise<void> {
+  const watcher: Watcher = client.watch();
+  const options: WatchOptions = { timeoutMs: 60_000, pollIntervalMs: 2000, cancelOnTimeout: true, excludeCodes: ['1'] };
+  watcher.add('5001', options).add(5002);
+  const removed: boolean = watcher.remove('5002');
+  const fed: boolean = watcher.feed(event);
+  const size: number = watcher.size;
+  for await (const e of watcher) {
+    const ev: WatchEvent = e;
+    const kind: WatchEventKind = ev.kind;
+    const code: string | undefined = ev.code;
+    const order: Order | undefined = ev.order;
+    const error: NexOTPError | undefined = ev.error;
+    void [kind, code, order, error, ev.orderId, ev.cancelled, ev.fromWebhook];
+  }
+  const step: IteratorResult<WatchEvent, undefined> = await watcher.next();
+  watcher.close();
+  const closed: boolean = watcher.closed;
+  void [removed, fed, size, step, closed];
+}
+
 void everyCall;
+void watching;
 void errors;

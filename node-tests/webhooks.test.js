@@ -165,3 +165,10 @@ describe('signWebhook / verifyWebhook', () => {
     throwsWith(() => signWebhook(body, 'x', { timestamp: 1.5 }), InvalidArgumentError);
   });
 });
+
+test('a missing signature is a WebhookVerificationError (the core rule, as in Python)', () => {
+  const body = Buffer.from('{"id":"evt_1","type":"order.created","data":{}}');
+  for (const header of [undefined, null, '', '  ']) {
+    throwsWith(() => verifyWebhook(body, header, 'whsec_test'), WebhookVerificationError);
+  }
+});

@@ -101,6 +101,24 @@ class Sandbox:
             self.proc.kill()
 
 
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Every async test runs on asyncio's own loop and on uvloop (from PyPI): the bridge must
+    not depend on one loop's internals. ``NEXOTP_TEST_LOOPS=asyncio`` runs one only."""
+    import asyncio
+
+    factories: dict[str, Any] = {"asyncio": asyncio.new_event_loop}
+    try:
+        import uvloop
+
+        factories["uvloop"] = uvloop.new_event_loop
+    except ImportError:  # not on this platform
+        pass
+    wanted = os.environ.get("NEXOTP_TEST_LOOPS")
+    if wanted:
+        factories = {k: v for k, v in factories.items() if k in wanted.split(",")}
+    return factories
+
+
 @pytest.fixture(scope="session")
 def session_sandbox() -> Iterator[Sandbox]:
     sb = Sandbox("--code-delay-ms", "200")

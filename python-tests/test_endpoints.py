@@ -63,7 +63,8 @@ def test_order_lifecycle_sync(client: nexotp.Client, sandbox: Sandbox) -> None:
     bodies = [
         r["body"].replace(" ", "") for r in sandbox.api_requests("POST", "/order") if r["path"].endswith("/order")
     ]
-    assert '"max_price":' + str(price.price) in bodies[0] and '"pricing_option":0' in bodies[0]
+    # No pricing_option given, none sent (the core's default, as from Rust and Node).
+    assert '"max_price":' + str(price.price) in bodies[0] and "pricing_option" not in bodies[0]
     assert '"pricing_option":1' in bodies[1]
 
 

@@ -118,3 +118,15 @@ async def test_deliveries_with_a_wrong_secret_fail_verification(aclient: nexotp.
     while not receiver.failures and time.monotonic() < deadline:
         time.sleep(0.05)
     assert receiver.failures and receiver.events == []
+
+
+@pytest.mark.parametrize("header", [None, "", "   "])
+def test_a_missing_signature_header_is_a_verification_error(header: str | None) -> None:
+    """As in every language (the core's rule): Flask's ``request.headers.get()`` gives None
+    for a delivery without the header, and a handler answering 400 on a failed verification
+    must answer 400 to it, not 500."""
+    body = b'{"id":"evt_1","type":"order.created","data":{}}'
+    with pytest.raises(nexotp.WebhookVerificationError, match="missing"):
+        nexotp.verify_webhook(body, header, "whsec_test")
+    with pytest.raises(nexotp.InvalidArgumentError):
+        nexotp.verify_webhook(body, 12345, "whsec_test")  # type: ignore[arg-type]

@@ -45,6 +45,15 @@ def lost_order() -> nexotp.OrderOutcomeUnknownError:
     )
 
 
+def fleet_settings(url: str, key: str) -> None:
+    shared = nexotp.Client(key, base_url=url, rate_limit_store="memory", rate_limits={"POLL": (20, 1), "ORDER": 5})
+    countries: list[nexotp.Country] = shared.countries()
+    assert countries
+    shared.close()
+    text = nexotp.AsyncClient(key, base_url=url, rate_limits="POLL=20/s,burst=1; ORDER=5/s")
+    asyncio.run(text.close())
+
+
 def sync_flow(url: str, key: str) -> None:
     with nexotp.Client(key, base_url=url, timeout=10.0, max_retries=2, deadline=None) as client:
         base: str = client.base_url
@@ -198,7 +207,51 @@ def exceptions() -> None:
     _ = (status.value, nexotp.OrderStatus.RECEIVED, nexotp.__version__)
 
 
+def balance_of(url: str, key: str) -> Decimal:
+    # `Client.__exit__` returns None: a type checker knows the `with` swallows nothing, so
+    # this function returns on every path (with `-> bool` pyright reported a missing return).
+    with nexotp.Client(key, base_url=url) as client:
+        return client.account(timeout=5, max_retries=0, deadline=20).balance
+
+
+async def per_call_options(url: str, key: str) -> nexotp.Order:
+    async with nexotp.AsyncClient(key, base_url=url) as client:
+        order = await client.create_order("svc_telegram", "cty_us", max_retries=0, deadline=30.0)
+        return await client.wait_for_code(order.id, timeout=60, request_timeout=5, max_retries=1)
+
+
+def watching(url: str, key: str) -> None:
+    with nexotp.Client(key, base_url=url) as client, client.watch() as watcher:
+        order = client.create_order("svc_telegram", "cty_us")
+        watcher.add(order.id, timeout=20, poll_interval=0.05, cancel_on_timeout=False, exclude_codes=[])
+        removed: bool = watcher.remove("1")
+        for event in watcher:
+            kind: str = event.kind
+            code: str | None = event.code
+            found: nexotp.Order | None = event.order
+            error: BaseException | None = event.error
+            _ = (kind, code, found, error, event.order_id, event.cancelled, event.from_webhook)
+            break
+        count: int = len(watcher)
+        closed: bool = watcher.closed
+        _ = (removed, count, closed)
+
+    async def run() -> None:
+        async with nexotp.AsyncClient(key, base_url=url) as client:
+            order = await client.create_order("svc_telegram", "cty_us")
+            async with client.watch() as watcher:
+                watcher.add(order.id, timeout=20, poll_interval=0.05)
+                async for event in watcher:
+                    got: nexotp.WatchEvent = event
+                    _ = got.code
+                    break
+
+    asyncio.run(run())
+
+
 def main(url: str, key: str) -> None:
+    fleet_settings(url, key)
+    watching(url, key)
     sync_flow(url, key)
     asyncio.run(async_flow(url, key))
     webhooks()

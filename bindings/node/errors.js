@@ -47,7 +47,7 @@ class WaitTimeoutError extends NexOTPError {}
 class OrderClosedError extends NexOTPError {}
 class WebhookVerificationError extends NexOTPError {}
 
-/** An aborted `waitForCode` (its `AbortSignal` fired). `cause` is the signal's reason. */
+/** A call aborted by its `AbortSignal` before anything that could take effect was sent. `cause` is the signal's reason. */
 class AbortError extends NexOTPError {
   constructor(message = 'the operation was aborted', fields, options) {
     super(message, fields, options);

@@ -23,7 +23,7 @@
 import type {
   Account,
   Country,
-  Order,
+  Order as NativeOrder,
   Pool,
   Price,
   Reconciliation,
@@ -38,7 +38,6 @@ import type {
 export type {
   Account,
   Country,
-  Order,
   Pool,
   Price,
   Reconciliation,
@@ -52,6 +51,24 @@ export type {
 
 /** Order statuses this SDK knows (DESIGN §8); any other status string is passed through. */
 export type KnownOrderStatus = 'pending' | 'received' | 'completed' | 'cancelled' | 'expired';
+
+/**
+ * An order. `status` is one of {@link KnownOrderStatus}, or another status string as the
+ * server sent it (kept, never rejected).
+ */
+export type Order = Omit<NativeOrder, 'status'> & { status: KnownOrderStatus | (string & {}) };
+
+/**
+ * The last argument of every call: an `AbortSignal` and this call's own timeout and retries
+ * (the same pool and rate buckets). Aborting rejects at once with {@link AbortError} wherever
+ * the call is (a paused bucket, a backoff, in flight) and sends nothing more; a createOrder,
+ * resendOrder or createWebhook already sent rejects with {@link OrderOutcomeUnknownError}
+ * instead, as it may have taken effect.
+ */
+export interface CallOptions extends RequestOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
 
 /** Webhook event names NexOTP sends (the SDK accepts any non-empty name without spaces or commas). */
 export type KnownWebhookEvent =
@@ -109,6 +126,20 @@ export interface ClientOptions {
   poolIdleTimeoutMs?: number;
   /** Most idle connections kept. Default `maxConnections`. */
   maxIdleConnections?: number;
+  /**
+   * Where the rate buckets live. `'redis://[:password@]host:6379/0'` (or `rediss://` for TLS)
+   * shares them with every process using the same API key, in any language, so a fleet of
+   * workers stays inside the key's limits together. Default: `NEXOTP_RATE_LIMIT_STORE`, else
+   * this process. When Redis is down or slow, calls use this process's buckets (logged once per
+   * outage) and never fail because of it. The password never appears in errors or logs.
+   */
+  rateLimitStore?: string;
+  /**
+   * Client-side limits per bucket, shared through `rateLimitStore`: `'POLL=20/s,burst=1; ORDER=5'`
+   * or `{ POLL: 20, ORDER: { perSecond: 5, burst: 1 } }`. Calls over a limit wait for their slot
+   * instead of collecting 429s. Default: `NEXOTP_RATE_LIMITS`, else none.
+   */
+  rateLimits?: string | Partial<Record<RateBucket, number | { perSecond: number; burst?: number }>>;
 }
 
 /** Options of `client.withOptions(...)`. */
@@ -176,6 +207,92 @@ export interface WaitForCodeOptions {
   excludeCodes?: string[];
 }
 
+/** Options of `watcher.add(...)`: those of `waitForCode`, per order, without `signal`. */
+export interface WatchOptions {
+  /** Stop following the order after this many ms (a `'timedOut'` event). Default 300000. */
+  timeoutMs?: number;
+  /**
+   * Time before the first poll, in ms, and the start of the order's poll interval, which grows
+   * by half after every poll that finds nothing new (up to 30 s). Default 3000.
+   */
+  pollIntervalMs?: number;
+  /** On timeout, cancel the order to recover the money (the event's `cancelled` says so). */
+  cancelOnTimeout?: boolean;
+  /** Codes that do not count (codes seen before a resend by this client are skipped anyway). */
+  excludeCodes?: string[];
+}
+
+/** What happened to a watched order. */
+export type WatchEventKind = 'code' | 'completed' | 'cancelled' | 'expired' | 'timedOut' | 'failed';
+
+/**
+ * One event of a {@link Watcher}: a new code, or the end of an order's watch. Each order added
+ * yields exactly one event, after which it is no longer followed.
+ */
+export interface WatchEvent {
+  /** `'code'` (a code not seen before: `code` and `order` have it), or how the watch ended. */
+  kind: WatchEventKind;
+  /** The order it is about. */
+  orderId: string;
+  /** The order as last seen (always there for `'code'`). */
+  order?: Order;
+  /** The new code, for `'code'`. */
+  code?: string;
+  /** For `'timedOut'`: whether `cancelOnTimeout` cancelled the order. */
+  cancelled: boolean;
+  /** For `'failed'` (the order cannot be polled: not found, bad key): why. */
+  error?: NexOTPError;
+  /** Whether a fed webhook delivery, rather than a poll, brought it. */
+  fromWebhook: boolean;
+}
+
+/**
+ * Follows many orders in one polling loop: polls take turns fairly, go through the client's
+ * rate buckets (so they stay inside the POLL budget, shared through the client's rate-limit
+ * store), and an order that keeps answering "nothing yet" is polled less and less often. Use it
+ * as an async iterator; add and remove orders at any time, even while iterating. It polls only
+ * while iterated; `close()` (or leaving a `for await` loop) ends it and keeps nothing alive.
+ *
+ * @example
+ * const watcher = client.watch();
+ * for (const id of orderIds) watcher.add(id, { timeoutMs: 600_000, cancelOnTimeout: true });
+ * for await (const event of watcher) {
+ *   if (event.kind === 'code') console.log(event.orderId, event.code);
+ *   else console.log(event.orderId, 'ended:', event.kind);
+ *   if (watcher.size === 0) break; // leaving the loop closes the watcher
+ * }
+ */
+export declare class Watcher implements AsyncIterableIterator<WatchEvent> {
+  private constructor();
+  /**
+   * Follows order `id` until its first new code, its end, or `timeoutMs`. Codes it had before
+   * this client resent it, and codes this watcher already gave for it, do not count. Adding an
+   * order already followed restarts its watch. Throws {@link InvalidArgumentError} on a bad id
+   * or option, or once closed. Returns the watcher.
+   */
+  add(id: string | number, options?: WatchOptions): this;
+  /** Stops following order `id` (no event comes for it); whether it was followed. */
+  remove(id: string | number): boolean;
+  /**
+   * Feeds a delivery verified with {@link verifyWebhook}: a new code or the order's end becomes
+   * its event at once and the order is not polled again; any other delivery about a followed
+   * order makes its polls a rare fallback (every 2 min). Returns whether it was about a
+   * followed order (a delivery for an order not added yet is kept for when it is).
+   */
+  feed(event: WebhookEvent): boolean;
+  /** Stops the watcher: nothing more is polled, and iteration ends. Idempotent. */
+  close(): void;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** How many orders are followed. */
+  readonly size: number;
+  /** The next event; `done` once closed. */
+  next(): Promise<IteratorResult<WatchEvent, undefined>>;
+  /** Closes the watcher (called when a `for await` loop is left). */
+  return(): Promise<IteratorResult<WatchEvent, undefined>>;
+  [Symbol.asyncIterator](): this;
+}
+
 /** What `client.createWebhook(...)` registers. */
 export interface CreateWebhookRequest {
   /** Where deliveries go: https (http only for localhost / loopback receivers). */
@@ -233,9 +350,9 @@ export declare class Client {
    */
   withOptions(options: RequestOptions): Client;
   /** `GET /account`: balance (a decimal string), currency, plan and usage. */
-  account(): Promise<Account>;
+  account(options?: CallOptions): Promise<Account>;
   /** `GET /account/transactions`: one page (`page` from 1, `perPage` 1–100, default 20). */
-  transactions(options?: TransactionsOptions): Promise<TransactionPage>;
+  transactions(query?: TransactionsOptions, options?: CallOptions): Promise<TransactionPage>;
   /**
    * Every transaction, as an async iterable that fetches one page when the previous one is used
    * up (nothing is fetched before the first `next()`). A bad `perPage` throws at once.
@@ -243,44 +360,50 @@ export declare class Client {
    * @example
    * for await (const t of client.iterTransactions({ perPage: 50 })) console.log(t.amount);
    */
-  iterTransactions(options?: IterTransactionsOptions): AsyncGenerator<Transaction, void, undefined>;
+  iterTransactions(query?: IterTransactionsOptions, options?: CallOptions): AsyncGenerator<Transaction, void, undefined>;
   /** `GET /countries`. */
-  countries(): Promise<Country[]>;
+  countries(options?: CallOptions): Promise<Country[]>;
   /** `GET /services?country=`: the services offered in a country, with prices and stock. */
-  services(country: string): Promise<Service[]>;
+  services(country: string, options?: CallOptions): Promise<Service[]>;
   /** `GET /price?service=&country=`: the current price and its pools. */
-  price(service: string, country: string): Promise<Price>;
+  price(service: string, country: string, options?: CallOptions): Promise<Price>;
   /**
    * `POST /order`: rents a number. Never sent twice: when the answer is lost after sending,
    * rejects with {@link OrderOutcomeUnknownError}; pass it to {@link Client.reconcile}.
    */
-  createOrder(request: CreateOrderRequest): Promise<Order>;
+  createOrder(request: CreateOrderRequest, options?: CallOptions): Promise<Order>;
   /** `GET /order/{id}` (POLL bucket). A safe-integer id is accepted and stringified. */
-  getOrder(id: string | number): Promise<Order>;
+  getOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /** `POST /order/{id}/cancel`: cancels a pending order and refunds it. Safe to retry. */
-  cancelOrder(id: string | number): Promise<Order>;
+  cancelOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /**
    * `POST /order/{id}/resend`: asks for another code on the same number; a later
    * `waitForCode` returns only a code the order did not have yet.
    */
-  resendOrder(id: string | number): Promise<Order>;
+  resendOrder(id: string | number, options?: CallOptions): Promise<Order>;
   /**
    * Polls the order until it has a new code (resolves with the order), the order ends without
    * one ({@link OrderClosedError}), the time is up ({@link WaitTimeoutError}, after cancelling
    * the order when `cancelOnTimeout` is set) or `signal` aborts ({@link AbortError}, at once).
    */
-  waitForCode(id: string | number, options?: WaitForCodeOptions): Promise<Order>;
+  /** `options`: each poll's `timeoutMs`, `maxRetries`, `deadlineMs` (and the `signal`, given here or in `wait`). */
+  waitForCode(id: string | number, wait?: WaitForCodeOptions, options?: CallOptions): Promise<Order>;
+  /**
+   * One watcher for many orders (see {@link Watcher}): one event per new code and one per order
+   * whose watch ends, inside the POLL budget, webhooks optionally fed in.
+   */
+  watch(): Watcher;
   /** `GET /webhooks`. */
-  webhooks(): Promise<Webhook[]>;
+  webhooks(options?: CallOptions): Promise<Webhook[]>;
   /**
    * `POST /webhooks`: registers an endpoint. The result's `secret` is returned this once: store
    * it. It is readable (`hook.secret`) but not enumerable, so `JSON.stringify`, JSON loggers,
    * `Object.keys` and `{ ...hook }` leave it out, and `util.inspect` / `console.log` show it
    * redacted.
    */
-  createWebhook(request: CreateWebhookRequest): Promise<Webhook>;
+  createWebhook(request: CreateWebhookRequest, options?: CallOptions): Promise<Webhook>;
   /** `DELETE /webhooks/{id}`. Safe to retry. */
-  deleteWebhook(id: string | number): Promise<WebhookDeleted>;
+  deleteWebhook(id: string | number, options?: CallOptions): Promise<WebhookDeleted>;
   /**
    * Finds out whether the call behind an {@link OrderOutcomeUnknownError} took effect: from the
    * ledger (createOrder), the webhook list (createWebhook) or the order (resendOrder).
@@ -300,7 +423,7 @@ export declare class Client {
    *   else throw err; // ambiguous: decide by hand
    * }
    */
-  reconcile(err: OrderOutcomeUnknownError): Promise<Reconciliation>;
+  reconcile(err: OrderOutcomeUnknownError, options?: CallOptions): Promise<Reconciliation>;
 }
 
 /**
@@ -350,6 +473,14 @@ export declare class NexOTPError extends Error {
    * for errors that will not heal.
    */
   readonly retryable: boolean;
+  /** The HTTP status, when the error came from a response (`APIError`s, some others). */
+  readonly status?: number;
+  /** The API's error code (`"order_not_cancellable"`, `"rest_forbidden"`, ...), when given. */
+  readonly code?: string;
+  /** The request id (the body's `meta.request_id` or the `X-Request-Id` header), when known. */
+  readonly requestId?: string;
+  /** How long the server asked to wait before retrying, in ms, when it said. */
+  readonly retryAfterMs?: number;
 }
 
 /** A bad argument, caught before any request was sent. */

@@ -214,8 +214,55 @@ function isAbortSignal(value) {
   );
 }
 
-function abortError(signal) {
-  return new AbortError('waitForCode was aborted', undefined, { cause: signal.reason });
+function abortError(signal, what = 'waitForCode') {
+  return new AbortError(`${what} was aborted`, undefined, { cause: signal.reason });
+}
+
+const CALL_OPTIONS = ['signal', 'timeoutMs', 'maxRetries', 'deadlineMs'];
+
+/**
+ * The last `options` argument of every call: `{ signal, timeoutMs, maxRetries, deadlineMs }`.
+ * Returns what `run` needs: request options for the core (or undefined) and the signal.
+ */
+function callOptions(options) {
+  const o = opts('options', options, CALL_OPTIONS);
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) {
+    throw invalid('signal', `must be an AbortSignal, got ${describe(o.signal)}`);
+  }
+  const request = {
+    timeoutMs: optMs('timeoutMs', o.timeoutMs),
+    maxRetries: optU32('maxRetries', o.maxRetries),
+    deadlineMs: optMs('deadlineMs', o.deadlineMs),
+  };
+  const changed = request.timeoutMs !== undefined || request.maxRetries !== undefined || request.deadlineMs !== undefined;
+  return { request: changed ? request : undefined, signal: o.signal };
+}
+
+/**
+ * Runs one call on `nativeClient` with its per-call options: a sibling client with other
+ * timeouts or retries (same pool and buckets), and an abort handle tied to `signal`. An abort
+ * ends the call in the core at once wherever it is (bucket wait, backoff, in flight); the core
+ * rejects with `AbortError`, or with `OrderOutcomeUnknownError` for a create order, resend or
+ * create webhook that was already sent.
+ */
+async function run(nativeClient, what, options, start) {
+  const { request, signal } = options;
+  let target = nativeClient;
+  if (request !== undefined) target = call(() => target.withOptions(request));
+  if (signal === undefined) return submit((t) => start(target, t));
+  if (signal.aborted) throw abortError(signal, what);
+  const handle = new native.AbortHandle();
+  target = target.withAbort(handle);
+  const onAbort = () => handle.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await submit((t) => start(target, t));
+  } catch (e) {
+    if (e instanceof AbortError) throw abortError(signal, what);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function inspectWebhook(depth, options, inspect) {
@@ -244,9 +291,34 @@ function call(fn) {
   }
 }
 
+/**
+ * `rateLimits` in the core's text form: a string is passed as it is; an object maps a bucket to
+ * a rate (requests per second) or `{ perSecond, burst }`. The core parses and checks it.
+ */
+function rateLimits(value) {
+  if (value === undefined || value === null || typeof value === 'string') {
+    return value ?? undefined;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('rateLimits', 'must be a string like "POLL=20/s,burst=1" or an object like { POLL: 20, ORDER: { perSecond: 5, burst: 1 } }');
+  }
+  return Object.entries(value)
+    .map(([bucket, limit]) => {
+      if (typeof limit === 'number') return `${bucket}=${limit}`;
+      if (limit && typeof limit === 'object' && typeof limit.perSecond === 'number') {
+        return limit.burst === undefined
+          ? `${bucket}=${limit.perSecond}`
+          : `${bucket}=${limit.perSecond},burst=${limit.burst}`;
+      }
+      throw invalid(`rateLimits.${bucket}`, 'must be a number or { perSecond, burst }');
+    })
+    .join(';');
+}
+
 const CLIENT_OPTIONS = [
   'apiKey', 'baseUrl', 'timeoutMs', 'connectTimeoutMs', 'maxRetries', 'deadlineMs',
   'proxy', 'caCertificates', 'tlsRoots', 'http2', 'maxConnections', 'poolIdleTimeoutMs', 'maxIdleConnections',
+  'rateLimitStore', 'rateLimits',
 ];
 const REQUEST_OPTIONS = ['timeoutMs', 'maxRetries', 'deadlineMs'];
 const ORDER_OPTIONS = ['service', 'country', 'pool', 'pricingOption', 'maxPrice'];
@@ -262,11 +334,13 @@ class Client {
     }
     const o = opts('options', options, CLIENT_OPTIONS, true);
     const env = process.env;
-    const apiKey = o.apiKey !== undefined ? secretStr('apiKey', o.apiKey) : env.NEXOTP_API_KEY;
-    const baseUrl = o.baseUrl !== undefined ? str('baseUrl', o.baseUrl) : env.NEXOTP_BASE_URL || undefined;
+    // The environment's values go to the core, whose rules decide (a blank NEXOTP_BASE_URL
+    // means production, as in Rust and Python).
     const config = {
-      apiKey,
-      baseUrl,
+      apiKey: o.apiKey === undefined ? undefined : secretStr('apiKey', o.apiKey),
+      baseUrl: optStr('baseUrl', o.baseUrl),
+      envApiKey: env.NEXOTP_API_KEY,
+      envBaseUrl: env.NEXOTP_BASE_URL,
       timeoutMs: optMs('timeoutMs', o.timeoutMs),
       connectTimeoutMs: optMs('connectTimeoutMs', o.connectTimeoutMs),
       maxRetries: optU32('maxRetries', o.maxRetries),
@@ -279,6 +353,9 @@ class Client {
       maxConnections: optU32('maxConnections', o.maxConnections),
       poolIdleTimeoutMs: optMs('poolIdleTimeoutMs', o.poolIdleTimeoutMs),
       maxIdleConnections: optU32('maxIdleConnections', o.maxIdleConnections),
+      // May carry a password: a type mistake names the type only.
+      rateLimitStore: o.rateLimitStore === undefined ? undefined : secretStr('rateLimitStore', o.rateLimitStore),
+      rateLimits: rateLimits(o.rateLimits),
       runtime: `Node.js ${process.version}`,
       logLevel: env.NEXOTP_LOG,
     };
@@ -312,48 +389,68 @@ class Client {
     return new Client(call(() => this.#native.withOptions(request)), kWrap);
   }
 
-  async account() {
-    return submit((t) => this.#native.account(t));
+  async account(options) {
+    return run(this.#native, 'account', callOptions(options), (n, t) => n.account(t));
   }
 
-  async transactions(options) {
-    const o = opts('options', options, ['page', 'perPage']);
+  async transactions(query, options) {
+    const o = opts('options', query, ['page', 'perPage']);
     // Absent values stay undefined: the core's defaults apply (page 1, DEFAULT_PAGE_SIZE).
     const page = optU32('page', o.page);
     const perPage = optU32('perPage', o.perPage);
-    return submit((t) => this.#native.transactions(t, page, perPage));
+    return run(this.#native, 'transactions', callOptions(options), (n, t) => n.transactions(t, page, perPage));
   }
 
-  iterTransactions(options) {
-    const o = opts('options', options, ['perPage']);
+  iterTransactions(query, options) {
+    const o = opts('options', query, ['perPage']);
     const perPage = optU32('perPage', o.perPage); // absent: the core's DEFAULT_ITER_PAGE_SIZE
-    const pager = call(() => this.#native.transactionPager(perPage));
+    const { request, signal } = callOptions(options);
+    if (signal !== undefined && signal.aborted) throw abortError(signal, 'iterTransactions');
+    let target = this.#native;
+    if (request !== undefined) target = call(() => target.withOptions(request));
+    let handle;
+    if (signal !== undefined) {
+      handle = new native.AbortHandle();
+      target = target.withAbort(handle);
+    }
+    const pager = call(() => target.transactionPager(perPage));
     return (async function* transactions() {
-      for (;;) {
-        let page;
-        page = await submit((t) => pager.nextPage(t));
-        if (page === null) return;
-        yield* page.items;
+      const onAbort = () => handle.abort();
+      if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        for (;;) {
+          let page;
+          try {
+            page = await submit((t) => pager.nextPage(t));
+          } catch (e) {
+            if (signal !== undefined && e instanceof AbortError) throw abortError(signal, 'iterTransactions');
+            throw e;
+          }
+          if (page === null) return;
+          yield* page.items;
+        }
+      } finally {
+        if (signal !== undefined) signal.removeEventListener('abort', onAbort);
       }
     })();
   }
 
-  async countries() {
-    return submit((t) => this.#native.countries(t));
+  async countries(options) {
+    return run(this.#native, 'countries', callOptions(options), (n, t) => n.countries(t));
   }
 
-  async services(country) {
+  async services(country, options) {
     const c = str('country', country);
-    return submit((t) => this.#native.services(t, c));
+    return run(this.#native, 'services', callOptions(options), (n, t) => n.services(t, c));
   }
 
-  async price(service, country) {
+  async price(service, country, options) {
     const s = str('service', service);
     const c = str('country', country);
-    return submit((t) => this.#native.price(t, s, c));
+    return run(this.#native, 'price', callOptions(options), (n, t) => n.price(t, s, c));
   }
 
-  async createOrder(request) {
+  async createOrder(request, options) {
     if (request === undefined) throw invalid('request', 'is required: { service, country, ... }');
     const o = opts('request', request, ORDER_OPTIONS);
     const input = {
@@ -363,44 +460,45 @@ class Client {
       pricingOption: pricingOption(o.pricingOption),
       maxPrice: money('maxPrice', o.maxPrice),
     };
-    return submit((t) => this.#native.createOrder(t, input));
+    return run(this.#native, 'createOrder', callOptions(options), (n, t) => n.createOrder(t, input));
   }
 
-  async getOrder(orderId) {
+  async getOrder(orderId, options) {
     const i = id('id', orderId);
-    return submit((t) => this.#native.getOrder(t, i));
+    return run(this.#native, 'getOrder', callOptions(options), (n, t) => n.getOrder(t, i));
   }
 
-  async cancelOrder(orderId) {
+  async cancelOrder(orderId, options) {
     const i = id('id', orderId);
-    return submit((t) => this.#native.cancelOrder(t, i));
+    return run(this.#native, 'cancelOrder', callOptions(options), (n, t) => n.cancelOrder(t, i));
   }
 
-  async resendOrder(orderId) {
+  async resendOrder(orderId, options) {
     const i = id('id', orderId);
-    return submit((t) => this.#native.resendOrder(t, i));
+    return run(this.#native, 'resendOrder', callOptions(options), (n, t) => n.resendOrder(t, i));
   }
 
-  async waitForCode(orderId, options) {
+  /**
+   * `wait` holds how to wait (its `timeoutMs` is the whole wait's); `options`, as on every
+   * call, sets each poll's `timeoutMs`, `maxRetries` and `deadlineMs`, and may carry the
+   * `signal` instead of `wait`.
+   */
+  async waitForCode(orderId, wait, options) {
     const i = id('id', orderId);
-    const o = opts('options', options, WAIT_OPTIONS);
-    const signal = o.signal;
+    const o = opts('options', wait, WAIT_OPTIONS);
+    const perCall = callOptions(options);
+    if (o.signal !== undefined && perCall.signal !== undefined) {
+      throw invalid('signal', 'give it once, in the wait options or in the call options');
+    }
+    const signal = o.signal !== undefined ? o.signal : perCall.signal;
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw invalid('signal', `must be an AbortSignal, got ${describe(signal)}`);
     }
-    let excludeCodes;
-    if (o.excludeCodes !== undefined) {
-      if (!Array.isArray(o.excludeCodes)) throw invalid('excludeCodes', `must be an array of strings, got ${describe(o.excludeCodes)}`);
-      excludeCodes = o.excludeCodes.map((c, n) => str(`excludeCodes[${n}]`, c));
-    }
-    const input = {
-      timeoutMs: optMs('timeoutMs', o.timeoutMs),
-      pollIntervalMs: optMs('pollIntervalMs', o.pollIntervalMs),
-      cancelOnTimeout: optBool('cancelOnTimeout', o.cancelOnTimeout),
-      excludeCodes,
-    };
+    const input = waitInput(o);
     if (signal && signal.aborted) throw abortError(signal);
-    const handle = call(() => this.#native.waitHandle(i, input));
+    let target = this.#native;
+    if (perCall.request !== undefined) target = call(() => target.withOptions(perCall.request));
+    const handle = call(() => target.waitHandle(i, input));
     if (!signal) {
       return submit((t) => handle.run(t));
     }
@@ -423,28 +521,37 @@ class Client {
     });
   }
 
-  async webhooks() {
-    return submit((t) => this.#native.webhooks(t));
+  /**
+   * One watcher for many orders: `add` them (now or while iterating), then
+   * `for await (const event of watcher)`. See `Watcher`.
+   */
+  watch() {
+    return new Watcher(call(() => this.#native.watch()), kWrap);
   }
 
-  async createWebhook(request) {
+  async webhooks(options) {
+    return run(this.#native, 'webhooks', callOptions(options), (n, t) => n.webhooks(t));
+  }
+
+  async createWebhook(request, options) {
     if (request === undefined) throw invalid('request', 'is required: { endpointUrl, events }');
     const o = opts('request', request, ['endpointUrl', 'events']);
     const url = str('endpointUrl', o.endpointUrl);
     const ev = events(o.events);
-    return redactSecret(await submit((t) => this.#native.createWebhook(t, url, ev)));
+    const hook = await run(this.#native, 'createWebhook', callOptions(options), (n, t) => n.createWebhook(t, url, ev));
+    return redactSecret(hook);
   }
 
-  async deleteWebhook(webhookId) {
+  async deleteWebhook(webhookId, options) {
     const i = id('id', webhookId);
-    return submit((t) => this.#native.deleteWebhook(t, i));
+    return run(this.#native, 'deleteWebhook', callOptions(options), (n, t) => n.deleteWebhook(t, i));
   }
 
   /**
    * Whether the call behind an `OrderOutcomeUnknownError` took effect. The error's own
    * properties are what the core reads back, so a rebuilt error reconciles too.
    */
-  async reconcile(err) {
+  async reconcile(err, options) {
     if (!(err instanceof OrderOutcomeUnknownError)) {
       const got = err instanceof Error ? `a ${err.name}` : describe(err);
       throw invalid('err', `must be the OrderOutcomeUnknownError to reconcile, got ${got}`);
@@ -463,7 +570,7 @@ class Client {
       sentAtMs: num('err.sentAtMs', err.sentAtMs),
       failedAtMs: num('err.failedAtMs', err.failedAtMs),
     };
-    return submit((t) => this.#native.reconcile(t, sent));
+    return run(this.#native, 'reconcile', callOptions(options), (n, t) => n.reconcile(t, sent));
   }
 
   [util.inspect.custom](depth, options, inspect) {
@@ -473,6 +580,90 @@ class Client {
 
   toJSON() {
     return { baseUrl: this.baseUrl, timeoutMs: this.timeoutMs, maxRetries: this.maxRetries, deadlineMs: this.deadlineMs };
+  }
+}
+
+const WATCH_OPTIONS = ['timeoutMs', 'pollIntervalMs', 'cancelOnTimeout', 'excludeCodes'];
+
+/** `waitForCode`'s options without `signal`, type-checked. */
+function waitInput(o) {
+  let excludeCodes;
+  if (o.excludeCodes !== undefined) {
+    if (!Array.isArray(o.excludeCodes)) throw invalid('excludeCodes', `must be an array of strings, got ${describe(o.excludeCodes)}`);
+    excludeCodes = o.excludeCodes.map((c, n) => str(`excludeCodes[${n}]`, c));
+  }
+  return {
+    timeoutMs: optMs('timeoutMs', o.timeoutMs),
+    pollIntervalMs: optMs('pollIntervalMs', o.pollIntervalMs),
+    cancelOnTimeout: optBool('cancelOnTimeout', o.cancelOnTimeout),
+    excludeCodes,
+  };
+}
+
+/**
+ * Follows many orders in one polling loop (the core's watcher): an async iterator of events,
+ * one per new code and one per order whose watch ends. It polls only while iterated, and a
+ * pending `next()` keeps the process alive like any pending call; `close()` (or leaving a
+ * `for await` loop, which calls `return()`) ends the iteration and releases everything.
+ */
+class Watcher {
+  #native;
+
+  constructor(nativeWatcher, wrap) {
+    if (wrap !== kWrap) throw new TypeError('use client.watch()');
+    this.#native = nativeWatcher;
+  }
+
+  add(orderId, options) {
+    const i = id('id', orderId);
+    const input = waitInput(opts('options', options, WATCH_OPTIONS));
+    call(() => this.#native.add(i, input));
+    return this;
+  }
+
+  remove(orderId) {
+    const i = id('id', orderId);
+    return this.#native.remove(i);
+  }
+
+  feed(event) {
+    if (event === null || typeof event !== 'object' || event.raw === null || typeof event.raw !== 'object') {
+      throw invalid('event', `must be a WebhookEvent returned by verifyWebhook, got ${describe(event)}`);
+    }
+    const body = JSON.stringify(event.raw);
+    return call(() => this.#native.feed(body));
+  }
+
+  close() {
+    this.#native.close();
+  }
+
+  get closed() {
+    return this.#native.closed;
+  }
+
+  get size() {
+    return this.#native.size;
+  }
+
+  async next() {
+    const event = await submit((t) => this.#native.next(t));
+    if (event === null) return { value: undefined, done: true };
+    if (event.error !== undefined) event.error = fromPayload(event.error);
+    return { value: event, done: false };
+  }
+
+  async return() {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `Watcher ${inspect({ size: this.size, closed: this.closed }, options)}`;
   }
 }
 
@@ -488,8 +679,10 @@ function verifyWebhook(payload, signature, secret, options) {
   const body = payloadBuffer(payload);
   let header = signature;
   if (Array.isArray(header)) header = header.join(',');
-  if (header === undefined || header === null) header = '';
-  str('signature', header);
+  // Absent (`req.headers[...]` of a delivery without one): the core's rule makes it a
+  // WebhookVerificationError, as in every language.
+  if (header === null) header = undefined;
+  optStr('signature', header);
   secretStr('secret', secret);
   const o = opts('options', options, ['toleranceSec']);
   const tolerance = optSeconds('toleranceSec', o.toleranceSec);
@@ -512,6 +705,7 @@ const SIGNATURE_HEADER = 'x-nexotp-signature';
 
 module.exports = {
   Client,
+  Watcher,
   verifyWebhook,
   signWebhook,
   SIGNATURE_HEADER,
@@ -522,11 +716,14 @@ delete module.exports.fromNative;
 delete module.exports.fromPayload;
 
 // Test hooks, hidden from `Object.keys` and the types: a Rust panic must become a NexOTPError.
-Object.defineProperty(module.exports, '_debugPanic', {
-  enumerable: false,
-  value: async (message) => submit((t) => native._debugPanic(dispatcher, t, String(message))),
-});
-Object.defineProperty(module.exports, '_debugPanicSync', {
-  enumerable: false,
-  value: (message) => call(() => native._debugPanicSync(String(message))),
-});
+// The addon has them only when built with the `test-hooks` feature (never when published).
+if (typeof native._debugPanic === 'function') {
+  Object.defineProperty(module.exports, '_debugPanic', {
+    enumerable: false,
+    value: async (message) => submit((t) => native._debugPanic(dispatcher, t, String(message))),
+  });
+  Object.defineProperty(module.exports, '_debugPanicSync', {
+    enumerable: false,
+    value: (message) => call(() => native._debugPanicSync(String(message))),
+  });
+}

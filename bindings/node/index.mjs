@@ -4,6 +4,7 @@ import cjs from './index.js';
 
 export const {
   Client,
+  Watcher,
   verifyWebhook,
   signWebhook,
   SIGNATURE_HEADER,

@@ -9,6 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * The native end of one call's `AbortSignal`: `abort()` ends the calls of the client made
+ * with [`Client::with_abort`] (the core decides between `AbortError` and an unknown outcome).
+ */
+export declare class AbortHandle {
+  /** A handle not yet aborted. */
+  constructor()
+  /** Aborts (idempotent). */
+  abort(): void
+}
+
 /** A NexOTP API client (native half; `index.js` wraps it). */
 export declare class Client {
   /** Builds a client; a missing key or a bad base URL fails here. */
@@ -28,6 +39,11 @@ export declare class Client {
    * buckets.
    */
   withOptions(options: RequestOptions): Client
+  /**
+   * A client whose calls `handle.abort()` aborts (the core's `with_abort`), sharing this
+   * one's pool and rate buckets: how a call takes an `AbortSignal`.
+   */
+  withAbort(handle: AbortHandle): Client
   /** `GET /account`. */
   account(ticket: number): void
   /**
@@ -56,6 +72,8 @@ export declare class Client {
   resendOrder(ticket: number, id: string): void
   /** Prepares a wait for order `id`'s code; `run()` starts it, `cancel()` stops it. */
   waitHandle(id: string, options: WaitInput): WaitHandle
+  /** A watcher for many orders (the core's `Client::watch`). */
+  watch(): Watcher
   /** `GET /webhooks`. */
   webhooks(ticket: number): void
   /** `POST /webhooks`: `events` as a list or a comma-separated string. */
@@ -92,14 +110,36 @@ export declare class WaitHandle {
   cancel(): void
 }
 
+/** A watcher over many orders (native half; `index.js` makes it an async iterator). */
+export declare class Watcher {
+  /** Follows order `id` (the core's `WatchHandle::add`). */
+  add(id: string, options: WaitInput): void
+  /** Stops following order `id`; whether it was followed. */
+  remove(id: string): boolean
+  /**
+   * Feeds a verified delivery, given as its body's JSON text; whether it was about a
+   * watched order.
+   */
+  feed(body: string): boolean
+  /** Stops the watcher (idempotent): a pending `next` then gives `null`. */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** How many orders are followed. */
+  get size(): number
+  /** The next event, or `null` once closed. */
+  next(ticket: number): void
+}
+
 /**
  * Test hook: panics inside the native code, synchronously (`async_ = false`) or inside a
  * future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
- * Not part of the public API.
+ * Not part of the public API: compiled only with the `test-hooks` feature (`npm run
+ * build:test`, which `scripts/test-node` uses), never in a published build.
  */
 export declare function _debugPanic(dispatcher: Dispatcher, ticket: number, message: string): void
 
-/** Synchronous twin of [`debug_panic`]. */
+/** Synchronous twin of [`debug_panic`] (also only with `test-hooks`). */
 export declare function _debugPanicSync(message: string): void
 
 /** The account: wallet balance, plan and usage. */
@@ -126,10 +166,14 @@ export interface Account {
 
 /** Options of `new Client(...)`, already type-checked by the JS layer. */
 export interface ClientOptions {
-  /** The API key; the JS layer falls back to `process.env.NEXOTP_API_KEY`. */
+  /** The API key; without it, `env_api_key`. */
   apiKey?: string
-  /** The base URL; the JS layer falls back to `process.env.NEXOTP_BASE_URL`. */
+  /** The base URL; without it, `env_base_url` (the core's fallback rules). */
   baseUrl?: string
+  /** `process.env.NEXOTP_API_KEY` as JS sees it. */
+  envApiKey?: string
+  /** `process.env.NEXOTP_BASE_URL` as JS sees it. */
+  envBaseUrl?: string
   /** Time allowed for one attempt, in milliseconds (default 30000). */
   timeoutMs?: number
   /** Time allowed to open a connection, in milliseconds (default 10000). */
@@ -161,6 +205,16 @@ export interface ClientOptions {
   poolIdleTimeoutMs?: number
   /** Most idle connections kept (default `maxConnections`). */
   maxIdleConnections?: number
+  /**
+   * Where the rate buckets live: `redis://...`, `rediss://...` or `memory` (the core falls
+   * back to `NEXOTP_RATE_LIMIT_STORE`, else in-memory).
+   */
+  rateLimitStore?: string
+  /**
+   * Client-side limits in the core's text form (`POLL=20/s,burst=1; ORDER=5`), written by
+   * the JS layer from a string or an object.
+   */
+  rateLimits?: string
 }
 
 /** A country of the supply network. */
@@ -401,10 +455,10 @@ export interface TransactionPage {
 
 /**
  * Verifies a delivery: `payload` is the raw body bytes, `signature` the `X-NexOTP-Signature`
- * header value, `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
+ * header value (absent: a `WebhookVerificationError`, the core's rule), `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
  * rules: finite, not negative, at most a year).
  */
-export declare function verifyWebhook(payload: Buffer, signature: string, secret: string, toleranceSec?: number | undefined | null): WebhookEvent
+export declare function verifyWebhook(payload: Buffer, signature: string | undefined | null, secret: string, toleranceSec?: number | undefined | null): WebhookEvent
 
 /** The SDK version compiled into this addon (the core crate's version). */
 export declare function version(): string

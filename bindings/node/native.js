@@ -835,10 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AbortHandle = nativeBinding.AbortHandle
 module.exports.Client = nativeBinding.Client
 module.exports.Dispatcher = nativeBinding.Dispatcher
 module.exports.TransactionPager = nativeBinding.TransactionPager
 module.exports.WaitHandle = nativeBinding.WaitHandle
+module.exports.Watcher = nativeBinding.Watcher
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicSync = nativeBinding._debugPanicSync
 module.exports.signWebhook = nativeBinding.signWebhook

@@ -24,10 +24,14 @@ use crate::models::{
 #[napi(object)]
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
-    /// The API key; the JS layer falls back to `process.env.NEXOTP_API_KEY`.
+    /// The API key; without it, `env_api_key`.
     pub api_key: Option<String>,
-    /// The base URL; the JS layer falls back to `process.env.NEXOTP_BASE_URL`.
+    /// The base URL; without it, `env_base_url` (the core's fallback rules).
     pub base_url: Option<String>,
+    /// `process.env.NEXOTP_API_KEY` as JS sees it.
+    pub env_api_key: Option<String>,
+    /// `process.env.NEXOTP_BASE_URL` as JS sees it.
+    pub env_base_url: Option<String>,
     /// Time allowed for one attempt, in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
     /// Time allowed to open a connection, in milliseconds (default 10000).
@@ -57,6 +61,12 @@ pub struct ClientOptions {
     pub pool_idle_timeout_ms: Option<f64>,
     /// Most idle connections kept (default `maxConnections`).
     pub max_idle_connections: Option<u32>,
+    /// Where the rate buckets live: `redis://...`, `rediss://...` or `memory` (the core falls
+    /// back to `NEXOTP_RATE_LIMIT_STORE`, else in-memory).
+    pub rate_limit_store: Option<String>,
+    /// Client-side limits in the core's text form (`POLL=20/s,burst=1; ORDER=5`), written by
+    /// the JS layer from a string or an object.
+    pub rate_limits: Option<String>,
 }
 
 /// Options of `client.withOptions(...)`.
@@ -158,6 +168,24 @@ pub struct WaitInput {
     pub exclude_codes: Option<Vec<String>>,
 }
 
+/// `waitForCode`'s and `watcher.add`'s options as the core's.
+pub(crate) fn wait_options(options: WaitInput) -> Result<nexotp::WaitOptions, NativeError> {
+    let mut wait = nexotp::WaitOptions::default();
+    if let Some(ms) = options.timeout_ms {
+        wait = wait.timeout(duration("timeoutMs", ms)?);
+    }
+    if let Some(ms) = options.poll_interval_ms {
+        wait = wait.poll_interval(duration("pollIntervalMs", ms)?);
+    }
+    if let Some(cancel) = options.cancel_on_timeout {
+        wait = wait.cancel_on_timeout(cancel);
+    }
+    if let Some(codes) = options.exclude_codes {
+        wait = wait.exclude_codes(codes);
+    }
+    Ok(wait)
+}
+
 /// Milliseconds from JS as a [`Duration`], by the core's rules (finite, not negative, at most a
 /// year; the same rules and messages as Python's seconds).
 fn duration(argument: &'static str, ms: f64) -> Result<Duration, NativeError> {
@@ -177,7 +205,9 @@ impl Client {
     #[napi(constructor)]
     pub fn new(options: ClientOptions, dispatcher: &Dispatcher) -> napi::Result<Client> {
         guard::call(|| {
-            let mut builder = nexotp::Client::builder().log_from_env(false);
+            let mut builder = nexotp::Client::builder()
+                .log_from_env(false)
+                .environment(options.env_api_key, options.env_base_url);
             if let Some(key) = options.api_key {
                 builder = builder.api_key(key);
             }
@@ -219,6 +249,14 @@ impl Client {
             }
             if let Some(n) = options.max_idle_connections {
                 builder = builder.pool_max_idle_per_host(n as usize);
+            }
+            if let Some(url) = options.rate_limit_store {
+                builder = builder.rate_limit_store_url(url);
+            }
+            if let Some(text) = options.rate_limits {
+                for (bucket, limit) in nexotp::BucketLimit::parse_list(&text)? {
+                    builder = builder.bucket_limit(bucket, limit);
+                }
             }
             let runtime = options.runtime.unwrap_or_else(|| "Node.js".to_owned());
             builder = builder.sdk_language("node", runtime);
@@ -291,6 +329,16 @@ impl Client {
         })
     }
 
+    /// A client whose calls `handle.abort()` aborts (the core's `with_abort`), sharing this
+    /// one's pool and rate buckets: how a call takes an `AbortSignal`.
+    #[napi]
+    pub fn with_abort(&self, handle: &AbortHandle) -> Client {
+        Client {
+            inner: self.inner.with_abort(handle.signal.clone()),
+            dispatch: self.dispatch.clone(),
+        }
+    }
+
     /// `GET /account`.
     #[napi]
     pub fn account(&self, env: Env, ticket: u32) {
@@ -307,8 +355,7 @@ impl Client {
     #[napi]
     pub fn transactions(&self, env: Env, ticket: u32, page: Option<u32>, per_page: Option<u32>) {
         let c = self.inner.clone();
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(nexotp::DEFAULT_PAGE_SIZE);
+        let (page, per_page) = nexotp::args::page_or_default(page, per_page);
         self.dispatch.submit(&env, ticket, async move {
             c.transactions(page, per_page)
                 .await
@@ -321,7 +368,7 @@ impl Client {
     #[napi]
     pub fn transaction_pager(&self, per_page: Option<u32>) -> napi::Result<TransactionPager> {
         guard::call(|| {
-            let per_page = per_page.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+            let per_page = nexotp::args::iter_page_size_or_default(per_page);
             let pager = self.inner.transaction_pager(per_page)?;
             Ok::<_, NativeError>(TransactionPager {
                 inner: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -413,27 +460,20 @@ impl Client {
     #[napi]
     pub fn wait_handle(&self, id: String, options: WaitInput) -> napi::Result<WaitHandle> {
         guard::call(|| {
-            let mut wait = nexotp::WaitOptions::default();
-            if let Some(ms) = options.timeout_ms {
-                wait = wait.timeout(duration("timeoutMs", ms)?);
-            }
-            if let Some(ms) = options.poll_interval_ms {
-                wait = wait.poll_interval(duration("pollIntervalMs", ms)?);
-            }
-            if let Some(cancel) = options.cancel_on_timeout {
-                wait = wait.cancel_on_timeout(cancel);
-            }
-            if let Some(codes) = options.exclude_codes {
-                wait = wait.exclude_codes(codes);
-            }
             Ok::<_, NativeError>(WaitHandle {
                 client: self.inner.clone(),
                 id,
-                options: wait,
+                options: wait_options(options)?,
                 token: CancellationToken::new(),
                 dispatch: self.dispatch.clone(),
             })
         })
+    }
+
+    /// A watcher for many orders (the core's `Client::watch`).
+    #[napi]
+    pub fn watch(&self) -> crate::watch::Watcher {
+        crate::watch::Watcher::new(self.inner.watch(), self.dispatch.clone())
     }
 
     /// `GET /webhooks`.
@@ -486,6 +526,29 @@ impl Client {
             let call = call.into_core()?;
             Ok::<_, NativeError>(Reconciliation::from(c.reconcile(&call).await?))
         });
+    }
+}
+
+/// The native end of one call's `AbortSignal`: `abort()` ends the calls of the client made
+/// with [`Client::with_abort`] (the core decides between `AbortError` and an unknown outcome).
+#[napi]
+#[derive(Default)]
+pub struct AbortHandle {
+    signal: nexotp::AbortSignal,
+}
+
+#[napi]
+impl AbortHandle {
+    /// A handle not yet aborted.
+    #[napi(constructor)]
+    pub fn new() -> AbortHandle {
+        AbortHandle::default()
+    }
+
+    /// Aborts (idempotent).
+    #[napi]
+    pub fn abort(&self) {
+        self.signal.abort();
     }
 }
 

@@ -23,6 +23,7 @@ mod dispatch;
 mod error;
 mod guard;
 mod models;
+mod watch;
 mod webhook;
 
 pub use client::{
@@ -34,11 +35,14 @@ pub use models::{
     Account, Country, Order, Pool, Price, Reconciliation, Service, Transaction, TransactionPage,
     Webhook, WebhookDeleted, WebhookEvent,
 };
+pub use watch::Watcher;
 pub use webhook::{sign_webhook, verify_webhook};
 
+#[cfg(feature = "test-hooks")]
 use napi::Env;
 use napi_derive::napi;
 
+#[cfg(feature = "test-hooks")]
 use crate::error::NativeError;
 
 /// The SDK version compiled into this addon (the core crate's version).
@@ -49,7 +53,9 @@ pub fn version() -> String {
 
 /// Test hook: panics inside the native code, synchronously (`async_ = false`) or inside a
 /// future on the runtime, to prove a panic becomes a `NexOTPError` and never kills the process.
-/// Not part of the public API.
+/// Not part of the public API: compiled only with the `test-hooks` feature (`npm run
+/// build:test`, which `scripts/test-node` uses), never in a published build.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "_debugPanic")]
 pub fn debug_panic(env: Env, dispatcher: &Dispatcher, ticket: u32, message: String) {
     dispatcher.handle().submit(&env, ticket, async move {
@@ -60,7 +66,8 @@ pub fn debug_panic(env: Env, dispatcher: &Dispatcher, ticket: u32, message: Stri
     });
 }
 
-/// Synchronous twin of [`debug_panic`].
+/// Synchronous twin of [`debug_panic`] (also only with `test-hooks`).
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "_debugPanicSync")]
 pub fn debug_panic_sync(message: String) -> napi::Result<()> {
     guard::call(|| {

@@ -8,21 +8,21 @@ use crate::guard;
 use crate::models::WebhookEvent;
 
 /// Verifies a delivery: `payload` is the raw body bytes, `signature` the `X-NexOTP-Signature`
-/// header value, `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
+/// header value (absent: a `WebhookVerificationError`, the core's rule), `tolerance_sec` the allowed clock skew in seconds (default 300; the core's
 /// rules: finite, not negative, at most a year).
 #[napi]
 pub fn verify_webhook(
     payload: Buffer,
-    signature: String,
+    signature: Option<String>,
     secret: String,
     tolerance_sec: Option<f64>,
 ) -> napi::Result<WebhookEvent> {
     guard::call(|| {
-        let tolerance = match tolerance_sec {
-            None => nexotp::webhook::DEFAULT_TOLERANCE,
-            Some(s) => nexotp::args::duration_from_secs("toleranceSec", s)?,
-        };
-        let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance)?;
+        let tolerance = tolerance_sec
+            .map(|s| nexotp::args::duration_from_secs("toleranceSec", s))
+            .transpose()?;
+        let event =
+            nexotp::webhook::verify_delivery(&payload, signature.as_deref(), &secret, tolerance)?;
         Ok::<_, NativeError>(WebhookEvent::from(event))
     })
 }

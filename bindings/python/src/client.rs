@@ -12,14 +12,15 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use nexotp::{OrderRequest, RequestOptions, WaitOptions};
+use nexotp::RequestOptions;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 
-use crate::bridge;
+use crate::bridge::{self, Started};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
+use crate::jobs::{self, Job};
 use crate::logs::{self, LogQueue};
 use crate::models::*;
 use crate::runtime::{self, guard};
@@ -68,6 +69,9 @@ struct Network {
     max_connections: Option<u32>,
     pool_idle_timeout: Option<Duration>,
     max_idle_connections: Option<u32>,
+    /// Where the rate buckets live (`redis://...`), and the client-side limits.
+    rate_limit_store: Option<String>,
+    rate_limits: Option<String>,
 }
 
 /// The network arguments as Python passes them (any object; converted by [`Network::convert`]).
@@ -79,6 +83,8 @@ struct NetworkArgs<'a, 'py> {
     max_connections: Option<&'a Bound<'py, PyAny>>,
     pool_idle_timeout: Option<&'a Bound<'py, PyAny>>,
     max_idle_connections: Option<&'a Bound<'py, PyAny>>,
+    rate_limit_store: Option<&'a Bound<'py, PyAny>>,
+    rate_limits: Option<&'a Bound<'py, PyAny>>,
 }
 
 impl Network {
@@ -99,6 +105,8 @@ impl Network {
                 "max_idle_connections",
                 args.max_idle_connections,
             )?,
+            rate_limit_store: convert::opt_string("rate_limit_store", args.rate_limit_store)?,
+            rate_limits: convert::opt_rate_limits(args.rate_limits)?,
         })
     }
 
@@ -129,6 +137,14 @@ impl Network {
         if let Some(n) = self.max_idle_connections {
             builder = builder.pool_max_idle_per_host(n as usize);
         }
+        if let Some(url) = self.rate_limit_store {
+            builder = builder.rate_limit_store_url(url);
+        }
+        if let Some(text) = self.rate_limits {
+            for (bucket, limit) in nexotp::BucketLimit::parse_list(&text).py(py)? {
+                builder = builder.bucket_limit(bucket, limit);
+            }
+        }
         Ok(builder)
     }
 }
@@ -143,7 +159,6 @@ struct State {
 pub struct Core {
     state: RwLock<State>,
     logs: Arc<LogQueue>,
-    runtime_name: String,
 }
 
 impl Core {
@@ -161,7 +176,7 @@ impl Core {
         } = settings;
         // Only what the caller gave is set: the builder's defaults are the core's.
         let mut builder = nexotp::Client::builder()
-            .sdk_language("python", runtime_name.clone())
+            .sdk_language("python", runtime_name)
             .observer(logs.clone())
             // The `nexotp` logger does this job in Python (NEXOTP_LOG=debug adds a handler).
             .log_from_env(false);
@@ -190,7 +205,6 @@ impl Core {
                 client: Some(client),
             }),
             logs,
-            runtime_name,
         })
     }
 
@@ -210,27 +224,22 @@ impl Core {
             return Err(closed(py));
         };
         if state.pid != pid {
-            let cfg = old.config();
-            let mut builder = nexotp::Client::builder()
-                .api_key(cfg.api_key.expose())
-                .base_url(cfg.base_url.clone())
-                .timeout(cfg.timeout)
-                .connect_timeout(cfg.connect_timeout)
-                .max_retries(cfg.max_retries)
-                .initial_backoff(cfg.initial_backoff)
-                .max_backoff(cfg.max_backoff)
-                .sdk_language("python", self.runtime_name.clone())
+            // The same settings (the core's own list), a fresh pool; this client's observer.
+            let builder = old
+                .config()
+                .to_builder()
                 .observer(self.logs.clone())
-                .network(cfg.network.clone())
                 .log_from_env(false);
-            if let Some(deadline) = cfg.deadline {
-                builder = builder.deadline(deadline);
-            }
             let fresh = builder.build().py(py)?;
             state.client = Some(fresh);
             state.pid = pid;
         }
         state.client.clone().ok_or_else(|| closed(py))
+    }
+
+    /// This client's log queue (flushed after each call).
+    pub fn logs(&self) -> &Arc<LogQueue> {
+        &self.logs
     }
 
     /// The deadline of a whole call in seconds, when one is set.
@@ -257,16 +266,7 @@ impl Core {
         max_retries: Option<&Bound<'_, PyAny>>,
         deadline: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Core> {
-        let mut options = RequestOptions::new();
-        if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
-            options = options.timeout(timeout);
-        }
-        if let Some(retries) = convert::opt_u32("max_retries", max_retries)? {
-            options = options.max_retries(retries);
-        }
-        if let Some(deadline) = convert::opt_seconds("deadline", deadline)? {
-            options = options.deadline(deadline);
-        }
+        let options = request_options(timeout, max_retries, deadline)?.unwrap_or_default();
         let client = self.client(py)?.with_options(options).py(py)?;
         Ok(Core {
             state: RwLock::new(State {
@@ -274,7 +274,6 @@ impl Core {
                 client: Some(client),
             }),
             logs: self.logs.clone(),
-            runtime_name: self.runtime_name.clone(),
         })
     }
 
@@ -297,24 +296,49 @@ impl Core {
         }
     }
 
-    /// Runs one sync call: block on the runtime, flush the logs, convert the error.
-    fn call<T, Fut>(&self, py: Python<'_>, f: impl FnOnce(nexotp::Client) -> Fut) -> PyResult<T>
-    where
-        Fut: Future<Output = nexotp::Result<T>> + Send,
-        T: Send,
-    {
+    /// The client for one call: this one, or a sibling with the call's own options.
+    fn client_for(
+        &self,
+        py: Python<'_>,
+        options: Option<RequestOptions>,
+    ) -> PyResult<nexotp::Client> {
         let client = self.client(py)?;
-        let out = runtime::block_on(py, f(client));
-        logs::flush(py, &self.logs);
-        out?.py(py)
+        match options {
+            Some(options) => client.with_options(options).py(py),
+            None => Ok(client),
+        }
     }
 
-    /// Starts one async call on the running loop: `(future, cancel token)`.
+    /// Runs one sync call: block on the runtime, flush the logs, convert result or error.
+    fn run<T: IntoModel + Send + 'static>(
+        &self,
+        py: Python<'_>,
+        options: Option<RequestOptions>,
+        job: Job<T>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.client_for(py, options)?;
+        let out = runtime::block_on(py, job(client));
+        logs::flush(py, &self.logs);
+        out?.py(py)?.into_model(py)
+    }
+
+    /// Starts one async call on the running loop: `(future, cancel handle)`.
+    fn start<'py, T: IntoModel + Send + 'static>(
+        &self,
+        py: Python<'py>,
+        options: Option<RequestOptions>,
+        job: Job<T>,
+    ) -> Started<'py> {
+        let client = self.client_for(py, options)?;
+        self.spawn(py, move |_| job(client))
+    }
+
+    /// Starts one async call on the running loop: `(future, cancel handle)`.
     fn spawn<'py, T, Fut>(
         &self,
         py: Python<'py>,
         f: impl FnOnce(nexotp::Client) -> Fut,
-    ) -> PyResult<(Bound<'py, PyAny>, u64)>
+    ) -> Started<'py>
     where
         Fut: Future<Output = nexotp::Result<T>> + Send + 'static,
         T: IntoModel + Send + 'static,
@@ -328,6 +352,44 @@ impl Core {
             Some(Box::new(move |py| logs::flush(py, &logs))),
         )
     }
+}
+
+/// The per-call options every method takes (seconds, retries), converted once for both
+/// classes; `None` when none was given (the client's own settings apply).
+fn request_options(
+    timeout: Option<&Bound<'_, PyAny>>,
+    max_retries: Option<&Bound<'_, PyAny>>,
+    deadline: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<RequestOptions>> {
+    named_request_options("timeout", timeout, max_retries, deadline)
+}
+
+/// `wait_for_code`'s per-poll options (its `timeout` is the wait's, so each poll's is
+/// `request_timeout`).
+fn poll_options(
+    request_timeout: Option<&Bound<'_, PyAny>>,
+    max_retries: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<RequestOptions>> {
+    named_request_options("request_timeout", request_timeout, max_retries, None)
+}
+
+fn named_request_options(
+    timeout_name: &'static str,
+    timeout: Option<&Bound<'_, PyAny>>,
+    max_retries: Option<&Bound<'_, PyAny>>,
+    deadline: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<RequestOptions>> {
+    let mut options = RequestOptions::new();
+    if let Some(timeout) = convert::opt_seconds(timeout_name, timeout)? {
+        options = options.timeout(timeout);
+    }
+    if let Some(retries) = convert::opt_u32("max_retries", max_retries)? {
+        options = options.max_retries(retries);
+    }
+    if let Some(deadline) = convert::opt_seconds("deadline", deadline)? {
+        options = options.deadline(deadline);
+    }
+    Ok((options != RequestOptions::new()).then_some(options))
 }
 
 fn float_repr(f: f64) -> String {
@@ -389,61 +451,6 @@ impl<T: IntoModel> IntoModel for Option<T> {
     }
 }
 
-/// The arguments of `create_order`, converted.
-fn order_request(
-    service: &Bound<'_, PyAny>,
-    country: &Bound<'_, PyAny>,
-    pool: Option<&Bound<'_, PyAny>>,
-    pricing_option: Option<&Bound<'_, PyAny>>,
-    max_price: Option<&Bound<'_, PyAny>>,
-) -> PyResult<OrderRequest> {
-    let mut request = OrderRequest::new(
-        convert::string("service", service)?,
-        convert::string("country", country)?,
-    );
-    if let Some(pool) = convert::opt_string("pool", pool)? {
-        request = request.pool(pool);
-    }
-    // The Python default is "cheapest" (sent as 0), for `None` too.
-    let option = pricing_option
-        .map(convert::pricing_option)
-        .transpose()?
-        .flatten()
-        .unwrap_or_default();
-    request = request.pricing_option(option);
-    if let Some(max) = max_price.filter(|m| !m.is_none()) {
-        request = request.max_price(convert::decimal("max_price", max)?);
-    }
-    Ok(request)
-}
-
-/// `wait_for_code`'s options: `None` keeps the core's default (`WaitOptions::default()`).
-fn wait_options(
-    timeout: Option<&Bound<'_, PyAny>>,
-    poll_interval: Option<&Bound<'_, PyAny>>,
-    cancel_on_timeout: Option<&Bound<'_, PyAny>>,
-    exclude_codes: Option<&Bound<'_, PyAny>>,
-) -> PyResult<WaitOptions> {
-    let mut options = WaitOptions::default();
-    if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
-        options = options.timeout(timeout);
-    }
-    if let Some(interval) = convert::opt_seconds("poll_interval", poll_interval)? {
-        options = options.poll_interval(interval);
-    }
-    if let Some(cancel) = cancel_on_timeout.filter(|c| !c.is_none()) {
-        options = options.cancel_on_timeout(convert::boolean("cancel_on_timeout", cancel)?);
-    }
-    if let Some(codes) = exclude_codes.filter(|c| !c.is_none()) {
-        options = options.exclude_codes(convert::str_list(
-            "exclude_codes",
-            codes,
-            "a list of codes",
-        )?);
-    }
-    Ok(options)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn new_core(
     py: Python<'_>,
@@ -467,14 +474,114 @@ fn new_core(
     Core::new(py, settings)
 }
 
+/// Every API method once: its name, the Python docstring, required arguments, optional
+/// positional ones, keyword-only ones, and the per-call options with their converter. Both
+/// classes are expanded from it (`client_impl`, `async_core_impl`), and each method's
+/// arguments are converted once, by the function of the same name in `jobs.rs`.
+macro_rules! with_api_table {
+    ($callback:ident! { $($extra:tt)* }) => {
+        $callback! {
+            { $($extra)* }
+            account "`GET /account`." [] [] [] request_options [timeout, max_retries, deadline];
+            transactions "`GET /account/transactions`: one page (default the first, 20 per page)."
+                [] [page, per_page] [] request_options [timeout, max_retries, deadline];
+            countries "`GET /countries`." [] [] [] request_options [timeout, max_retries, deadline];
+            services "`GET /services?country=`."
+                [country] [] [] request_options [timeout, max_retries, deadline];
+            price "`GET /price?service=&country=`."
+                [service, country] [] [] request_options [timeout, max_retries, deadline];
+            create_order "`POST /order`. Never sent twice: a failure after sending raises `OrderOutcomeUnknownError`. Without `pricing_option` none is sent (the server's choice, the cheapest pool)."
+                [service, country] [] [pool, pricing_option, max_price]
+                request_options [timeout, max_retries, deadline];
+            get_order "`GET /order/{id}`." [id] [] [] request_options [timeout, max_retries, deadline];
+            cancel_order "`POST /order/{id}/cancel`."
+                [id] [] [] request_options [timeout, max_retries, deadline];
+            resend_order "`POST /order/{id}/resend`."
+                [id] [] [] request_options [timeout, max_retries, deadline];
+            wait_for_code "Polls the order until a new code arrives (returns the order), it closes (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`). Codes in `exclude_codes` do not count. `None` options take the core's defaults (timeout 300 s, poll every 3 s, no cancel). `request_timeout` and `max_retries` apply to each poll."
+                [id] [] [timeout, poll_interval, cancel_on_timeout, exclude_codes]
+                poll_options [request_timeout, max_retries];
+            webhooks "`GET /webhooks`." [] [] [] request_options [timeout, max_retries, deadline];
+            create_webhook "`POST /webhooks`. The returned webhook's `secret` is shown this once."
+                [endpoint_url, events] [] [] request_options [timeout, max_retries, deadline];
+            delete_webhook "`DELETE /webhooks/{id}`."
+                [id] [] [] request_options [timeout, max_retries, deadline];
+            reconcile "Finds out whether the call behind an `OrderOutcomeUnknownError` took effect (the core's `reconcile`): a `Reconciliation`."
+                [err] [] [] request_options [timeout, max_retries, deadline];
+        }
+    };
+}
+
+/// `nexotp.Client`'s `#[pymethods]`: `$extra` and every API method, blocking.
+macro_rules! client_impl {
+    ({ $($extra:tt)* } $(
+        $name:ident $doc:literal [$($req:ident),*] [$($opt:ident),*] [$($kw:ident),*]
+        $options:ident [$($pc:ident),*];
+    )*) => {
+        #[pymethods]
+        impl Client {
+            $($extra)*
+            $(
+                #[doc = $doc]
+                #[pyo3(signature = ($($req,)* $($opt=None,)* *, $($kw=None,)* $($pc=None),*))]
+                #[allow(clippy::too_many_arguments)]
+                fn $name(
+                    &self,
+                    py: Python<'_>,
+                    $($req: &Bound<'_, PyAny>,)*
+                    $($opt: Option<&Bound<'_, PyAny>>,)*
+                    $($kw: Option<&Bound<'_, PyAny>>,)*
+                    $($pc: Option<&Bound<'_, PyAny>>),*
+                ) -> PyResult<Py<PyAny>> {
+                    guard(|| {
+                        let options = $options($($pc),*)?;
+                        self.core.run(py, options, jobs::$name($($req,)* $($opt,)* $($kw),*)?)
+                    })
+                }
+            )*
+        }
+    };
+}
+
+/// `_native.AsyncCore`'s `#[pymethods]`: `$extra` and every API method, started on the
+/// running loop (every argument positional; `nexotp.AsyncClient` names them).
+macro_rules! async_core_impl {
+    ({ $($extra:tt)* } $(
+        $name:ident $doc:literal [$($req:ident),*] [$($opt:ident),*] [$($kw:ident),*]
+        $options:ident [$($pc:ident),*];
+    )*) => {
+        #[pymethods]
+        impl AsyncCore {
+            $($extra)*
+            $(
+                #[doc = $doc]
+                #[pyo3(signature = ($($req,)* $($opt,)* $($kw,)* $($pc),*))]
+                #[allow(clippy::too_many_arguments)]
+                fn $name<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $($req: &Bound<'_, PyAny>,)*
+                    $($opt: Option<&Bound<'_, PyAny>>,)*
+                    $($kw: Option<&Bound<'_, PyAny>>,)*
+                    $($pc: Option<&Bound<'_, PyAny>>),*
+                ) -> Started<'py> {
+                    guard(|| {
+                        let options = $options($($pc),*)?;
+                        self.core.start(py, options, jobs::$name($($req,)* $($opt,)* $($kw),*)?)
+                    })
+                }
+            )*
+        }
+    };
+}
+
 /// A NexOTP API client (blocking). Thread-safe: share one per process.
 #[pyclass(frozen, subclass, module = "nexotp", name = "Client")]
 pub struct Client {
     core: Arc<Core>,
 }
 
-#[pymethods]
-impl Client {
+with_api_table!(client_impl! {
     // `timeout` (seconds per attempt, default 30), `connect_timeout` (seconds to connect,
     // default 10), `max_retries` (default 2) and `deadline` (seconds for a whole call, every
     // attempt and wait included; default none): `None` means the core's default.
@@ -483,8 +590,13 @@ impl Client {
     // (PEM text, a path, or PEM bytes), `tls_roots` ("bundled", "system", "both"), `http2`
     // (default True), `max_connections` (default 32), `pool_idle_timeout` (seconds, default 60),
     // `max_idle_connections` (default `max_connections`).
+    //
+    // Rate limits: `rate_limit_store` ("redis://..." shares the buckets with every process
+    // using the same key; default NEXOTP_RATE_LIMIT_STORE, else in-memory) and `rate_limits`
+    // (client-side limits: "POLL=20/s,burst=1" or {"POLL": 20, "ORDER": (5, 1)}; default
+    // NEXOTP_RATE_LIMITS).
     #[new]
-    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None, proxy=None, ca_certificates=None, tls_roots=None, http2=None, max_connections=None, pool_idle_timeout=None, max_idle_connections=None))]
+    #[pyo3(signature = (api_key=None, *, base_url=None, timeout=None, connect_timeout=None, max_retries=None, deadline=None, proxy=None, ca_certificates=None, tls_roots=None, http2=None, max_connections=None, pool_idle_timeout=None, max_idle_connections=None, rate_limit_store=None, rate_limits=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -501,6 +613,8 @@ impl Client {
         max_connections: Option<&Bound<'_, PyAny>>,
         pool_idle_timeout: Option<&Bound<'_, PyAny>>,
         max_idle_connections: Option<&Bound<'_, PyAny>>,
+        rate_limit_store: Option<&Bound<'_, PyAny>>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
             let network = NetworkArgs {
@@ -511,6 +625,8 @@ impl Client {
                 max_connections,
                 pool_idle_timeout,
                 max_idle_connections,
+                rate_limit_store,
+                rate_limits,
             };
             let core = new_core(
                 py,
@@ -594,40 +710,16 @@ impl Client {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        // `None`, not `False`: the type checkers then know `with` never swallows an exception.
         guard(|| {
             self.core.close();
-            Ok(false)
+            Ok(())
         })
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         guard(|| Ok(self.core.repr(py, "Client")))
-    }
-
-    /// `GET /account`.
-    fn account(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            self.core
-                .call(py, |c| async move { c.account().await })?
-                .into_model(py)
-        })
-    }
-
-    /// `GET /account/transactions`: one page.
-    #[pyo3(signature = (page=None, per_page=None))]
-    fn transactions(
-        &self,
-        py: Python<'_>,
-        page: Option<&Bound<'_, PyAny>>,
-        per_page: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let (page, per_page) = page_args(page, per_page)?;
-            self.core
-                .call(py, |c| async move { c.transactions(page, per_page).await })?
-                .into_model(py)
-        })
     }
 
     /// Every transaction, lazily, `per_page` at a time (default 100).
@@ -642,7 +734,7 @@ impl Client {
     ) -> PyResult<TransactionIterator> {
         guard(|| {
             let per_page =
-                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+                nexotp::args::iter_page_size_or_default(convert::opt_u32("per_page", per_page)?);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(TransactionIterator {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -651,171 +743,12 @@ impl Client {
         })
     }
 
-    /// `GET /countries`.
-    fn countries(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            self.core
-                .call(py, |c| async move { c.countries().await })?
-                .into_model(py)
-        })
+    /// One watcher for many orders (`nexotp.Watcher`): one event per new code and one per
+    /// order whose watch ends, polled in one loop inside the POLL budget.
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
     }
-
-    /// `GET /services?country=`.
-    fn services(&self, py: Python<'_>, country: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let country = convert::string("country", country)?;
-            self.core
-                .call(py, |c| async move { c.services(&country).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `GET /price?service=&country=`.
-    fn price(
-        &self,
-        py: Python<'_>,
-        service: &Bound<'_, PyAny>,
-        country: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let service = convert::string("service", service)?;
-            let country = convert::string("country", country)?;
-            self.core
-                .call(py, |c| async move { c.price(&service, &country).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `POST /order`. Never sent twice: a failure after sending raises
-    /// `OrderOutcomeUnknownError`. `pricing_option` defaults to `"cheapest"`.
-    #[pyo3(signature = (service, country, *, pool=None, pricing_option=None, max_price=None))]
-    fn create_order(
-        &self,
-        py: Python<'_>,
-        service: &Bound<'_, PyAny>,
-        country: &Bound<'_, PyAny>,
-        pool: Option<&Bound<'_, PyAny>>,
-        pricing_option: Option<&Bound<'_, PyAny>>,
-        max_price: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let request = order_request(service, country, pool, pricing_option, max_price)?;
-            self.core
-                .call(py, |c| async move { c.create_order(&request).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `GET /order/{id}`.
-    fn get_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .call(py, |c| async move { c.order(&id).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `POST /order/{id}/cancel`.
-    fn cancel_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .call(py, |c| async move { c.cancel_order(&id).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `POST /order/{id}/resend`.
-    fn resend_order(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .call(py, |c| async move { c.resend_order(&id).await })?
-                .into_model(py)
-        })
-    }
-
-    /// Polls the order until a new code arrives (returns the order), it closes
-    /// (`OrderClosedError`) or `timeout` seconds pass (`WaitTimeoutError`). Codes in
-    /// `exclude_codes` do not count. `None` options take the core's defaults (timeout 300 s,
-    /// poll every 3 s, no cancel).
-    #[pyo3(signature = (id, *, timeout=None, poll_interval=None, cancel_on_timeout=None, exclude_codes=None))]
-    fn wait_for_code(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        poll_interval: Option<&Bound<'_, PyAny>>,
-        cancel_on_timeout: Option<&Bound<'_, PyAny>>,
-        exclude_codes: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            let options = wait_options(timeout, poll_interval, cancel_on_timeout, exclude_codes)?;
-            self.core
-                .call(py, |c| async move { c.wait_for_code(&id, options).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `GET /webhooks`.
-    fn webhooks(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            self.core
-                .call(py, |c| async move { c.webhooks().await })?
-                .into_model(py)
-        })
-    }
-
-    /// `POST /webhooks`. The returned webhook's `secret` is shown this once.
-    fn create_webhook(
-        &self,
-        py: Python<'_>,
-        endpoint_url: &Bound<'_, PyAny>,
-        events: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let url = convert::string("endpoint_url", endpoint_url)?;
-            let events = convert::events(events)?;
-            self.core
-                .call(py, |c| async move { c.create_webhook(&url, &events).await })?
-                .into_model(py)
-        })
-    }
-
-    /// `DELETE /webhooks/{id}`.
-    fn delete_webhook(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .call(py, |c| async move { c.delete_webhook(&id).await })?
-                .into_model(py)
-        })
-    }
-
-    /// Finds out whether the call behind an `OrderOutcomeUnknownError` took effect (the core's
-    /// `reconcile`): a `Reconciliation`.
-    fn reconcile(&self, py: Python<'_>, err: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard(|| {
-            let call = convert::sent_call(err)?;
-            self.core
-                .call(py, |c| async move { c.reconcile(&call).await })?
-                .into_model(py)
-        })
-    }
-}
-
-/// `page` (default: the first) and `per_page` (default: the core's `DEFAULT_PAGE_SIZE`).
-fn page_args(
-    page: Option<&Bound<'_, PyAny>>,
-    per_page: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(u32, u32)> {
-    Ok((
-        convert::opt_u32("page", page)?.unwrap_or(1),
-        convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_PAGE_SIZE),
-    ))
-}
+});
 
 /// The lazy iterator of `Client.iter_transactions()`. Created in one process, it keeps that
 /// process's connection pool: after `os.fork()`, start a new iteration in the child.
@@ -845,18 +778,15 @@ impl TransactionIterator {
 }
 
 /// The native half of `nexotp.AsyncClient`: each method starts the call and returns
-/// `(asyncio future, cancel token)`; the Python class awaits it and cancels on interruption.
+/// `(asyncio future, cancel handle)`; the Python class awaits it and cancels on interruption.
 #[pyclass(frozen, module = "nexotp._native", name = "AsyncCore")]
 pub struct AsyncCore {
     core: Arc<Core>,
 }
 
-type Started<'py> = PyResult<(Bound<'py, PyAny>, u64)>;
-
-#[pymethods]
-impl AsyncCore {
+with_api_table!(async_core_impl! {
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline, proxy, ca_certificates, tls_roots, http2, max_connections, pool_idle_timeout, max_idle_connections))]
+    #[pyo3(signature = (api_key, base_url, timeout, connect_timeout, max_retries, deadline, proxy, ca_certificates, tls_roots, http2, max_connections, pool_idle_timeout, max_idle_connections, rate_limit_store, rate_limits))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -873,6 +803,8 @@ impl AsyncCore {
         max_connections: Option<&Bound<'_, PyAny>>,
         pool_idle_timeout: Option<&Bound<'_, PyAny>>,
         max_idle_connections: Option<&Bound<'_, PyAny>>,
+        rate_limit_store: Option<&Bound<'_, PyAny>>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
             let network = NetworkArgs {
@@ -883,6 +815,8 @@ impl AsyncCore {
                 max_connections,
                 pool_idle_timeout,
                 max_idle_connections,
+                rate_limit_store,
+                rate_limits,
             };
             let core = new_core(
                 py,
@@ -956,31 +890,6 @@ impl AsyncCore {
         })
     }
 
-    /// Cancels a started call (its future was cancelled): drops the HTTP request.
-    fn cancel(&self, py: Python<'_>, token: u64) -> PyResult<()> {
-        guard(|| bridge::cancel(py, token))
-    }
-
-    fn account<'py>(&self, py: Python<'py>) -> Started<'py> {
-        guard(|| self.core.spawn(py, |c| async move { c.account().await }))
-    }
-
-    #[pyo3(signature = (page, per_page))]
-    fn transactions<'py>(
-        &self,
-        py: Python<'py>,
-        page: Option<&Bound<'_, PyAny>>,
-        per_page: Option<&Bound<'_, PyAny>>,
-    ) -> Started<'py> {
-        guard(|| {
-            let (page, per_page) = page_args(page, per_page)?;
-            self.core.spawn(
-                py,
-                move |c| async move { c.transactions(page, per_page).await },
-            )
-        })
-    }
-
     #[pyo3(signature = (per_page))]
     fn transaction_pager(
         &self,
@@ -989,7 +898,7 @@ impl AsyncCore {
     ) -> PyResult<AsyncPager> {
         guard(|| {
             let per_page =
-                convert::opt_u32("per_page", per_page)?.unwrap_or(nexotp::DEFAULT_ITER_PAGE_SIZE);
+                nexotp::args::iter_page_size_or_default(convert::opt_u32("per_page", per_page)?);
             let pager = self.core.client(py)?.transaction_pager(per_page).py(py)?;
             Ok(AsyncPager {
                 pager: Arc::new(tokio::sync::Mutex::new(pager)),
@@ -998,131 +907,10 @@ impl AsyncCore {
         })
     }
 
-    fn countries<'py>(&self, py: Python<'py>) -> Started<'py> {
-        guard(|| self.core.spawn(py, |c| async move { c.countries().await }))
+    fn watch(&self, py: Python<'_>) -> PyResult<crate::watch::Watcher> {
+        guard(|| crate::watch::Watcher::new(py, self.core.clone()))
     }
-
-    fn services<'py>(&self, py: Python<'py>, country: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let country = convert::string("country", country)?;
-            self.core
-                .spawn(py, move |c| async move { c.services(&country).await })
-        })
-    }
-
-    fn price<'py>(
-        &self,
-        py: Python<'py>,
-        service: &Bound<'_, PyAny>,
-        country: &Bound<'_, PyAny>,
-    ) -> Started<'py> {
-        guard(|| {
-            let service = convert::string("service", service)?;
-            let country = convert::string("country", country)?;
-            self.core.spawn(
-                py,
-                move |c| async move { c.price(&service, &country).await },
-            )
-        })
-    }
-
-    #[pyo3(signature = (service, country, pool, pricing_option, max_price))]
-    fn create_order<'py>(
-        &self,
-        py: Python<'py>,
-        service: &Bound<'_, PyAny>,
-        country: &Bound<'_, PyAny>,
-        pool: Option<&Bound<'_, PyAny>>,
-        pricing_option: Option<&Bound<'_, PyAny>>,
-        max_price: Option<&Bound<'_, PyAny>>,
-    ) -> Started<'py> {
-        guard(|| {
-            let request = order_request(service, country, pool, pricing_option, max_price)?;
-            self.core
-                .spawn(py, move |c| async move { c.create_order(&request).await })
-        })
-    }
-
-    fn get_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .spawn(py, move |c| async move { c.order(&id).await })
-        })
-    }
-
-    fn cancel_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .spawn(py, move |c| async move { c.cancel_order(&id).await })
-        })
-    }
-
-    fn resend_order<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .spawn(py, move |c| async move { c.resend_order(&id).await })
-        })
-    }
-
-    #[pyo3(signature = (id, timeout, poll_interval, cancel_on_timeout, exclude_codes))]
-    fn wait_for_code<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        poll_interval: Option<&Bound<'_, PyAny>>,
-        cancel_on_timeout: Option<&Bound<'_, PyAny>>,
-        exclude_codes: Option<&Bound<'_, PyAny>>,
-    ) -> Started<'py> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            let options = wait_options(timeout, poll_interval, cancel_on_timeout, exclude_codes)?;
-            self.core.spawn(
-                py,
-                move |c| async move { c.wait_for_code(&id, options).await },
-            )
-        })
-    }
-
-    fn webhooks<'py>(&self, py: Python<'py>) -> Started<'py> {
-        guard(|| self.core.spawn(py, |c| async move { c.webhooks().await }))
-    }
-
-    fn create_webhook<'py>(
-        &self,
-        py: Python<'py>,
-        endpoint_url: &Bound<'_, PyAny>,
-        events: &Bound<'_, PyAny>,
-    ) -> Started<'py> {
-        guard(|| {
-            let url = convert::string("endpoint_url", endpoint_url)?;
-            let events = convert::events(events)?;
-            self.core.spawn(
-                py,
-                move |c| async move { c.create_webhook(&url, &events).await },
-            )
-        })
-    }
-
-    fn delete_webhook<'py>(&self, py: Python<'py>, id: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let id = convert::id("id", id)?;
-            self.core
-                .spawn(py, move |c| async move { c.delete_webhook(&id).await })
-        })
-    }
-
-    fn reconcile<'py>(&self, py: Python<'py>, err: &Bound<'_, PyAny>) -> Started<'py> {
-        guard(|| {
-            let call = convert::sent_call(err)?;
-            self.core
-                .spawn(py, move |c| async move { c.reconcile(&call).await })
-        })
-    }
-}
+});
 
 /// The native half of `AsyncClient.iter_transactions()`. Like [`TransactionIterator`], it
 /// keeps the connection pool of the process that created it (see there about `os.fork()`).

@@ -165,6 +165,42 @@ pub fn opt_seconds(
         .transpose()
 }
 
+/// Client-side limits: the core's text form (`"POLL=20/s,burst=1; ORDER=5"`), or a mapping of
+/// bucket name to a rate (requests per second) or a `(rate, burst)` pair, written in that form
+/// for the core to parse.
+pub fn opt_rate_limits(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if obj.is_instance_of::<PyString>() {
+        return string("rate_limits", obj).map(Some);
+    }
+    let bad = || {
+        invalid_argument(
+            obj.py(),
+            "rate_limits",
+            "must be a str like \"POLL=20/s,burst=1\" or a dict like {\"POLL\": 20, \"ORDER\": (5, 1)}",
+        )
+    };
+    let items = obj.call_method0("items").map_err(|_| bad())?;
+    let mut entries = Vec::new();
+    for item in items.try_iter()? {
+        let (bucket, value): (String, Bound<'_, PyAny>) = item?.extract().map_err(|_| bad())?;
+        let rate = |v: &Bound<'_, PyAny>| -> PyResult<f64> {
+            if v.is_instance_of::<PyBool>() {
+                return Err(bad());
+            }
+            v.extract::<f64>().map_err(|_| bad())
+        };
+        let entry = match value.extract::<(Bound<'_, PyAny>, u32)>() {
+            Ok((per_second, burst)) => format!("{bucket}={},burst={burst}", rate(&per_second)?),
+            Err(_) => format!("{bucket}={}", rate(&value)?),
+        };
+        entries.push(entry);
+    }
+    Ok(Some(entries.join(";")))
+}
+
 /// An optional whole number (`None` leaves the core's default).
 pub fn opt_u32(name: &'static str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
     obj.filter(|o| !o.is_none())

@@ -15,9 +15,13 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod jobs;
 mod logs;
 mod models;
 mod runtime;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
+mod watch;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
@@ -43,8 +47,9 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Verifies a webhook delivery and returns its event. `payload` is the raw request body,
-/// `signature` the `X-NexOTP-Signature` header, `tolerance` the allowed clock skew in seconds
-/// (`None`: the core's default, 300).
+/// `signature` the `X-NexOTP-Signature` header (`None`, as `request.headers.get()` gives for a
+/// delivery without one, is a `WebhookVerificationError`), `tolerance` the allowed clock skew
+/// in seconds (`None`: the core's default, 300).
 #[pyfunction]
 #[pyo3(signature = (payload, signature, secret, *, tolerance=None))]
 fn verify_webhook(
@@ -56,11 +61,12 @@ fn verify_webhook(
 ) -> PyResult<models::PyWebhookEvent> {
     guard(|| {
         let payload = payload_bytes(payload)?;
-        let signature = convert::string("signature", signature)?;
+        let signature = convert::opt_string("signature", Some(signature))?;
         let secret = convert::string("secret", secret)?;
-        let tolerance = convert::opt_seconds("tolerance", tolerance)?
-            .unwrap_or(nexotp::webhook::DEFAULT_TOLERANCE);
-        let event = nexotp::webhook::verify(&payload, &signature, &secret, tolerance).py(py)?;
+        let tolerance = convert::opt_seconds("tolerance", tolerance)?;
+        let event =
+            nexotp::webhook::verify_delivery(&payload, signature.as_deref(), &secret, tolerance)
+                .py(py)?;
         Ok(models::PyWebhookEvent::from(event))
     })
 }
@@ -95,48 +101,6 @@ fn sign_webhook(
     })
 }
 
-/// Panics on purpose (tests check it surfaces as `NexOTPError`).
-#[pyfunction]
-fn _debug_panic() -> PyResult<()> {
-    guard(|| panic!("deliberate panic from _debug_panic"))
-}
-
-/// Panics on purpose inside a tokio task; returns `(future, token)` like an async call.
-#[pyfunction]
-fn _debug_panic_async(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, u64)> {
-    guard(|| {
-        bridge::spawn(
-            py,
-            async { panic!("deliberate panic in a tokio task") },
-            |py, (): ()| Ok(py.None()),
-            None,
-        )
-    })
-}
-
-/// Starts a call whose result conversion (on the loop thread) panics when `panic` is true;
-/// returns `(future, token)` like an async call. Tests use it to check that one bad conversion
-/// fails only its own future, not the rest of the batch.
-#[pyfunction]
-fn _debug_convert(py: Python<'_>, panic: bool) -> PyResult<(Bound<'_, PyAny>, u64)> {
-    fn convert(py: Python<'_>, panic: bool) -> PyResult<Py<PyAny>> {
-        if panic {
-            panic!("deliberate panic in a conversion");
-        }
-        Ok(py.None())
-    }
-    guard(|| bridge::spawn(py, async move { panic }, convert, None))
-}
-
-/// Blocks for `seconds` through the blocking helper (tests use it for Ctrl-C and exit).
-#[pyfunction]
-fn _debug_sleep(py: Python<'_>, seconds: f64) -> PyResult<()> {
-    guard(|| {
-        let d = nexotp::args::duration_from_secs("seconds", seconds).py(py)?;
-        runtime::block_on(py, async move { tokio::time::sleep(d).await })
-    })
-}
-
 /// Whether `level` (a `NEXOTP_LOG` value) turns on request logging: the core's rule
 /// (`StderrLogger::from_level`), so every language reads the variable the same way.
 #[pyfunction]
@@ -144,10 +108,14 @@ fn _log_level_enabled(level: &str) -> bool {
     nexotp::observe::StderrLogger::from_level(level).is_some()
 }
 
-/// `(calls pending, results queued, wake-up pending)` of the running loop's bridge.
+/// The core's reading of an order status (for `nexotp.OrderStatus`):
+/// `(normalised value, known, closed)`. The rules (case, spaces, `canceled`, which statuses
+/// end an order) are the core's, so Python agrees with what `wait_for_code` decides.
 #[pyfunction]
-fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
-    bridge::state(py)
+fn _order_status(value: &str) -> (String, bool, bool) {
+    let status = nexotp::OrderStatus::from(value);
+    let known = !matches!(status, nexotp::OrderStatus::Other(_));
+    (status.as_str().to_owned(), known, status.is_closed())
 }
 
 /// `(pid owning the runtime or 0 if none yet, runtimes built in this process)`.
@@ -170,7 +138,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncCore>()?;
     m.add_class::<client::AsyncPager>()?;
     m.add_class::<client::TransactionIterator>()?;
+    m.add_class::<watch::Watcher>()?;
+    m.add_class::<watch::PyWatchEvent>()?;
     m.add_class::<bridge::Bridge>()?;
+    m.add_class::<bridge::Call>()?;
     m.add_class::<models::PyAccount>()?;
     m.add_class::<models::PyTransaction>()?;
     m.add_class::<models::PyTransactionPage>()?;
@@ -187,12 +158,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(models::_rebuild, m)?)?;
     m.add_function(wrap_pyfunction!(models::_rebuild_page, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_convert, m)?)?;
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
-    m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    test_hooks::register(m)?;
+    m.add_function(wrap_pyfunction!(_order_status, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;
     // No runtime here: it is built by the first call that needs one.

@@ -8,9 +8,10 @@
 //!   `(pid, runtime)` pair, so the two cannot be read mismatched). A child after `os.fork()`
 //!   inherits the parent's runtime memory but none of its threads, so it sees a PID mismatch and
 //!   builds its own (the parent's is left alone, leaked in the child).
-//! - **[`block_on`] is the only blocking call.** It releases the GIL, runs the future, and on the
-//!   main thread re-takes the GIL every [`SIGNAL_POLL`] to run `PyErr_CheckSignals`, so Ctrl-C
-//!   interrupts a long `wait_for_code`; dropping the future cancels its HTTP request.
+//! - **[`block_on`] is the only blocking call.** It releases the GIL, runs the future as a task
+//!   on the runtime and waits for it, and on the main thread re-takes the GIL every
+//!   [`SIGNAL_POLL`] to run `PyErr_CheckSignals`, so Ctrl-C interrupts a long `wait_for_code`;
+//!   aborting the task drops the future, which cancels its HTTP request.
 //! - **Interpreter finalisation.** On CPython < 3.14 a thread that re-takes the GIL after
 //!   finalisation started is killed with `pthread_exit`, whose forced unwind through Rust frames
 //!   aborts the process. An `atexit` hook ([`begin_shutdown`]) closes a gate: threads that would
@@ -168,14 +169,18 @@ pub fn begin_shutdown(py: Python<'_>) {
 
 /// Runs `fut` on the runtime with the GIL released, and returns its output with the GIL held.
 ///
-/// The only function in the binding that blocks. On the main thread it wakes every
+/// The only function in the binding that blocks. The call runs as a task on the runtime, beside
+/// the connection tasks it talks to, and this thread only waits for its end: driving the future
+/// here instead made every request cross threads several more times (the request handed to a
+/// connection task on a worker, its answer handed back), which `scripts/bench` measured as the
+/// gap between sync calls and a plain reqwest loop. On the main thread it wakes every
 /// [`SIGNAL_POLL`] to run Python's signal handlers: if one raises (Ctrl-C gives
-/// `KeyboardInterrupt`), the future is dropped, which cancels its request, and the exception
-/// propagates.
+/// `KeyboardInterrupt`), the task is aborted, which drops the future and so cancels its
+/// request, and the exception propagates. A panic in the task becomes `NexOTPError`.
 pub fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
-    F: Future + Send,
-    F::Output: Send,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
 {
     let rt = runtime()?;
     if GATE.load(Ordering::Acquire) & SHUT != 0 && !may_attach_during_shutdown() {
@@ -185,26 +190,33 @@ where
     }
     let main = is_main_thread();
     let result = py.detach(move || {
-        let mut fut = std::pin::pin!(fut);
+        let mut task = rt.spawn(fut);
         let out = if main {
             loop {
-                match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, fut.as_mut()).await }) {
-                    Ok(value) => break Ok(value),
+                match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }) {
+                    Ok(joined) => break Ok(joined),
                     Err(_) => {
                         if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            task.abort();
                             break Err(e);
                         }
                     }
                 }
             }
         } else {
-            Ok(rt.block_on(fut.as_mut()))
+            Ok(rt.block_on(&mut task))
         };
         gate_enter();
         out
     });
     gate_leave();
-    result
+    match result? {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => Err(internal_error(e.into_panic().as_ref())),
+        Err(e) => Err(crate::errors::nexotp_error(&format!(
+            "the call was stopped: {e}"
+        ))),
+    }
 }
 
 /// Runs an exported function's body, turning a Rust panic into `NexOTPError` instead of

@@ -5,6 +5,12 @@
 //! Fixed facts (independent of the seed), relied on by tests in every language:
 //! - `pool_a` is always the cheapest pool of a pair and the last pool has the best success rate;
 //! - `svc_whatsapp` in `cty_de` has every pool at 0 stock ([`NO_STOCK`]).
+//!
+//! The five named countries always come first. A larger catalogue (`--countries N`) appends
+//! made-up ones (`cty_x0005`, "Sample Country 5", ...) so that `GET /countries` can answer with
+//! a list of realistic size: benchmarks use it for a ~20 KB answer.
+
+use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -17,10 +23,10 @@ pub const NO_STOCK: (&str, &str) = ("svc_whatsapp", "cty_de");
 /// A country of the catalogue, as `GET /countries` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Country {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub iso: &'static str,
-    pub dial_code: &'static str,
+    pub code: Cow<'static, str>,
+    pub name: Cow<'static, str>,
+    pub iso: Cow<'static, str>,
+    pub dial_code: Cow<'static, str>,
 }
 
 /// A service (the app the number receives codes for).
@@ -41,36 +47,39 @@ pub(crate) struct Pool {
     pub success_rate: Decimal,
 }
 
-const COUNTRIES: [Country; 5] = [
+/// The named countries; every catalogue starts with them.
+pub(crate) const NAMED_COUNTRIES: usize = 5;
+
+const COUNTRIES: [Country; NAMED_COUNTRIES] = [
     Country {
-        code: "cty_us",
-        name: "United States",
-        iso: "US",
-        dial_code: "+1",
+        code: Cow::Borrowed("cty_us"),
+        name: Cow::Borrowed("United States"),
+        iso: Cow::Borrowed("US"),
+        dial_code: Cow::Borrowed("+1"),
     },
     Country {
-        code: "cty_gb",
-        name: "United Kingdom",
-        iso: "GB",
-        dial_code: "+44",
+        code: Cow::Borrowed("cty_gb"),
+        name: Cow::Borrowed("United Kingdom"),
+        iso: Cow::Borrowed("GB"),
+        dial_code: Cow::Borrowed("+44"),
     },
     Country {
-        code: "cty_de",
-        name: "Germany",
-        iso: "DE",
-        dial_code: "+49",
+        code: Cow::Borrowed("cty_de"),
+        name: Cow::Borrowed("Germany"),
+        iso: Cow::Borrowed("DE"),
+        dial_code: Cow::Borrowed("+49"),
     },
     Country {
-        code: "cty_in",
-        name: "India",
-        iso: "IN",
-        dial_code: "+91",
+        code: Cow::Borrowed("cty_in"),
+        name: Cow::Borrowed("India"),
+        iso: Cow::Borrowed("IN"),
+        dial_code: Cow::Borrowed("+91"),
     },
     Country {
-        code: "cty_br",
-        name: "Brazil",
-        iso: "BR",
-        dial_code: "+55",
+        code: Cow::Borrowed("cty_br"),
+        name: Cow::Borrowed("Brazil"),
+        iso: Cow::Borrowed("BR"),
+        dial_code: Cow::Borrowed("+55"),
     },
 ];
 
@@ -103,6 +112,18 @@ const SERVICES: [Service; 6] = [
 
 const POOL_IDS: [&str; 3] = ["pool_a", "pool_b", "pool_c"];
 
+/// The made-up country number `i` of a large catalogue: a valid code (`cty_x0042`), a name,
+/// a two-letter ISO-like code and a dial code (code and dial code unique).
+fn sample_country(i: usize) -> Country {
+    let letter = |n: usize| char::from(b'A' + (n % 26) as u8);
+    Country {
+        code: Cow::Owned(format!("cty_x{i:04}")),
+        name: Cow::Owned(format!("Sample Country {i}")),
+        iso: Cow::Owned(format!("{}{}", letter(i / 26), letter(i))),
+        dial_code: Cow::Owned(format!("+{}", 1000 + i)),
+    }
+}
+
 /// Countries, services and pools; `pools[service][country]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Catalogue {
@@ -112,27 +133,34 @@ pub(crate) struct Catalogue {
 }
 
 impl Catalogue {
-    /// Builds the catalogue for a seed.
-    pub fn new(seed: u64) -> Self {
+    /// Builds the catalogue for a seed, with `countries` countries: the named ones, then made-up
+    /// ones up to that number (fewer than the named ones still gives all the named ones).
+    pub fn new(seed: u64, countries: usize) -> Self {
+        let countries: Vec<Country> = COUNTRIES
+            .iter()
+            .cloned()
+            .chain((NAMED_COUNTRIES..countries).map(sample_country))
+            .collect();
         let pools = (0..SERVICES.len() as u64)
             .map(|s| {
-                (0..COUNTRIES.len() as u64)
-                    .map(|c| Self::pools_for(seed, s, c))
+                countries
+                    .iter()
+                    .enumerate()
+                    .map(|(c, country)| Self::pools_for(seed, s, c as u64, &country.code))
                     .collect()
             })
             .collect();
         Catalogue {
-            countries: COUNTRIES.to_vec(),
+            countries,
             services: SERVICES.to_vec(),
             pools,
         }
     }
 
-    fn pools_for(seed: u64, s: u64, c: u64) -> Vec<Pool> {
+    fn pools_for(seed: u64, s: u64, c: u64, country: &str) -> Vec<Pool> {
         let h = |salt: u64| hash(seed, &[1, s, c, salt]);
         let n = 2 + (h(0) % 2) as usize;
-        let no_stock =
-            SERVICES[s as usize].id == NO_STOCK.0 && COUNTRIES[c as usize].code == NO_STOCK.1;
+        let no_stock = SERVICES[s as usize].id == NO_STOCK.0 && country == NO_STOCK.1;
         let mut price_cents = 20 + (h(1) % 130) as i64;
         let mut rate_pct = 70 + (h(2) % 10) as i64;
         (0..n)

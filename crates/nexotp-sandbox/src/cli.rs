@@ -32,9 +32,17 @@ pub struct SandboxArgs {
     /// Milliseconds from order creation (or resend) to the code's arrival.
     #[arg(long, default_value_t = 2000)]
     pub code_delay_ms: u64,
+    /// Spreads code arrivals: each code comes up to this many milliseconds after
+    /// --code-delay-ms (a seeded share per order; 0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub code_delay_spread_ms: u64,
     /// Seconds after which a pending order expires and is refunded.
     #[arg(long, default_value_t = 1200)]
     pub order_ttl_s: u64,
+    /// Countries in the catalogue: the five named ones, then made-up ones (`cty_x0005`,
+    /// "Sample Country 5", ...) up to this number. 250 make `GET /countries` a ~20 KB answer.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub countries: u16,
     /// Starting wallet balance.
     #[arg(long, default_value = "25.00", value_parser = parse_decimal)]
     pub balance: Decimal,
@@ -192,7 +200,9 @@ impl SandboxArgs {
             .port(self.port)
             .api_key(self.api_key.clone())
             .seed(self.seed)
+            .countries(usize::from(self.countries))
             .code_delay(Duration::from_millis(self.code_delay_ms))
+            .code_delay_spread(Duration::from_millis(self.code_delay_spread_ms))
             .order_ttl(Duration::from_secs(self.order_ttl_s))
             .initial_balance(self.balance)
             .faults(faults)

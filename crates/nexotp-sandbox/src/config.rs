@@ -29,9 +29,11 @@ pub(crate) struct Config {
     pub api_key: String,
     pub seed: u64,
     pub code_delay: Duration,
+    pub code_delay_spread: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
     pub stock: Option<u32>,
+    pub countries: usize,
     pub rate_limits: [Option<RateLimit>; 3],
     pub faults: Faults,
     pub request_log_limit: usize,
@@ -44,9 +46,11 @@ impl Config {
         StateConfig {
             seed: self.seed,
             code_delay: self.code_delay,
+            code_delay_spread: self.code_delay_spread,
             order_ttl: self.order_ttl,
             initial_balance: self.initial_balance,
             stock: self.stock,
+            countries: self.countries,
         }
     }
 }
@@ -68,9 +72,11 @@ impl Default for SandboxBuilder {
                 api_key: DEFAULT_API_KEY.to_string(),
                 seed: DEFAULT_SEED,
                 code_delay: Duration::from_secs(2),
+                code_delay_spread: Duration::ZERO,
                 order_ttl: Duration::from_secs(20 * 60),
                 initial_balance: Decimal::new(2500, 2),
                 stock: None,
+                countries: 0,
                 rate_limits: [None, None, None],
                 faults: Faults::default(),
                 request_log_limit: DEFAULT_REQUEST_LOG_LIMIT,
@@ -102,6 +108,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Spreads code arrivals: each order's code comes `code_delay` plus a seeded share (0 to
+    /// 100 %) of `spread` after creation or resend (default 0: all after exactly
+    /// `code_delay`). `code_delay(1 s)` with `code_delay_spread(30 s)` makes the codes of
+    /// thousands of orders arrive evenly over 30 seconds.
+    pub fn code_delay_spread(mut self, spread: Duration) -> Self {
+        self.config.code_delay_spread = spread.min(MAX_DURATION);
+        self
+    }
+
     /// Time after which a pending order expires and is refunded (default 20 min).
     pub fn order_ttl(mut self, ttl: Duration) -> Self {
         self.config.order_ttl = ttl.min(MAX_DURATION);
@@ -119,6 +134,15 @@ impl SandboxBuilder {
     /// none.
     pub fn stock(mut self, numbers: u32) -> Self {
         self.config.stock = Some(numbers);
+        self
+    }
+
+    /// Countries in the catalogue (default: the five named ones). A larger number appends
+    /// made-up countries (`cty_x0005`, "Sample Country 5", ...) after the named ones, so that
+    /// `GET /countries` answers with a long list: 250 countries make a ~20 KB answer, which
+    /// `scripts/bench` uses. Smaller numbers keep the five named countries.
+    pub fn countries(mut self, countries: usize) -> Self {
+        self.config.countries = countries;
         self
     }
 

@@ -376,6 +376,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn made_up_countries_follow_the_spec_patterns_and_are_unique() {
+        let catalogue = crate::catalogue::Catalogue::new(42, 700);
+        assert_eq!(catalogue.countries.len(), 700);
+        let mut codes = std::collections::HashSet::new();
+        for c in &catalogue.countries {
+            assert!((COUNTRY.matches)(&c.code), "{}", c.code);
+            assert!(codes.insert(c.code.clone()), "duplicate {}", c.code);
+        }
+        assert_eq!(catalogue.country("cty_x0699"), Some(699));
+        assert_eq!(crate::catalogue::Catalogue::new(42, 0).countries.len(), 5);
+    }
+
+    #[test]
     fn catalogue_ids_follow_the_spec_patterns() {
         let ok = |rule: &StringRule, s: &str| (rule.matches)(s);
         assert!(ok(&COUNTRY, "cty_us"));

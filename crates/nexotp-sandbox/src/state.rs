@@ -6,6 +6,7 @@
 //! (and webhook deliveries) happen even when nobody polls. Each transition happens once, at the
 //! deadline's time, whichever path notices it first.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
@@ -30,10 +31,16 @@ pub(crate) const FIRST_TRANSACTION_ID: u64 = 1001;
 pub(crate) struct StateConfig {
     pub seed: u64,
     pub code_delay: Duration,
+    /// Each code arrives up to this much later than `code_delay`, spread evenly by a seeded
+    /// hash of the order id (and of the resend), so thousands of orders get their codes over
+    /// a window instead of all at once.
+    pub code_delay_spread: Duration,
     pub order_ttl: Duration,
     pub initial_balance: Decimal,
     /// Numbers in every stocked pool at the start, instead of the seeded amounts.
     pub stock: Option<u32>,
+    /// Countries in the catalogue (the named ones, then made-up ones up to this number).
+    pub countries: usize,
 }
 
 /// An API error raised by the business rules: status, code, message, details.
@@ -99,7 +106,7 @@ pub(crate) struct Order {
     pub id: u64,
     pub status: OrderStatus,
     pub service: &'static str,
-    pub country: &'static str,
+    pub country: Cow<'static, str>,
     pub pool: &'static str,
     pub phone: String,
     #[serde(serialize_with = "ser_money")]
@@ -204,7 +211,7 @@ impl State {
     /// The seeded starting world.
     pub fn new(cfg: StateConfig, generation: u64) -> Self {
         let mut s = State {
-            catalogue: Catalogue::new(cfg.seed),
+            catalogue: Catalogue::new(cfg.seed, cfg.countries),
             base_instant: Instant::now(),
             base_unix_ms: unix_ms_now(),
             generation,
@@ -380,6 +387,19 @@ impl State {
         }))
     }
 
+    /// When order `id`'s code arrives after an event at `now` (creation is `round` 0, each
+    /// resend the next round): `code_delay` plus a seeded share of `code_delay_spread`.
+    fn code_due(&self, id: u64, round: u64, now: Instant) -> Instant {
+        let spread = self.cfg.code_delay_spread;
+        let share = if spread.is_zero() {
+            Duration::ZERO
+        } else {
+            let permille = hash(self.cfg.seed, &[7, id, round]) % 1001;
+            spread.mul_f64(permille as f64 / 1000.0)
+        };
+        now + self.cfg.code_delay + share
+    }
+
     fn next_code(&mut self, idx: usize) -> String {
         let o = &mut self.orders[idx];
         loop {
@@ -480,11 +500,12 @@ impl State {
             hash(self.cfg.seed, &[4, id]) % 10_000_000
         );
         let expires = now + self.cfg.order_ttl;
+        let due = self.code_due(id, 0, now);
         let order = Order {
             id,
             status: OrderStatus::Pending,
             service: svc.id,
-            country: cty.code,
+            country: cty.code.clone(),
             pool: pool_id,
             phone,
             price,
@@ -494,13 +515,12 @@ impl State {
             created_at: at,
             updated_at: at,
             expires_at: self.unix_ms(expires),
-            code_due: Some(now + self.cfg.code_delay),
+            code_due: Some(due),
             expires,
             codes_issued: 0,
             slot: (s, c, p),
         };
-        self.deadlines
-            .push(Reverse((now + self.cfg.code_delay, id)));
+        self.deadlines.push(Reverse((due, id)));
         self.deadlines.push(Reverse((expires, id)));
         self.orders.push(order);
         self.post("order", -price, description, Some(id), at);
@@ -638,7 +658,7 @@ impl State {
                 json!({"order_id": id, "status": status.as_str()}),
             ));
         }
-        let due = now + self.cfg.code_delay;
+        let due = self.code_due(id, self.orders[idx].codes.len() as u64, now);
         let expires = now + self.cfg.order_ttl;
         let (at, expires_at) = (self.unix_ms(now), self.unix_ms(expires));
         let o = &mut self.orders[idx];
@@ -963,5 +983,50 @@ impl State {
             "transactions": self.transactions,
             "requests_total": self.requests_total,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(spread: Duration) -> State {
+        State::new(
+            StateConfig {
+                seed: 42,
+                code_delay: Duration::from_secs(1),
+                code_delay_spread: spread,
+                order_ttl: Duration::from_secs(600),
+                initial_balance: Decimal::from(1000),
+                stock: None,
+                countries: 0,
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn a_spread_scatters_code_arrivals_evenly_over_its_window() {
+        let now = Instant::now();
+        let flat = state(Duration::ZERO);
+        assert!((0..100).all(|id| flat.code_due(id, 0, now) == now + Duration::from_secs(1)));
+
+        let spread = state(Duration::from_secs(30));
+        let offsets: Vec<f64> = (0..2_000)
+            .map(|id| (spread.code_due(id, 0, now) - now).as_secs_f64())
+            .collect();
+        assert!(offsets.iter().all(|s| (1.0..=31.0).contains(s)));
+        // Evenly: each 10 s third of the window gets about a third of the codes.
+        for third in 0..3 {
+            let from = 1.0 + 10.0 * third as f64;
+            let n = offsets
+                .iter()
+                .filter(|s| (from..from + 10.0).contains(*s))
+                .count();
+            assert!((550..=780).contains(&n), "{n} codes in third {third}");
+        }
+        // Seeded: the same order gets the same time; a resend draws again.
+        assert_eq!(spread.code_due(7, 0, now), spread.code_due(7, 0, now));
+        assert_ne!(spread.code_due(7, 0, now), spread.code_due(7, 1, now));
     }
 }

@@ -87,3 +87,26 @@ fn bad_flags_fail() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rate bucket"));
 }
+
+#[test]
+fn countries_flag_makes_a_large_catalogue() {
+    let (mut child, base) = spawn(&["--exit-on-stdin-close", "--countries", "250"]);
+    let answer = get(&base, "countries");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    let list = value["data"].as_array().unwrap();
+    assert_eq!(list.len(), 250);
+    assert_eq!(list[0]["code"], "cty_us", "the named countries come first");
+    assert_eq!(list[249]["code"], "cty_x0249");
+    assert!(
+        (15_000..30_000).contains(&body.len()),
+        "about 20 KB: {}",
+        body.len()
+    );
+    // A made-up country is a real one: it has services and prices, and can be ordered.
+    let price = get(&base, "price?service=svc_telegram&country=cty_x0100");
+    assert!(price.starts_with("HTTP/1.1 200"), "{price}");
+    drop(child.stdin.take());
+    assert!(wait_exit(&mut child).success());
+}

@@ -69,6 +69,21 @@ pub fn parse_decimal(argument: &'static str, text: &str) -> Result<Decimal> {
         })
 }
 
+/// `transactions(page, per_page)` as the bindings take it, both optional: page 1 and
+/// [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE) when not given.
+pub fn page_or_default(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) {
+    (
+        page.unwrap_or(1),
+        per_page.unwrap_or(crate::DEFAULT_PAGE_SIZE),
+    )
+}
+
+/// The page size of an iteration over every transaction when not given:
+/// [`DEFAULT_ITER_PAGE_SIZE`](crate::DEFAULT_ITER_PAGE_SIZE).
+pub fn iter_page_size_or_default(per_page: Option<u32>) -> u32 {
+    per_page.unwrap_or(crate::DEFAULT_ITER_PAGE_SIZE)
+}
+
 /// A time as unix seconds (Python's `time.time()` unit); before 1970 is negative.
 pub fn unix_secs(at: SystemTime) -> f64 {
     match at.duration_since(UNIX_EPOCH) {

@@ -42,6 +42,8 @@ pub struct Client {
 struct Inner {
     config: ClientConfig,
     shared: Arc<Shared>,
+    /// Aborts this sibling's calls ([`Client::with_abort`]).
+    abort: Option<crate::AbortSignal>,
 }
 
 /// What clones and [`Client::with_options`] siblings share.
@@ -76,6 +78,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
+                abort: None,
                 shared: Arc::new(Shared {
                     transport,
                     codes_before_resend: BoundedMap::new(RESEND_MEMORY_TTL, MEMORY_CAPACITY),
@@ -114,8 +117,25 @@ impl Client {
             inner: Arc::new(Inner {
                 config,
                 shared: Arc::clone(&self.inner.shared),
+                abort: self.inner.abort.clone(),
             }),
         })
+    }
+
+    /// A client whose calls `signal` aborts, sharing this one's pool, rate buckets, memories
+    /// and options. An abort ends a call at once wherever it is (a paused bucket, a backoff,
+    /// the connection queue, an attempt in flight, a wait between polls) and nothing more is
+    /// sent. The call fails with [`Error::Aborted`], except a create order, resend or create
+    /// webhook whose request was already sent: that is [`Error::OrderOutcomeUnknown`] (it may
+    /// have taken effect), which [`Client::reconcile`] resolves.
+    pub fn with_abort(&self, signal: crate::AbortSignal) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                config: self.inner.config.clone(),
+                shared: Arc::clone(&self.inner.shared),
+                abort: Some(signal),
+            }),
+        }
     }
 
     /// The instant this client's deadline (if any) ends for a call starting now.
@@ -132,16 +152,44 @@ impl Client {
     }
 
     /// Sends `call` within `deadline`, the earlier of it and the client's own.
-    pub(crate) async fn send_within(&self, call: Call, deadline: Option<Instant>) -> Sent {
+    pub(crate) async fn send_within(&self, mut call: Call, deadline: Option<Instant>) -> Sent {
         let deadline = match (deadline, self.deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        self.inner
+        let Some(signal) = &self.inner.abort else {
+            return self
+                .inner
+                .shared
+                .transport
+                .execute(&self.inner.config, call, deadline)
+                .await;
+        };
+        if signal.is_aborted() {
+            let once = (!call.idempotent).then(|| call.sent.clone()).flatten();
+            return Sent {
+                result: Err(aborted(&call.path, once, false)),
+                resent_after_landing: false,
+            };
+        }
+        let flag = crate::abort::SentFlag::default();
+        call.on_send = Some(flag.clone());
+        let once = (!call.idempotent).then(|| call.sent.clone()).flatten();
+        let path = call.path.clone();
+        let execute = self
+            .inner
             .shared
             .transport
-            .execute(&self.inner.config, call, deadline)
-            .await
+            .execute(&self.inner.config, call, deadline);
+        let result = tokio::select! {
+            biased;
+            sent = execute => return sent,
+            () = signal.aborted() => aborted(&path, once, flag.is_set()),
+        };
+        Sent {
+            result: Err(result),
+            resent_after_landing: false,
+        }
     }
 
     async fn get<T: Model>(&self, path: String, bucket: Bucket) -> Result<T> {
@@ -385,6 +433,26 @@ impl Client {
                 source: Some(Box::new(error)),
             }))
         })
+    }
+}
+
+/// The error of an aborted call: unknown outcome for a non-idempotent call already sent.
+fn aborted(path: &str, once: Option<SentCall>, sent: bool) -> Error {
+    match once {
+        Some(mut call) if sent => {
+            call.failed_at = std::time::SystemTime::now();
+            Error::OrderOutcomeUnknown(Box::new(OrderOutcomeUnknown {
+                call,
+                status: None,
+                message: format!(
+                    "aborted after POST {path} was sent: the server may have applied it (reconcile to find out)"
+                ),
+                source: None,
+            }))
+        }
+        _ => Error::Aborted {
+            message: format!("{path} was not sent (or, for a safe call, its answer was dropped)"),
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::buckets::{Bucket, BucketLimit, InMemoryStore, RateLimitStore};
+use crate::buckets::{self, Bucket, BucketLimit, InMemoryStore, RateLimitStore};
 use crate::error::{Error, Result};
 use crate::network::{CertificateSource, NetworkConfig, NetworkOptions, TlsRoots};
 use crate::observe::{self, RequestObserver};
@@ -21,6 +21,12 @@ pub const DEFAULT_BASE_URL: &str = "https://visualtrinitystudio.xyz/wp-json/nexo
 pub const ENV_API_KEY: &str = "NEXOTP_API_KEY";
 /// Environment variable read for the base URL.
 pub const ENV_BASE_URL: &str = "NEXOTP_BASE_URL";
+/// Environment variable read for the rate-limit store: `redis://host:6379/0`, `rediss://...`
+/// or `memory` (the default).
+pub const ENV_RATE_LIMIT_STORE: &str = "NEXOTP_RATE_LIMIT_STORE";
+/// Environment variable read for client-side limits: `POLL=20/s,burst=1; ORDER=5/s` (see
+/// [`BucketLimit::parse_list`]).
+pub const ENV_RATE_LIMITS: &str = "NEXOTP_RATE_LIMITS";
 /// Default time allowed for one attempt (connect, send, and read the whole answer).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time allowed to open a connection.
@@ -83,6 +89,30 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// A rate-limit store's URL. Its `Debug` never shows a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreUrl(Arc<str>);
+
+impl StoreUrl {
+    /// The URL itself, password included, to build another store from. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("<redacted>"));
+                write!(f, "StoreUrl({:?})", url.as_str())
+            }
+            Ok(url) => write!(f, "StoreUrl({:?})", url.as_str()),
+            Err(_) => f.write_str("StoreUrl(<unparsed>)"),
+        }
+    }
+}
+
 /// The settings a [`Client`](crate::Client) runs with. Read it with
 /// [`Client::config`](crate::Client::config); change it with the builder or
 /// [`Client::with_options`](crate::Client::with_options).
@@ -109,6 +139,44 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// How the API is reached: HTTP version, TLS trust, proxy, connection cap, idle pool.
     pub network: NetworkConfig,
+    /// Client-side limits, by bucket, passed to the store with every reservation.
+    pub bucket_limits: Vec<(Bucket, BucketLimit)>,
+    /// The URL the rate-limit store was made from, when it was made from one (set by
+    /// [`ClientBuilder::rate_limit_store_url`] or `NEXOTP_RATE_LIMIT_STORE`; `None` for the
+    /// default in-memory store or a store given as an object).
+    pub rate_limit_store: Option<StoreUrl>,
+}
+
+impl ClientConfig {
+    /// A builder holding every setting of this config (key, base URL, timeouts, retries,
+    /// deadline, backoff, user agent, network), to build an equal client with a fresh
+    /// connection pool, e.g. in a child process after `fork()`. Client-side bucket limits and a
+    /// rate-limit store given by URL come along (the store reconnects); a store given as an
+    /// object and observers are set on the builder again (or left at their defaults).
+    pub fn to_builder(&self) -> ClientBuilder {
+        let mut builder = ClientBuilder::new()
+            .api_key(self.api_key.expose())
+            .base_url(self.base_url.clone())
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .max_retries(self.max_retries)
+            .initial_backoff(self.initial_backoff)
+            .max_backoff(self.max_backoff)
+            .network(self.network.clone());
+        builder.user_agent = Some(self.user_agent.clone());
+        if let Some(deadline) = self.deadline {
+            builder = builder.deadline(deadline);
+        }
+        // A store given by URL is opened afresh (a forked child must not share the parent's
+        // Redis connection); a store given as an object is not carried over.
+        if let Some(url) = &self.rate_limit_store {
+            builder = builder.rate_limit_store_url(url.expose());
+        }
+        for (bucket, limit) in &self.bucket_limits {
+            builder = builder.bucket_limit(*bucket, *limit);
+        }
+        builder
+    }
 }
 
 /// Options that [`Client::with_options`](crate::Client::with_options) may change while keeping
@@ -170,8 +238,14 @@ pub struct ClientBuilder {
     initial_backoff: Option<Duration>,
     max_backoff: Option<Duration>,
     language: Option<(String, String)>,
+    /// The exact user agent of the config a builder came from ([`ClientConfig::to_builder`]).
+    user_agent: Option<String>,
+    /// `NEXOTP_API_KEY` and `NEXOTP_BASE_URL` as the host language read them, in place of the
+    /// process environment ([`ClientBuilder::environment`]).
+    environment: Option<(Option<String>, Option<String>)>,
     limits: Vec<(Bucket, BucketLimit)>,
     store: Option<Arc<dyn RateLimitStore>>,
+    store_url: Option<String>,
     observers: Vec<Arc<dyn RequestObserver>>,
     log_from_env: bool,
     network: NetworkOptions,
@@ -188,6 +262,11 @@ impl fmt::Debug for ClientBuilder {
             .field("max_retries", &self.max_retries)
             .field("deadline", &self.deadline)
             .field("limits", &self.limits)
+            .field("store", &self.store)
+            .field(
+                "store_url",
+                &self.store_url.as_ref().map(|u| StoreUrl(u.as_str().into())),
+            )
             .field("http2", &self.network.http2)
             .field("tls_roots", &self.network.tls_roots)
             .field("ca_certificates", &self.network.ca_certificates)
@@ -267,17 +346,40 @@ impl ClientBuilder {
         self
     }
 
-    /// A client-side limit for one bucket: calls over it queue rather than fail.
+    /// The values of `NEXOTP_API_KEY` and `NEXOTP_BASE_URL` as the host language sees them
+    /// (Node's `process.env`, which a worker thread may have changed), read instead of the
+    /// process environment. The fallback rules stay the core's: a key or URL given to the
+    /// builder wins; an unset or blank `NEXOTP_BASE_URL` means production.
+    pub fn environment(mut self, api_key: Option<String>, base_url: Option<String>) -> Self {
+        self.environment = Some((api_key, base_url));
+        self
+    }
+
+    /// A client-side limit for one bucket: calls over it queue rather than fail. With a shared
+    /// store ([`Self::rate_limit_store`]) the limit is the whole fleet's: give every worker the
+    /// same limits. Without any, `NEXOTP_RATE_LIMITS` is read (e.g. `POLL=20/s; ORDER=5/s`).
     pub fn bucket_limit(mut self, bucket: Bucket, limit: BucketLimit) -> Self {
         self.limits.retain(|(b, _)| *b != bucket);
         self.limits.push((bucket, limit));
         self
     }
 
-    /// Replaces the in-process bucket store (limits set with [`Self::bucket_limit`] are then the
-    /// store's business).
+    /// Where the rate buckets live (default: in this process). A store shared by several
+    /// processes, such as [`RedisStore`](crate::buckets), makes a fleet of workers behind one
+    /// API key share its limits: the 429s and pauses one worker meets, and the client-side
+    /// limits ([`Self::bucket_limit`], passed with every reservation). Wins over
+    /// [`Self::rate_limit_store_url`] and `NEXOTP_RATE_LIMIT_STORE`.
     pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The rate-limit store by URL: `redis://[:password@]host:6379/0`, `rediss://...` (TLS), or
+    /// `memory`. A Redis store connects on first use; while it cannot be reached, calls use
+    /// this process's buckets (see [`crate::buckets`]). Without it (and without
+    /// [`Self::rate_limit_store`]), `NEXOTP_RATE_LIMIT_STORE` is read.
+    pub fn rate_limit_store_url(mut self, url: impl Into<String>) -> Self {
+        self.store_url = Some(url.into());
         self
     }
 
@@ -375,20 +477,23 @@ impl ClientBuilder {
 
     /// Checks everything and builds the client. Creates no runtime and opens no connection.
     pub fn build(self) -> Result<crate::Client> {
-        let key = match self.api_key {
-            Some(key) => key,
-            None => std::env::var(ENV_API_KEY).map_err(|_| {
-                Error::invalid(
-                    "api_key",
-                    "is required: pass it or set the NEXOTP_API_KEY environment variable",
-                )
-            })?,
+        let (env_key, env_url) = match self.environment {
+            Some(values) => values,
+            None => (
+                std::env::var(ENV_API_KEY).ok(),
+                std::env::var(ENV_BASE_URL).ok(),
+            ),
         };
+        let key = self.api_key.or(env_key).ok_or_else(|| {
+            Error::invalid(
+                "api_key",
+                "is required: pass it or set the NEXOTP_API_KEY environment variable",
+            )
+        })?;
         let api_key = ApiKey::new(key)?;
         let base_url = match self.base_url {
             Some(url) => url,
-            None => std::env::var(ENV_BASE_URL)
-                .ok()
+            None => env_url
                 .filter(|u| !u.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
         };
@@ -408,21 +513,34 @@ impl ClientBuilder {
                 "must not be shorter than initial_backoff",
             ));
         }
-        for (bucket, limit) in &self.limits {
-            if !(limit.per_second.is_finite()
-                && limit.per_second >= crate::buckets::MIN_LIMIT_PER_SECOND)
-                || limit.burst == 0
-            {
-                return Err(Error::invalid(
-                    "bucket_limit",
-                    format!(
-                        "{bucket}: per_second must be at least {} and burst >= 1",
-                        crate::buckets::MIN_LIMIT_PER_SECOND
-                    ),
-                ));
+        let bucket_limits = if self.limits.is_empty() {
+            match env_value(ENV_RATE_LIMITS) {
+                Some(text) => BucketLimit::parse_list(&text)?,
+                None => Vec::new(),
             }
+        } else {
+            self.limits
+        };
+        for (bucket, limit) in &bucket_limits {
+            limit.check(*bucket)?;
         }
-        let user_agent = user_agent(self.language.as_ref());
+        let (store, rate_limit_store) = match self.store {
+            Some(store) => (store, None),
+            None => match self.store_url.or_else(|| env_value(ENV_RATE_LIMIT_STORE)) {
+                Some(url) => (
+                    buckets::store_from_url(&url)?,
+                    Some(StoreUrl(url.trim().into())),
+                ),
+                None => (
+                    Arc::new(InMemoryStore::new()) as Arc<dyn RateLimitStore>,
+                    None,
+                ),
+            },
+        };
+        let user_agent = match self.user_agent {
+            Some(agent) => agent,
+            None => user_agent(self.language.as_ref()),
+        };
         let network = self.network.resolve()?;
         let config = ClientConfig {
             api_key,
@@ -435,10 +553,9 @@ impl ClientBuilder {
             max_backoff,
             user_agent,
             network,
+            bucket_limits,
+            rate_limit_store,
         };
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(InMemoryStore::new(&self.limits)));
         let mut observers = self.observers;
         if self.log_from_env
             && let Some(logger) = observe::StderrLogger::from_env()
@@ -447,6 +564,11 @@ impl ClientBuilder {
         }
         crate::Client::from_parts(config, store, observers, self.reqwest_builder)
     }
+}
+
+/// An environment variable's value, when set and not blank.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn user_agent(language: Option<&(String, String)>) -> String {
@@ -540,6 +662,51 @@ mod tests {
         assert!(normalize_base_url("ftp://example.com/").is_err());
         assert!(normalize_base_url("https://u:p@example.com/").is_err());
         assert!(normalize_base_url("https://example.com/?a=1").is_err());
+    }
+
+    #[test]
+    fn to_builder_rebuilds_the_same_config() {
+        let client = ClientBuilder::new()
+            .api_key("sk_test_fork")
+            .base_url("http://127.0.0.1:9/x")
+            .timeout(Duration::from_secs(7))
+            .connect_timeout(Duration::from_secs(3))
+            .max_retries(5)
+            .deadline(Duration::from_secs(40))
+            .initial_backoff(Duration::from_millis(10))
+            .max_backoff(Duration::from_millis(20))
+            .sdk_language("python", "CPython 3.12.0")
+            .http2(false)
+            .log_from_env(false)
+            .build()
+            .expect("builds");
+        let a = client.config();
+        let rebuilt = a.to_builder().build().expect("rebuilds");
+        let b = rebuilt.config();
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert!(b.user_agent.starts_with("nexotp-python/"));
+    }
+
+    #[test]
+    fn environment_values_follow_the_core_rules() {
+        let built = |key: Option<&str>, url: Option<&str>| {
+            ClientBuilder::new()
+                .environment(key.map(str::to_owned), url.map(str::to_owned))
+                .log_from_env(false)
+                .build()
+        };
+        let blank = built(Some("sk_env"), Some("   ")).expect("a blank URL is ignored");
+        assert_eq!(blank.config().base_url, DEFAULT_BASE_URL);
+        let local = built(Some("sk_env"), Some("http://localhost:1/v1")).expect("builds");
+        assert_eq!(local.config().base_url, "http://localhost:1/v1/");
+        assert!(built(None, None).is_err());
+        let given = ClientBuilder::new()
+            .api_key("sk_given")
+            .base_url("http://localhost:2/")
+            .environment(None, Some("http://localhost:3/".into()))
+            .build()
+            .expect("builds");
+        assert_eq!(given.config().base_url, "http://localhost:2/");
     }
 
     #[test]

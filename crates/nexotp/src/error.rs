@@ -101,6 +101,14 @@ pub enum Error {
         /// Why, naming the usual mistakes.
         message: String,
     },
+    /// The caller aborted the call ([`AbortSignal`](crate::AbortSignal)) before anything
+    /// that could take effect was sent. (An abort after a non-idempotent call was sent is
+    /// [`Error::OrderOutcomeUnknown`].)
+    #[error("the call was aborted: {message}")]
+    Aborted {
+        /// Where the call was when it was aborted.
+        message: String,
+    },
 }
 
 /// The class of an [`Error`], the same names in every language.
@@ -137,6 +145,8 @@ pub enum ErrorKind {
     UnexpectedResponse,
     /// `WaitTimeoutError`
     WaitTimeout,
+    /// `AbortError`: the caller aborted the call before anything was sent.
+    Aborted,
     /// `OrderClosedError`
     OrderClosed,
     /// `WebhookVerificationError`
@@ -162,6 +172,7 @@ impl ErrorKind {
             ErrorKind::OrderOutcomeUnknown => "OrderOutcomeUnknownError",
             ErrorKind::UnexpectedResponse => "UnexpectedResponseError",
             ErrorKind::WaitTimeout => "WaitTimeoutError",
+            ErrorKind::Aborted => "AbortError",
             ErrorKind::OrderClosed => "OrderClosedError",
             ErrorKind::WebhookVerification => "WebhookVerificationError",
         }
@@ -446,6 +457,7 @@ impl Error {
             Error::WaitTimeout { .. } => ErrorKind::WaitTimeout,
             Error::OrderClosed { .. } => ErrorKind::OrderClosed,
             Error::WebhookVerification { .. } => ErrorKind::WebhookVerification,
+            Error::Aborted { .. } => ErrorKind::Aborted,
         }
     }
 

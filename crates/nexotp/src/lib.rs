@@ -44,6 +44,7 @@
 
 #![deny(missing_docs)]
 
+mod abort;
 pub mod args;
 pub mod buckets;
 mod client;
@@ -64,22 +65,29 @@ mod timestamp;
 mod transport;
 mod validate;
 mod wait;
+mod watch;
 pub mod webhook;
 
-pub use buckets::{Admission, Bucket, BucketLimit, InMemoryStore, RateLimitStore};
+pub use abort::AbortSignal;
+#[cfg(feature = "redis")]
+pub use buckets::RedisStore;
+pub use buckets::{
+    Admission, Bucket, BucketKey, BucketLimit, InMemoryStore, Pause, RateLimitStore, StoreError,
+};
 pub use client::Client;
-pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions};
+pub use config::{ApiKey, ClientBuilder, ClientConfig, RequestOptions, StoreUrl};
 pub use error::{ApiError, Error, ErrorKind, Operation, OrderOutcomeUnknown, Result, SentCall};
 pub use models::{
     Account, Country, FromJson, Order, OrderRequest, OrderStatus, Pool, Price, PricingOption,
     RawJson, Service, Transaction, TransactionPage, WaitOptions, Webhook, WebhookDeleted,
 };
 pub use network::{CertificateSource, NetworkConfig, ProxyUrl, TlsRoots};
-pub use observe::{RequestObserver, RequestRecord};
+pub use observe::{RequestObserver, RequestRecord, StoreEvent};
 pub use pagination::{DEFAULT_ITER_PAGE_SIZE, DEFAULT_PAGE_SIZE, TransactionPager};
 pub use reconcile::{RECONCILE_CLOCK_SKEW, ReconcileOutcome, Reconciled};
 pub use rust_decimal::Decimal;
 pub use timestamp::parse_timestamp;
+pub use watch::{WatchConfig, WatchEvent, WatchEventKind, WatchHandle, Watcher};
 pub use webhook::{WebhookEvent, WebhookSecret};
 
 /// Locks a mutex, recovering it if a panicking thread poisoned it: the guarded state (bucket

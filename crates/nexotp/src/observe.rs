@@ -60,11 +60,48 @@ impl RequestRecord {
     }
 }
 
+/// A change in the health of the client's rate-limit store (say Redis), told once per outage.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StoreEvent {
+    /// The store failed or was too slow: calls are answered from the in-memory store.
+    Unavailable {
+        /// What failed (never a password).
+        error: String,
+    },
+    /// The store answers again, after being unavailable for `after`.
+    Recovered {
+        /// How long it was unavailable.
+        after: Duration,
+    },
+}
+
+impl StoreEvent {
+    /// A one-line rendering.
+    pub fn to_line(&self) -> String {
+        match self {
+            StoreEvent::Unavailable { error } => format!(
+                "rate-limit store unavailable, using in-memory buckets until it answers ({error})"
+            ),
+            StoreEvent::Recovered { after } => format!(
+                "rate-limit store answers again after {:.1} s; buckets are shared again",
+                after.as_secs_f64()
+            ),
+        }
+    }
+}
+
 /// Receives a [`RequestRecord`] after every attempt. Called on the runtime's thread: keep it
 /// short and never block.
 pub trait RequestObserver: Send + Sync {
     /// Called once per attempt.
     fn on_request(&self, record: &RequestRecord);
+
+    /// Called when the rate-limit store starts failing and when it answers again (once per
+    /// outage). Does nothing by default.
+    fn on_store_event(&self, event: &StoreEvent) {
+        let _ = event;
+    }
 }
 
 /// Prints one line per attempt to stderr; turned on by `NEXOTP_LOG=debug` (or `info`, `trace`).
@@ -92,6 +129,11 @@ impl RequestObserver for StderrLogger {
     fn on_request(&self, record: &RequestRecord) {
         let line = format!("nexotp: {}\n", record.to_line());
         // A closed stderr must not fail the request.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn on_store_event(&self, event: &StoreEvent) {
+        let line = format!("nexotp: {}\n", event.to_line());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }

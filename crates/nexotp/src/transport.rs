@@ -6,8 +6,13 @@
 //! from one that failed after sending, keeping every wait inside the call's deadline, and
 //! spreading waiters out when a paused bucket reopens, and taking a turn on the host's
 //! connections (`max_connections_per_host`), which reqwest's pool does not cap.
+//!
+//! The rate-limit store may be another process (Redis): when it fails or is slow, the call is
+//! answered from an in-memory store instead and the outage is told to the observers once, so
+//! a store never fails a call.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
@@ -16,12 +21,15 @@ use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use crate::buckets::{Admission, Bucket, RateLimitStore};
+use crate::buckets::{
+    Admission, Bucket, BucketKey, BucketLimit, InMemoryStore, Pause, RateLimitStore, ServerLimits,
+    StoreError,
+};
 use crate::config::{ClientConfig, MAX_BODY_BYTES, MAX_RETRY_AFTER};
 use crate::envelope::{self, Decoded, Payload};
 use crate::error::{ApiError, Error, ErrorKind, OrderOutcomeUnknown, Result, SentCall};
 use crate::network;
-use crate::observe::{RequestObserver, RequestRecord};
+use crate::observe::{RequestObserver, RequestRecord, StoreEvent};
 use crate::retry::{self, Attempt, Body, Decision};
 
 /// The API key header.
@@ -47,6 +55,8 @@ pub(crate) struct Call {
     pub sent: Option<SentCall>,
     /// The answer carries a secret (create webhook): no excerpt of it goes into any error.
     pub secret_answer: bool,
+    /// Told when an attempt leaves (an abortable call's "was it sent?").
+    pub on_send: Option<crate::abort::SentFlag>,
 }
 
 impl Call {
@@ -65,6 +75,7 @@ impl Call {
             idempotent: true,
             sent: None,
             secret_answer: false,
+            on_send: None,
         }
     }
 
@@ -78,6 +89,7 @@ impl Call {
             idempotent: false,
             sent: Some(sent),
             secret_answer: false,
+            on_send: None,
         }
     }
 }
@@ -112,6 +124,16 @@ enum Raw {
 pub(crate) struct Transport {
     http: reqwest::Client,
     store: Arc<dyn RateLimitStore>,
+    /// Answers for the store while it fails.
+    fallback: InMemoryStore,
+    /// Since when the store fails, while it does.
+    store_down: std::sync::Mutex<Option<Instant>>,
+    /// Whether the store failed at its last answer (read without the lock).
+    store_failing: AtomicBool,
+    /// This client's buckets in the store (a hash of the key and base URL).
+    namespace: Arc<str>,
+    /// Client-side limits, by bucket.
+    limits: [Option<BucketLimit>; 3],
     observers: Vec<Arc<dyn RequestObserver>>,
     /// Turns on the host's connections: one per request in flight.
     turns: Arc<Semaphore>,
@@ -148,9 +170,18 @@ impl Transport {
                 secrets.push(encoded);
             }
         }
+        let mut limits = [None; 3];
+        for (bucket, limit) in &config.bucket_limits {
+            limits[bucket.index()] = Some(*limit);
+        }
         Ok(Transport {
             http,
             store,
+            fallback: InMemoryStore::new(),
+            store_down: std::sync::Mutex::new(None),
+            store_failing: AtomicBool::new(false),
+            namespace: BucketKey::namespace_for(&config.api_key, &config.base_url).into(),
+            limits,
             observers,
             turns: Arc::new(Semaphore::new(config.network.max_connections_per_host)),
             secrets,
@@ -248,7 +279,7 @@ impl Transport {
         idempotent: bool,
     ) -> Result<()> {
         loop {
-            match self.store.acquire(bucket).await {
+            match self.reserve(bucket).await {
                 Admission::Go => return Ok(()),
                 Admission::Paused { wait, window } => {
                     self.sleep_in_pause(bucket, wait, window, deadline, idempotent)
@@ -268,8 +299,8 @@ impl Transport {
                     }
                     tokio::time::sleep(wait).await;
                     // The slot is ours; but a 429 may have paused the bucket meanwhile.
-                    while let Some((wait, window)) = self.store.pause_left(bucket).await {
-                        self.sleep_in_pause(bucket, wait, window, deadline, idempotent)
+                    while let Some(pause) = self.pause_left(bucket).await {
+                        self.sleep_in_pause(bucket, pause.left, pause.window, deadline, idempotent)
                             .await?;
                     }
                     return Ok(());
@@ -328,13 +359,10 @@ impl Transport {
         Ok(())
     }
 
-    /// Pauses `bucket` when an answer says none are left (`X-RateLimit-Remaining: 0`), so the
-    /// next call waits instead of collecting a 429. The pause is the time to the server's
-    /// `X-RateLimit-Reset` (unix seconds) shared out over its `X-RateLimit-Limit`: for a token
-    /// bucket (the reset is when it is full again) that is about when the next token comes,
-    /// where waiting for the whole reset, rounded up to a second, would idle the bucket; for a
-    /// fixed window it is one early request, which the 429's `Retry-After` then corrects.
-    async fn pause_if_exhausted(&self, bucket: Bucket, headers: &HeaderMap) {
+    /// Tells the store what an answer's `X-RateLimit-*` headers say, so that it pauses the
+    /// bucket when none are left (see [`ServerLimits::pause_until`]) and the next call waits
+    /// instead of collecting a 429.
+    async fn feed(&self, bucket: Bucket, headers: &HeaderMap) {
         let number = |name: &str| {
             headers
                 .get(name)
@@ -342,25 +370,99 @@ impl Transport {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|n| n.is_finite())
         };
-        if number("x-ratelimit-remaining") != Some(0.0) {
-            return;
-        }
-        let Some(reset) = number("x-ratelimit-reset") else {
+        let limits = ServerLimits {
+            limit: number("x-ratelimit-limit"),
+            remaining: number("x-ratelimit-remaining"),
+            reset: number("x-ratelimit-reset")
+                .filter(|r| *r >= 0.0)
+                .and_then(|r| Duration::try_from_secs_f64(r).ok())
+                .and_then(|r| SystemTime::UNIX_EPOCH.checked_add(r)),
+        };
+        // Nothing to learn unless none are left (every answer carries the headers).
+        let Some(until) = limits.pause_until(SystemTime::now()) else {
             return;
         };
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        let limit = number("x-ratelimit-limit")
-            .filter(|l| *l >= 1.0)
-            .unwrap_or(1.0);
-        let wait = (reset - now) / limit;
-        if wait > 0.0 && wait <= MAX_RETRY_AFTER.as_secs_f64() {
-            self.store
-                .pause(bucket, Duration::from_secs_f64(wait))
-                .await;
+        if until
+            .duration_since(SystemTime::now())
+            .is_ok_and(|wait| wait > MAX_RETRY_AFTER)
+        {
+            return;
         }
+        let key = self.key(bucket);
+        let outcome = self.store.feed(&key, limits).await;
+        if self.answered(outcome).is_none() {
+            self.fallback.pause_until_now(&key, until);
+        }
+    }
+
+    /// Pauses `bucket` for every caller for `pause` (a 429's `Retry-After`).
+    async fn pause(&self, bucket: Bucket, pause: Duration) {
+        let key = self.key(bucket);
+        let until = SystemTime::now() + pause;
+        let outcome = self.store.pause_until(&key, until).await;
+        if self.answered(outcome).is_none() {
+            self.fallback.pause_until_now(&key, until);
+        }
+    }
+
+    /// Asks the store (or, while it fails, the fallback) to send a call in `bucket`.
+    async fn reserve(&self, bucket: Bucket) -> Admission {
+        let key = self.key(bucket);
+        let limit = self.limits[bucket.index()];
+        let outcome = self.store.reserve(&key, limit).await;
+        self.answered(outcome).unwrap_or_else(|| {
+            // This worker's share of the limit, while the fleet cannot coordinate.
+            let workers = self.store.workers(&self.namespace);
+            self.fallback
+                .reserve_now(&key, limit.map(|l| l.share(workers)))
+        })
+    }
+
+    /// The pause of `bucket`, from the store or, while it fails, the fallback.
+    async fn pause_left(&self, bucket: Bucket) -> Option<Pause> {
+        let key = self.key(bucket);
+        let outcome = self.store.pause_left(&key).await;
+        self.answered(outcome)
+            .unwrap_or_else(|| self.fallback.pause_left_now(&key))
+    }
+
+    fn key(&self, bucket: Bucket) -> BucketKey {
+        BucketKey::new(Arc::clone(&self.namespace), bucket)
+    }
+
+    /// The store's answer, or `None` when it failed; tells the observers once when the store
+    /// starts failing and once when it answers again.
+    fn answered<T>(&self, outcome: std::result::Result<T, StoreError>) -> Option<T> {
+        let failing = outcome.is_err();
+        if self.store_failing.load(Ordering::Relaxed) == failing {
+            return outcome.ok();
+        }
+        let event = {
+            let mut down = crate::lock(&self.store_down);
+            match (&outcome, *down) {
+                (Err(error), None) => {
+                    *down = Some(Instant::now());
+                    Some(StoreEvent::Unavailable {
+                        error: error.to_string(),
+                    })
+                }
+                (Ok(_), Some(since)) => {
+                    *down = None;
+                    Some(StoreEvent::Recovered {
+                        after: since.elapsed(),
+                    })
+                }
+                _ => None,
+            }
+        };
+        self.store_failing.store(failing, Ordering::Relaxed);
+        if let Some(event) = event {
+            tracing::warn!(event = %event.to_line(), "nexotp rate-limit store");
+            for observer in &self.observers {
+                observer.on_store_event(&event);
+            }
+        }
+        outcome.ok()
     }
 
     async fn attempt(
@@ -517,6 +619,9 @@ impl Transport {
             {
                 sent.sent_at = SystemTime::now();
             }
+            if let Some(flag) = &call.on_send {
+                flag.set();
+            }
             let span = tracing::debug_span!(
                 "nexotp.request",
                 method = method_name(&call.method),
@@ -544,10 +649,21 @@ impl Transport {
             let code = outcome.as_ref().err().and_then(Error::code);
             let decision = retry::classify(&context, shape.attempt(code));
             tracing::debug!(parent: &span, ?decision, "decided");
+            if !call.idempotent
+                && matches!(
+                    decision,
+                    Decision::Retry { .. } | Decision::WaitRateLimit { .. }
+                )
+                && let Some(flag) = &call.on_send
+            {
+                // A non-idempotent call goes again only after a refusal or a failure to
+                // connect: nothing is out, so an abort from here on loses nothing.
+                flag.clear();
+            }
             match (decision, outcome) {
                 (Decision::Succeed, Ok(payload)) => {
                     if let Some(headers) = &headers {
-                        self.pause_if_exhausted(call.bucket, headers).await;
+                        self.feed(call.bucket, headers).await;
                     }
                     return Ok(payload);
                 }
@@ -563,13 +679,13 @@ impl Transport {
                 }
                 (Decision::WaitRateLimit { pause }, _) => {
                     // The whole bucket waits; this call waits in `wait_for_bucket` with the rest.
-                    self.store.pause(call.bucket, pause).await;
+                    self.pause(call.bucket, pause).await;
                     context.rate_limit_waits += 1;
                     context.rate_limited_for += pause;
                 }
                 (Decision::FailRateLimited { pause }, outcome) => {
                     // Even a call that gives up leaves the bucket paused for the others.
-                    self.store.pause(call.bucket, pause).await;
+                    self.pause(call.bucket, pause).await;
                     return Err(with_retryable(failure(outcome), call.idempotent));
                 }
                 (Decision::Fail { retryable }, outcome) => {

@@ -9,15 +9,16 @@
 //! bindings implement asyncio cancellation and `AbortSignal`.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::client::{Client, Shared};
 use crate::error::{Error, ErrorKind, Result};
 use crate::models::{Order, OrderStatus, WaitOptions};
 use crate::validate;
 
-/// The codes that do not count as new for one wait.
-struct Seen {
+/// The codes that do not count as new for one wait (or one order of a watcher).
+#[derive(Clone, Debug)]
+pub(crate) struct Seen {
     /// The order's codes before this client resent it, oldest first.
     before: Vec<String>,
     /// Codes the caller excluded, by their digits.
@@ -25,6 +26,26 @@ struct Seen {
 }
 
 impl Seen {
+    /// What does not count for order `id`: the codes it had before this client resent it
+    /// (else `known`, codes already handed out for it), and the caller's `exclude_codes`.
+    pub(crate) fn for_order(
+        shared: &Shared,
+        id: &str,
+        known: Option<Vec<String>>,
+        exclude: &[String],
+    ) -> Seen {
+        let before = shared
+            .codes_before_resend
+            .get(&id.to_owned())
+            .map(|(codes, _)| codes)
+            .or(known)
+            .unwrap_or_default();
+        Seen {
+            before,
+            excluded: exclude.iter().cloned().collect(),
+        }
+    }
+
     /// Whether `order` has a code that was not there before. When the order keeps its history
     /// in `codes`, a new code is one after those known before the resend (so a new code with
     /// the same digits as an old one counts); otherwise its latest `code` is compared by digits.
@@ -42,6 +63,72 @@ impl Seen {
             .as_ref()
             .is_some_and(|c| fresh(c) && !self.before.contains(c))
     }
+
+    /// What one look at the order means: a new code, the order's end, still open, a failure
+    /// to look past (with the least pause before the next look), or a failure that ends it.
+    pub(crate) fn judge(&self, looked: Result<Order>) -> Look {
+        match looked {
+            Ok(order) if self.has_new_code(&order) => Look::Code(order),
+            Ok(order) if order.status.is_closed() => Look::Closed(order),
+            Ok(order) => Look::Open(order),
+            Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
+                tracing::debug!(error = %e, "poll failed; polling on");
+                // A 429 that outlasted the transport's retries: wait as long as it asked.
+                Look::Failed(e.retry_after().unwrap_or_default())
+            }
+            Err(e) => Look::Fatal(e),
+        }
+    }
+}
+
+/// The meaning of one poll, shared by [`Client::wait_for_code`] and the watcher.
+pub(crate) enum Look {
+    /// A code not seen before.
+    Code(Order),
+    /// The order ended without one.
+    Closed(Order),
+    /// Nothing new yet.
+    Open(Order),
+    /// The poll failed in a way that may heal: poll on, after at least this pause.
+    Failed(Duration),
+    /// The poll failed in a way that will not heal (auth, not found, bad id).
+    Fatal(Error),
+}
+
+/// How a wait that ran out of time ended.
+pub(crate) enum Settled {
+    /// A code came after all (during the last look, or it is why the cancel was refused).
+    Code(Order),
+    /// No code: the last state seen, and whether `cancel_on_timeout` cancelled the order.
+    TimedOut {
+        order: Option<Order>,
+        cancelled: bool,
+    },
+}
+
+/// The instants a wait of `options` starting now ends by: its deadline, and the hard end (the
+/// deadline plus one attempt's timeout) by which the last look and the cancel are over.
+pub(crate) fn deadlines(
+    client: &Client,
+    id: &str,
+    options: &WaitOptions,
+) -> Result<(Instant, Instant)> {
+    validate::path_segment("id", id)?;
+    validate::positive_duration("timeout", options.timeout)?;
+    validate::positive_duration("poll_interval", options.poll_interval)?;
+    let too_long = || {
+        Error::invalid(
+            "timeout",
+            "is too long to wait for (at most a year makes sense)",
+        )
+    };
+    let deadline = Instant::now()
+        .checked_add(options.timeout)
+        .ok_or_else(too_long)?;
+    let hard = deadline
+        .checked_add(client.config().timeout)
+        .ok_or_else(too_long)?;
+    Ok((deadline, hard))
 }
 
 /// Forgets the order's pre-resend codes when the wait ends, whichever way it ends (returned,
@@ -61,6 +148,8 @@ impl Client {
     /// Polls order `id` until it has a code not seen before (returned with the order), the order
     /// ends without one ([`Error::OrderClosed`]), or `options.timeout` passes
     /// ([`Error::WaitTimeout`], after cancelling the order when `cancel_on_timeout` is set).
+    ///
+    /// For many orders at once, [`Client::watch`] follows them all in one loop.
     pub async fn wait_for_code(&self, id: &str, options: WaitOptions) -> Result<Order> {
         self.wait_for_code_with_progress(id, options, |_| {}).await
     }
@@ -77,93 +166,78 @@ impl Client {
     where
         F: FnMut(&Order) + Send,
     {
-        validate::path_segment("id", id)?;
-        validate::positive_duration("timeout", options.timeout)?;
-        validate::positive_duration("poll_interval", options.poll_interval)?;
         let started = Instant::now();
-        let too_long = || {
-            Error::invalid(
-                "timeout",
-                "is too long to wait for (at most a year makes sense)",
-            )
-        };
-        let deadline = started.checked_add(options.timeout).ok_or_else(too_long)?;
-        // The last look and the cancel end by here: the wait's timeout plus one attempt's.
-        let hard = deadline
-            .checked_add(self.config().timeout)
-            .ok_or_else(too_long)?;
+        let (deadline, hard) = deadlines(self, id, &options)?;
         let _forget = ForgetOnEnd {
             shared: self.shared(),
             id: id.to_owned(),
         };
-        let seen = Seen {
-            before: self
-                .shared()
-                .codes_before_resend
-                .get(&id.to_owned())
-                .map(|(codes, _)| codes)
-                .unwrap_or_default(),
-            excluded: options.exclude_codes.iter().cloned().collect(),
-        };
+        let seen = Seen::for_order(self.shared(), id, None, &options.exclude_codes);
         let mut last: Option<Order> = None;
         loop {
             let mut pause = options.poll_interval;
-            match self.order_within(id, hard).await {
-                Ok(order) => {
-                    if seen.has_new_code(&order) {
-                        return Ok(order);
-                    }
-                    if order.status.is_closed() {
-                        return Err(Error::OrderClosed {
-                            order: Box::new(order),
-                        });
-                    }
+            match seen.judge(self.order_within(id, hard).await) {
+                Look::Code(order) => return Ok(order),
+                Look::Closed(order) => {
+                    return Err(Error::OrderClosed {
+                        order: Box::new(order),
+                    });
+                }
+                Look::Open(order) => {
                     on_poll(&order);
                     last = Some(order);
                 }
-                Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnexpectedResponse => {
-                    tracing::debug!(error = %e, "poll failed; polling on");
-                    // A 429 that outlasted the transport's retries: wait as long as it asked.
-                    pause = pause.max(e.retry_after().unwrap_or_default());
-                }
-                Err(e) => return Err(e),
+                Look::Failed(at_least) => pause = pause.max(at_least),
+                Look::Fatal(e) => return Err(e),
             }
             let now = Instant::now();
-            if now >= deadline {
-                return self
-                    .time_out(id, &options, last, started, hard, &seen)
-                    .await;
-            }
-            tokio::time::sleep(pause.min(deadline - now)).await;
-            if Instant::now() >= deadline {
-                // One last look, so a code that arrived during the final sleep is not missed.
-                match self.order_within(id, hard).await {
-                    Ok(order) if seen.has_new_code(&order) => return Ok(order),
-                    Ok(order) => last = Some(order),
-                    Err(e) => tracing::debug!(error = %e, "last look failed"),
+            let look_again = if now >= deadline {
+                false
+            } else {
+                tokio::time::sleep(pause.min(deadline - now)).await;
+                if Instant::now() < deadline {
+                    continue;
                 }
-                return self
-                    .time_out(id, &options, last, started, hard, &seen)
-                    .await;
-            }
+                // One last look, so a code that arrived during the final sleep is not missed.
+                true
+            };
+            let settled = self
+                .settle_timeout(id, options.cancel_on_timeout, last, hard, &seen, look_again)
+                .await;
+            return match settled {
+                Settled::Code(order) => Ok(order),
+                Settled::TimedOut { order, cancelled } => Err(Error::WaitTimeout {
+                    order_id: id.to_owned(),
+                    order: order.map(Box::new),
+                    waited: started.elapsed(),
+                    cancelled,
+                }),
+            };
         }
     }
 
-    /// Ends a wait that ran out of time: cancels the order if asked (within `hard`), and
-    /// reports the last state seen. A failure here never hides the timeout: the error stays
-    /// [`Error::WaitTimeout`], with `cancelled` saying whether the cancel went through.
-    async fn time_out(
+    /// Ends a wait that ran out of time, within `hard`: one last look first when `look_again`,
+    /// then the cancel if asked. A failure here never hides the timeout: the outcome stays
+    /// [`Settled::TimedOut`], with `cancelled` saying whether the cancel went through.
+    pub(crate) async fn settle_timeout(
         &self,
         id: &str,
-        options: &WaitOptions,
+        cancel_on_timeout: bool,
         last: Option<Order>,
-        started: Instant,
         hard: Instant,
         seen: &Seen,
-    ) -> Result<Order> {
+        look_again: bool,
+    ) -> Settled {
         let mut order = last;
+        if look_again {
+            match self.order_within(id, hard).await {
+                Ok(latest) if seen.has_new_code(&latest) => return Settled::Code(latest),
+                Ok(latest) => order = Some(latest),
+                Err(e) => tracing::debug!(error = %e, "last look failed"),
+            }
+        }
         let mut cancelled = false;
-        if options.cancel_on_timeout && Instant::now() < hard {
+        if cancel_on_timeout && Instant::now() < hard {
             match self.cancel_within(id, Some(hard)).await {
                 Ok(after) => {
                     cancelled = after.status == OrderStatus::Cancelled;
@@ -172,7 +246,9 @@ impl Client {
                 Err(e) if e.kind() == ErrorKind::Conflict => {
                     // Not cancellable any more: most likely the code just arrived.
                     match self.order_within(id, hard).await {
-                        Ok(latest) if seen.has_new_code(&latest) => return Ok(latest),
+                        Ok(latest) if seen.has_new_code(&latest) => {
+                            return Settled::Code(latest);
+                        }
                         Ok(latest) => order = Some(latest),
                         Err(e) => tracing::debug!(error = %e, "look after a refused cancel failed"),
                     }
@@ -180,12 +256,7 @@ impl Client {
                 Err(e) => tracing::debug!(error = %e, "cancel on timeout failed"),
             }
         }
-        Err(Error::WaitTimeout {
-            order_id: id.to_owned(),
-            order: order.map(Box::new),
-            waited: started.elapsed(),
-            cancelled,
-        })
+        Settled::TimedOut { order, cancelled }
     }
 }
 
@@ -193,7 +264,6 @@ impl Client {
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::time::Duration;
 
     fn order(code: Option<&str>, codes: &[&str]) -> Order {
         crate::models::decode(

@@ -190,6 +190,25 @@ pub fn verify(
     verify_at(payload, header, secret, tolerance, unix_now())
 }
 
+/// [`verify`] as every binding calls it: the header as the host's request object gives it
+/// (`None` when the delivery had none, e.g. Flask's `request.headers.get()`) and the tolerance
+/// when the caller gave one (default [`DEFAULT_TOLERANCE`]). A missing header is a
+/// [`Error::WebhookVerification`] like an empty or wrong one, in every language: a handler that
+/// answers 400 on a failed verification answers 400 to a delivery without a signature too.
+pub fn verify_delivery(
+    payload: &[u8],
+    header: Option<&str>,
+    secret: &str,
+    tolerance: Option<Duration>,
+) -> Result<WebhookEvent> {
+    verify(
+        payload,
+        header.unwrap_or(""),
+        secret,
+        tolerance.unwrap_or(DEFAULT_TOLERANCE),
+    )
+}
+
 /// [`verify`] with an explicit "now" (unix seconds).
 pub fn verify_at(
     payload: &[u8],
@@ -227,6 +246,13 @@ pub fn verify_at(
             "no v1 signature matches: pass the raw request body bytes exactly as received (not re-serialized JSON), and this endpoint's own secret",
         ));
     }
+    decode_event(payload)
+}
+
+/// Decodes a delivery body that was verified already (by [`verify`], perhaps in another
+/// process or language): for a binding handing a verified event back to the core, e.g. to
+/// [`crate::WatchHandle::feed`]. It checks no signature.
+pub fn decode_verified(payload: &[u8]) -> Result<WebhookEvent> {
     decode_event(payload)
 }
 

@@ -1,11 +1,12 @@
-//! Configuration from the environment (`NEXOTP_API_KEY`, `NEXOTP_BASE_URL`). In its own test
+//! Configuration from the environment (`NEXOTP_API_KEY`, `NEXOTP_BASE_URL`,
+//! `NEXOTP_RATE_LIMIT_STORE`, `NEXOTP_RATE_LIMITS`). In its own test
 //! binary with a single test, because changing the environment is only sound while no other
 //! thread reads it.
 
 mod common;
 
 use common::*;
-use nexotp::{Client, ErrorKind};
+use nexotp::{Bucket, BucketLimit, Client, ErrorKind};
 
 #[test]
 fn missing_key_fails_at_construction_and_the_environment_configures_a_client() {
@@ -54,6 +55,49 @@ fn missing_key_fails_at_construction_and_the_environment_configures_a_client() {
     assert_eq!(
         explicit.config().base_url,
         "https://example.com/wp-json/nexotp/v1/"
+    );
+
+    // The rate-limit store and limits, read once by the core for every language.
+    // SAFETY: as above.
+    unsafe {
+        std::env::set_var("NEXOTP_RATE_LIMIT_STORE", "ftp://nowhere/");
+    }
+    let err = Client::from_env().expect_err("not a store URL");
+    assert!(matches!(
+        err,
+        nexotp::Error::InvalidArgument {
+            argument: "rate_limit_store",
+            ..
+        }
+    ));
+    // SAFETY: as above.
+    unsafe {
+        std::env::set_var("NEXOTP_RATE_LIMIT_STORE", "redis://:Pa55WORD@127.0.0.1:1/0");
+        std::env::set_var("NEXOTP_RATE_LIMITS", "GENERAL=5/s,burst=1; POLL=20");
+    }
+    let client = Client::from_env().expect("configured from the environment");
+    let config = client.config();
+    assert!(config.rate_limit_store.is_some());
+    assert!(!format!("{config:?}").contains("Pa55WORD"));
+    assert_eq!(
+        config.bucket_limits,
+        vec![
+            (Bucket::General, BucketLimit::per_second(5.0).burst(1)),
+            (Bucket::Poll, BucketLimit::per_second(20.0)),
+        ]
+    );
+    // Nobody listens on port 1: the call is answered from memory, and goes through.
+    runtime
+        .block_on(client.account())
+        .expect("redis down never fails a call");
+    let explicit = Client::builder()
+        .rate_limit_store_url("memory")
+        .bucket_limit(Bucket::Order, BucketLimit::per_second(1.0))
+        .build()
+        .expect("client");
+    assert_eq!(
+        explicit.config().bucket_limits,
+        vec![(Bucket::Order, BucketLimit::per_second(1.0))]
     );
     drop(sb);
 }

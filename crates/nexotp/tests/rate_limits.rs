@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use common::*;
-use nexotp::{Bucket, BucketLimit, InMemoryStore, OrderRequest, RateLimitStore};
+use nexotp::{Bucket, BucketKey, BucketLimit, InMemoryStore, OrderRequest, RateLimitStore};
 use nexotp_sandbox::Bucket as SandboxBucket;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,15 +42,20 @@ async fn a_429_pauses_the_whole_bucket_but_not_the_others() {
             Instant::now()
         })
     };
+    let namespace = BucketKey::namespace_for(&client.config().api_key, &client.config().base_url);
+    let key = |bucket| BucketKey::new(namespace.as_str(), bucket);
     eventually("the 429 pauses the POLL bucket", SOON, || {
         store
-            .acquire(Bucket::Poll)
+            .reserve(&key(Bucket::Poll), None)
             .now_or_never()
-            .is_some_and(|admission| matches!(admission, nexotp::Admission::Paused { .. }))
+            .is_some_and(|admission| matches!(admission, Ok(nexotp::Admission::Paused { .. })))
     })
     .await;
     assert!(
-        store.acquire(Bucket::General).now_or_never() == Some(nexotp::Admission::Go),
+        matches!(
+            store.reserve(&key(Bucket::General), None).now_or_never(),
+            Some(Ok(nexotp::Admission::Go))
+        ),
         "only POLL is paused"
     );
 
@@ -205,6 +210,26 @@ async fn server_rate_limits_are_waited_out() {
         .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
         .await
         .expect("order");
+    // Someone else (plain reqwest, no buckets of ours) spends the server's POLL budget first:
+    // the client cannot know, so its first wave meets 429s however well it reads the
+    // X-RateLimit headers afterwards.
+    let raw = reqwest::Client::new();
+    let url = format!("{}order/{}", sb.base_url(), order.id);
+    let mut spent = false;
+    for _ in 0..50 {
+        let resp = raw
+            .get(&url)
+            .header("X-NexOTP-API-Key", KEY)
+            .send()
+            .await
+            .expect("raw GET");
+        if resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            spent = true;
+            break;
+        }
+    }
+    assert!(spent, "the sandbox never limited POLL");
+    sb.clear_requests();
     let calls: Vec<_> = (0..12)
         .map(|_| {
             let client = client.clone();

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os as _os
 
 from . import errors
-from ._async import AsyncClient, AsyncTransactionIterator
+from ._async import AsyncClient, AsyncTransactionIterator, AsyncWatcher
 from ._enums import OrderStatus
 from ._native import (
     Account,
@@ -36,6 +36,8 @@ from ._native import (
     Transaction,
     TransactionIterator,
     TransactionPage,
+    Watcher,
+    WatchEvent,
     Webhook,
     WebhookDeleted,
     WebhookEvent,
@@ -70,6 +72,9 @@ __all__ = [
     "AsyncClient",
     "TransactionIterator",
     "AsyncTransactionIterator",
+    "Watcher",
+    "AsyncWatcher",
+    "WatchEvent",
     "Account",
     "Country",
     "Order",

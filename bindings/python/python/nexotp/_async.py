@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import os
     from decimal import Decimal
     from types import TracebackType
-    from typing import Any, Iterable, Literal, Union
+    from typing import Any, Iterable, Literal, Mapping, Union
 
     from ._native import (
         Account,
@@ -26,14 +26,28 @@ if TYPE_CHECKING:
         Service,
         Transaction,
         TransactionPage,
+        WatchEvent,
         Webhook,
         WebhookDeleted,
+        WebhookEvent,
     )
     from .errors import OrderOutcomeUnknownError
 
     Money = Union[Decimal, int, str, float]
 
-__all__ = ["AsyncClient", "AsyncTransactionIterator"]
+__all__ = ["AsyncClient", "AsyncTransactionIterator", "AsyncWatcher"]
+
+
+async def _await(started: tuple[Any, Any]) -> Any:
+    """Awaits a started native call; if the awaiting coroutine is interrupted (cancelled, or
+    closed by the garbage collector, with or without a running loop), cancels that call
+    through its own handle, which belongs to the bridge that started it."""
+    fut, call = started
+    try:
+        return await fut
+    except BaseException:
+        call.cancel()
+        raise
 
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
@@ -44,6 +58,9 @@ class AsyncClient:
     ``ca_certificates`` (PEM text, a PEM file's path, or PEM bytes), ``tls_roots``
     (``"bundled"``, ``"system"``, ``"both"``), ``http2`` (default True), ``max_connections``
     (default 32), ``pool_idle_timeout`` (seconds, default 60), ``max_idle_connections``.
+    Rate limits: ``rate_limit_store`` (``"redis://host:6379/0"`` shares the buckets with every
+    process using the key; default ``NEXOTP_RATE_LIMIT_STORE``, else in this process) and
+    ``rate_limits`` (``"POLL=20/s,burst=1"`` or ``{"POLL": 20, "ORDER": (5, 1)}``).
 
     Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
     the same values; no default is repeated here."""
@@ -66,6 +83,8 @@ class AsyncClient:
         max_connections: int | None = None,
         pool_idle_timeout: float | None = None,
         max_idle_connections: int | None = None,
+        rate_limit_store: str | None = None,
+        rate_limits: str | Mapping[str, float | tuple[float, int]] | None = None,
     ) -> None:
         self._core = _native.AsyncCore(
             api_key,
@@ -81,6 +100,8 @@ class AsyncClient:
             max_connections,
             pool_idle_timeout,
             max_idle_connections,
+            rate_limit_store,
+            rate_limits,
         )
 
     @classmethod
@@ -148,27 +169,35 @@ class AsyncClient:
     def __repr__(self) -> str:
         return self._core.repr()
 
-    # Each method: start the call, await its future, cancel it in the core if interrupted.
+    # Each method: start the call and await it (`_await` cancels it in the core if interrupted).
+    # `timeout` (seconds per attempt), `max_retries` and `deadline` (seconds for the whole call)
+    # are this call's own options, as in `with_options`; `None` keeps the client's.
 
-    async def account(self) -> Account:
+    async def account(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Account:
         """``GET /account``."""
-        fut, token = self._core.account()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.account(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def transactions(
-        self, page: int | None = None, per_page: int | None = None
+        self,
+        page: int | None = None,
+        per_page: int | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> TransactionPage:
         """``GET /account/transactions``: one page (default the first, 20 per page)."""
-        fut, token = self._core.transactions(page, per_page)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.transactions(
+            page, per_page, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     def iter_transactions(self, per_page: int | None = None) -> AsyncTransactionIterator:
         """Every transaction, lazily (``async for``), ``per_page`` at a time (default 100).
@@ -177,32 +206,44 @@ class AsyncClient:
         ``os.fork()``, start a new iteration in the child."""
         return AsyncTransactionIterator(self._core.transaction_pager(per_page), self._core)
 
-    async def countries(self) -> list[Country]:
+    async def countries(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Country]:
         """``GET /countries``."""
-        fut, token = self._core.countries()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.countries(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def services(self, country: str) -> list[Service]:
+    async def services(
+        self,
+        country: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Service]:
         """``GET /services?country=``."""
-        fut, token = self._core.services(country)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.services(
+            country, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def price(self, service: str, country: str) -> Price:
+    async def price(
+        self,
+        service: str,
+        country: str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Price:
         """``GET /price?service=&country=``."""
-        fut, token = self._core.price(service, country)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.price(
+            service, country, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def create_order(
         self,
@@ -212,42 +253,55 @@ class AsyncClient:
         pool: str | None = None,
         pricing_option: str | int | None = None,
         max_price: Money | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
     ) -> Order:
         """``POST /order``. Never sent twice: a failure after sending raises
-        ``OrderOutcomeUnknownError``. ``pricing_option`` defaults to ``"cheapest"``."""
-        fut, token = self._core.create_order(service, country, pool, pricing_option, max_price)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        ``OrderOutcomeUnknownError``. Without ``pricing_option`` none is sent (the server's
+        choice, the cheapest pool)."""
+        return await _await(self._core.create_order(
+            service, country, pool, pricing_option, max_price, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def get_order(self, id: str | int) -> Order:
+    async def get_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``GET /order/{id}``."""
-        fut, token = self._core.get_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.get_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def cancel_order(self, id: str | int) -> Order:
+    async def cancel_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``POST /order/{id}/cancel``: cancels a pending order and refunds it."""
-        fut, token = self._core.cancel_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.cancel_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def resend_order(self, id: str | int) -> Order:
+    async def resend_order(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Order:
         """``POST /order/{id}/resend``: asks for another code on the same number."""
-        fut, token = self._core.resend_order(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.resend_order(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
     async def wait_for_code(
         self,
@@ -257,58 +311,77 @@ class AsyncClient:
         poll_interval: float | None = None,
         cancel_on_timeout: bool | None = None,
         exclude_codes: Iterable[str] | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Order:
         """Polls the order until a new code arrives (returns the order), it closes
         (``OrderClosedError``) or ``timeout`` seconds pass (``WaitTimeoutError``, after
         cancelling the order when ``cancel_on_timeout``). Codes in ``exclude_codes`` do not
         count. ``None`` takes the core's defaults (300 s, poll every 3 s, no cancel).
         Cancelling the task stops polling."""
-        fut, token = self._core.wait_for_code(
-            id, timeout, poll_interval, cancel_on_timeout, exclude_codes
-        )
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.wait_for_code(
+            id, timeout, poll_interval, cancel_on_timeout, exclude_codes,
+            request_timeout, max_retries,
+        ))  # type: ignore[no-any-return]
 
-    async def webhooks(self) -> list[Webhook]:
+    def watch(self) -> AsyncWatcher:
+        """One watcher for many orders (``async for event in watcher``): one event per new code
+        and one per order whose watch ends, polled in one loop inside the POLL budget."""
+        return AsyncWatcher(self._core.watch(), self._core)
+
+    async def webhooks(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> list[Webhook]:
         """``GET /webhooks``."""
-        fut, token = self._core.webhooks()
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.webhooks(
+            timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def create_webhook(self, endpoint_url: str, events: Iterable[str] | str) -> Webhook:
+    async def create_webhook(
+        self,
+        endpoint_url: str,
+        events: Iterable[str] | str,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Webhook:
         """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
-        fut, token = self._core.create_webhook(endpoint_url, events)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.create_webhook(
+            endpoint_url, events, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def delete_webhook(self, id: str | int) -> WebhookDeleted:
+    async def delete_webhook(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> WebhookDeleted:
         """``DELETE /webhooks/{id}``."""
-        fut, token = self._core.delete_webhook(id)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.delete_webhook(
+            id, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
-    async def reconcile(self, err: OrderOutcomeUnknownError) -> Reconciliation:
+    async def reconcile(
+        self,
+        err: OrderOutcomeUnknownError,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+    ) -> Reconciliation:
         """Finds out whether the call behind an ``OrderOutcomeUnknownError`` took effect, from
         the ledger (create_order), the webhooks (create_webhook) or the order (resend_order).
         Anything but an ``OrderOutcomeUnknownError`` raises ``InvalidArgumentError``."""
-        fut, token = self._core.reconcile(err)
-        try:
-            return await fut  # type: ignore[no-any-return]
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        return await _await(self._core.reconcile(
+            err, timeout, max_retries, deadline
+        ))  # type: ignore[no-any-return]
 
 
 class AsyncTransactionIterator:
@@ -326,12 +399,92 @@ class AsyncTransactionIterator:
         return self
 
     async def __anext__(self) -> Transaction:
-        fut, token = self._pager.next()
-        try:
-            item: Any = await fut
-        except BaseException:
-            self._core.cancel(token)
-            raise
+        item: Any = await _await(self._pager.next())
         if item is None:
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
+
+
+class AsyncWatcher:
+    """Follows many orders in one polling loop: ``async for event in watcher`` gives one
+    ``WatchEvent`` per new code and one per order whose watch ends. ``add``, ``remove``,
+    ``feed`` and ``close`` never wait, so other tasks call them while one iterates. It polls
+    only while iterated; ``close()`` (or leaving ``async with``) ends the iteration. Options of
+    ``add`` are those of ``wait_for_code``, per order: the first poll comes after
+    ``poll_interval`` and the interval grows by half after every poll that finds nothing new
+    (up to 30 s)."""
+
+    __slots__ = ("_native", "_core")
+
+    def __init__(self, native: _native.Watcher, core: _native.AsyncCore) -> None:
+        self._native = native
+        self._core = core
+
+    def add(
+        self,
+        id: str | int,
+        *,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        cancel_on_timeout: bool | None = None,
+        exclude_codes: Iterable[str] | None = None,
+    ) -> None:
+        """Follows order ``id`` until its first new code, its end, or ``timeout`` seconds
+        (then cancelled if ``cancel_on_timeout``). Adding an order already followed restarts
+        its watch."""
+        self._native.add(
+            id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            cancel_on_timeout=cancel_on_timeout,
+            exclude_codes=exclude_codes,
+        )
+
+    def remove(self, id: str | int) -> bool:
+        """Stops following order ``id`` (no event comes for it); whether it was followed."""
+        return self._native.remove(id)
+
+    def feed(self, event: WebhookEvent) -> bool:
+        """Feeds a delivery verified with ``verify_webhook``: a new code or the order's end
+        becomes its event at once and the order is not polled again."""
+        return self._native.feed(event)
+
+    def close(self) -> None:
+        """Stops the watcher: nothing more is polled, and iteration ends. Idempotent."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._native.closed
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __repr__(self) -> str:
+        return "Async" + repr(self._native)
+
+    async def __aenter__(self) -> AsyncWatcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._native.close()
+
+    def __aiter__(self) -> AsyncWatcher:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        # The native task only waits until an event is there; it is taken here, on the loop,
+        # so a cancelled await leaves it queued for the next one.
+        while True:
+            ready: Any = await _await(self._native._ready_async())
+            if not ready:
+                raise StopAsyncIteration
+            event = self._native._take()
+            if event is not None:
+                return event

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from . import _native
+
 __all__ = ["OrderStatus"]
 
 
@@ -29,15 +31,13 @@ class OrderStatus(str, enum.Enum):
     def _missing_(cls, value: object) -> OrderStatus | None:
         if not isinstance(value, str):
             return None
-        lowered = value.strip().lower()
-        if lowered == "canceled":
-            return cls.CANCELLED
-        for member in cls:
-            if member.value == lowered:
-                return member
-        pseudo = str.__new__(cls, value)
-        pseudo._name_ = value.upper()
-        pseudo._value_ = value
+        # The core reads the status (case, spaces, "canceled"): one rule in every language.
+        normalised, known, _closed = _native._order_status(value)
+        if known:
+            return cls(normalised)
+        pseudo = str.__new__(cls, normalised)
+        pseudo._name_ = normalised.upper()
+        pseudo._value_ = normalised
         return pseudo
 
     @property
@@ -47,8 +47,9 @@ class OrderStatus(str, enum.Enum):
 
     @property
     def is_closed(self) -> bool:
-        """Whether an order in this status has ended (completed, cancelled or expired)."""
-        return self in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+        """Whether an order in this status has ended (completed, cancelled or expired), by the
+        core's rule."""
+        return _native._order_status(self.value)[2]
 
     def __str__(self) -> str:
         return str(self.value)
