@@ -70,9 +70,23 @@ fn missing_key_fails_at_construction_and_the_environment_configures_a_client() {
             ..
         }
     ));
+    // A build without the `redis` feature (`cargo test -p nexotp` alone) refuses a Redis URL
+    // with a clear error, and is checked with the in-memory store instead.
+    #[cfg(feature = "redis")]
+    let store_url = "redis://:Pa55WORD@127.0.0.1:1/0";
+    #[cfg(not(feature = "redis"))]
+    let store_url = {
+        // SAFETY: as above.
+        unsafe {
+            std::env::set_var("NEXOTP_RATE_LIMIT_STORE", "redis://:Pa55WORD@127.0.0.1:1/0");
+        }
+        let err = Client::from_env().expect_err("no Redis support in this build");
+        assert!(err.to_string().contains("cargo feature `redis`"), "{err}");
+        "memory"
+    };
     // SAFETY: as above.
     unsafe {
-        std::env::set_var("NEXOTP_RATE_LIMIT_STORE", "redis://:Pa55WORD@127.0.0.1:1/0");
+        std::env::set_var("NEXOTP_RATE_LIMIT_STORE", store_url);
         std::env::set_var("NEXOTP_RATE_LIMITS", "GENERAL=5/s,burst=1; POLL=20");
     }
     let client = Client::from_env().expect("configured from the environment");
