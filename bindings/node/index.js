@@ -239,6 +239,17 @@ function callOptions(options) {
 }
 
 /**
+ * `nativeClient` as one call with `options` sees it: a sibling with other timeouts or retries
+ * (same pool and buckets) when `request` is given, tied to a new abort handle when `signal` is.
+ */
+function callTarget(nativeClient, { request, signal }) {
+  const target = request === undefined ? nativeClient : call(() => nativeClient.withOptions(request));
+  if (signal === undefined) return { target, handle: undefined };
+  const handle = new native.AbortHandle();
+  return { target: target.withAbort(handle), handle };
+}
+
+/**
  * Runs one call on `nativeClient` with its per-call options: a sibling client with other
  * timeouts or retries (same pool and buckets), and an abort handle tied to `signal`. An abort
  * ends the call in the core at once wherever it is (bucket wait, backoff, in flight); the core
@@ -246,13 +257,10 @@ function callOptions(options) {
  * create webhook that was already sent.
  */
 async function run(nativeClient, what, options, start) {
-  const { request, signal } = options;
-  let target = nativeClient;
-  if (request !== undefined) target = call(() => target.withOptions(request));
-  if (signal === undefined) return submit((t) => start(target, t));
-  if (signal.aborted) throw abortError(signal, what);
-  const handle = new native.AbortHandle();
-  target = target.withAbort(handle);
+  const { signal } = options;
+  if (signal !== undefined && signal.aborted) throw abortError(signal, what);
+  const { target, handle } = callTarget(nativeClient, options);
+  if (handle === undefined) return submit((t) => start(target, t));
   const onAbort = () => handle.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -404,15 +412,10 @@ class Client {
   iterTransactions(query, options) {
     const o = opts('options', query, ['perPage']);
     const perPage = optU32('perPage', o.perPage); // absent: the core's DEFAULT_ITER_PAGE_SIZE
-    const { request, signal } = callOptions(options);
+    const perCall = callOptions(options);
+    const { signal } = perCall;
     if (signal !== undefined && signal.aborted) throw abortError(signal, 'iterTransactions');
-    let target = this.#native;
-    if (request !== undefined) target = call(() => target.withOptions(request));
-    let handle;
-    if (signal !== undefined) {
-      handle = new native.AbortHandle();
-      target = target.withAbort(handle);
-    }
+    const { target, handle } = callTarget(this.#native, perCall);
     const pager = call(() => target.transactionPager(perPage));
     return (async function* transactions() {
       const onAbort = () => handle.abort();
@@ -496,8 +499,8 @@ class Client {
     }
     const input = waitInput(o);
     if (signal && signal.aborted) throw abortError(signal);
-    let target = this.#native;
-    if (perCall.request !== undefined) target = call(() => target.withOptions(perCall.request));
+    // A wait is stopped by its own handle (`cancel`), not by an abort handle.
+    const { target } = callTarget(this.#native, { request: perCall.request });
     const handle = call(() => target.waitHandle(i, input));
     if (!signal) {
       return submit((t) => handle.run(t));
