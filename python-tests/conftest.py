@@ -7,6 +7,7 @@ flags start their own with ``spawn_sandbox``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -99,6 +100,20 @@ class Sandbox:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "async_suite: the asyncio tests (every coroutine test, and the bridge's own); "
+        "scripts/test-python runs them a second time with NEXOTP_ASYNC_WAKEUP=thread",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.async_suite)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:

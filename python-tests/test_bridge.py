@@ -17,6 +17,8 @@ import pytest
 import nexotp
 from conftest import KEY, Sandbox, run_script
 
+pytestmark = pytest.mark.async_suite
+
 try:
     import uvloop
 except ImportError:  # pragma: no cover - uvloop is in the test requirements on Linux

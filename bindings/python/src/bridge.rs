@@ -2,13 +2,23 @@
 //!
 //! An async call creates an `asyncio.Future` on the running loop (GIL held, loop thread),
 //! spawns the Rust future on the runtime, and returns. The tokio task holds only Rust data: when
-//! it finishes it pushes its Rust result into the loop's [`Shared`] queue and writes one byte
-//! to a socketpair (only if no wake-up is pending). The loop watches the other end with
-//! `loop.add_reader`; the callback, [`Bridge::_drain`], runs on the loop thread with the GIL
-//! held, converts every finished result to Python and resolves its future. So conversion
-//! happens on the Python side of the bridge, completions batch under load (one wake-up for
-//! many results), and a tokio thread never needs the GIL, which is what keeps interpreter
-//! exit safe while requests are still in flight.
+//! it finishes it pushes its Rust result into the loop's [`Shared`] queue and wakes the loop
+//! (only if no wake-up is pending). The wake-up runs [`Bridge::_drain`] on the loop thread
+//! with the GIL held: it converts every finished result to Python and resolves its future. So
+//! conversion happens on the Python side of the bridge, completions batch under load (one
+//! wake-up for many results), and a tokio thread never needs the GIL, which is what keeps
+//! interpreter exit safe while requests are still in flight.
+//!
+//! Two ways to wake the loop, chosen per loop when its bridge is made:
+//! - **Reader** (Unix, the default): the task writes one byte to a socketpair whose other end
+//!   the loop watches with `loop.add_reader`; the loop's own selector wakes it.
+//! - **Thread** (Windows, whose `ProactorEventLoop` has no `add_reader`; on Unix a loop whose
+//!   `add_reader` raises `NotImplementedError` or is missing, or when
+//!   `NEXOTP_ASYNC_WAKEUP=thread`): the task rings a [`Doorbell`] (a mutex and a condition
+//!   variable, Rust data only). One Python thread per bridge (`nexotp-wakeup`, a daemon) waits
+//!   on it with the GIL released, and on each ring calls `loop.call_soon_threadsafe(_drain)`.
+//!   The thread holds the bridge only weakly and ends when the bridge is released or dropped,
+//!   so loops made and closed in turn leave no threads behind.
 //!
 //! Why not `pyo3_async_runtimes::future_into_py`: it converts the result and resolves the future
 //! from inside the runtime (`Python::attach` on a tokio blocking thread, holding `Py` futures
@@ -18,26 +28,34 @@
 //! `handle.cancel()` aborts that call and no other, from any thread, with or without a running
 //! loop (a coroutine closed by the garbage collector after its loop was closed, or while
 //! another loop runs, cancels its own call). Nothing looks up the running loop to cancel.
+//! A call started with the core's [`nexotp::AbortSignal`] can also be ended the core's way,
+//! [`Call::abort`]: the signal fires and the call's own end (`AbortError`, or for a create
+//! order, resend or create webhook already sent, `OrderOutcomeUnknownError`) resolves a fresh
+//! future, which `nexotp._async` awaits when a task is cancelled so the `CancelledError` can
+//! carry an unknown outcome.
 //!
-//! Lifetime: nothing global keeps a bridge alive. The loop holds it (its reader callback)
-//! while open; each call's coroutine holds it (the cancel handle); the bridge holds its
+//! Lifetime: nothing global keeps a bridge alive. The loop holds it (its reader callback, or in
+//! the thread mode a timer a year away, which closing the loop drops) while open; each call's coroutine holds it (the cancel handle); the bridge holds its
 //! futures, visibly to Python's garbage collector (`__traverse__`), and its loop only weakly.
 //! So a closed loop, its bridge and the tasks left on it are one collectable cycle: collecting
 //! it closes the coroutines (each cancels its own call) and the bridge's drop closes both ends
-//! of its socketpair. A bridge is also released at once, with its calls in flight aborted,
-//! when its loop is collected (`weakref.finalize`) or found closed (the next bridge made in
-//! this process prunes the list).
+//! of its socketpair (or ends its wake-up thread). A bridge is also released at once, with its
+//! calls in flight aborted, when its loop is collected (`weakref.finalize`) or found closed
+//! (the next bridge made in this process prunes the list).
 //! Completions are written with `MSG_NOSIGNAL`: a write to the pair of a loop that went away
 //! fails quietly instead of raising `SIGPIPE` in a program that restored the default handler.
 
 use std::collections::HashMap;
 use std::future::Future;
+#[cfg(unix)]
 use std::io::Read;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use futures_util::FutureExt;
 use pyo3::PyTraverseError;
@@ -60,32 +78,116 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A wake-up a thread waits for: rung by tokio tasks, closed when the bridge is released.
+/// Rust data only.
+#[derive(Default)]
+struct Doorbell {
+    state: Mutex<Bell>,
+    rung: Condvar,
+}
+
+#[derive(Default)]
+struct Bell {
+    rung: bool,
+    closed: bool,
+}
+
+impl Doorbell {
+    fn ring(&self) {
+        lock(&self.state).rung = true;
+        self.rung.notify_one();
+    }
+
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.rung.notify_all();
+    }
+
+    /// Waits for a ring (`true`) or the close (`false`); blocks, so called detached.
+    fn wait(&self) -> bool {
+        let mut bell = lock(&self.state);
+        while !bell.rung && !bell.closed {
+            bell = self.rung.wait(bell).unwrap_or_else(|p| p.into_inner());
+        }
+        let rung = !bell.closed;
+        bell.rung = false;
+        rung
+    }
+}
+
+/// How tokio tasks wake the loop thread (see the module docs).
+enum Waker {
+    /// The write end of the socketpair the loop watches.
+    #[cfg(unix)]
+    Socket(UnixStream),
+    /// The doorbell the bridge's wake-up thread waits on.
+    Thread(Arc<Doorbell>),
+}
+
+impl Waker {
+    fn wake(&self) {
+        match self {
+            #[cfg(unix)]
+            Waker::Socket(writer) => {
+                // SAFETY: a valid, open socket (held locked by the caller); one byte from a
+                // valid buffer. A full buffer means a wake-up is already waiting; a closed peer
+                // fails quietly.
+                unsafe {
+                    libc::send(
+                        writer.as_raw_fd(),
+                        [1u8].as_ptr().cast(),
+                        1,
+                        libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                    );
+                }
+            }
+            Waker::Thread(bell) => bell.ring(),
+        }
+    }
+
+    /// Lets go: the socket closes when dropped; the wake-up thread is told to end.
+    fn close(self) {
+        match self {
+            #[cfg(unix)]
+            Waker::Socket(writer) => drop(writer),
+            Waker::Thread(bell) => bell.close(),
+        }
+    }
+}
+
+/// What the loop side of a bridge watches.
+enum Watch {
+    /// The read end of the socketpair, registered with `loop.add_reader`.
+    #[cfg(unix)]
+    Reader(UnixStream),
+    /// Nothing: the wake-up thread waits on the doorbell the [`Waker`] rings.
+    Thread,
+}
+
 /// The half of a bridge that tokio tasks see: Rust data only.
 struct Shared {
     queue: Mutex<Vec<(u64, Completion)>>,
     wake_pending: AtomicBool,
     /// `None` once the bridge is released (its loop closed or collected).
-    writer: Mutex<Option<UnixStream>>,
+    waker: Mutex<Option<Waker>>,
 }
 
 impl Shared {
     fn complete(&self, id: u64, completion: Completion) {
-        let writer = lock(&self.writer);
-        let Some(writer) = writer.as_ref() else {
+        let waker = lock(&self.waker);
+        let Some(waker) = waker.as_ref() else {
             return; // released: nobody will read it (dropped here, Rust data only)
         };
         lock(&self.queue).push((id, completion));
         if !self.wake_pending.swap(true, Ordering::SeqCst) {
-            // SAFETY: a valid, open socket (held locked); one byte from a valid buffer.
-            // A full buffer means a wake-up is already waiting; a closed peer fails quietly.
-            unsafe {
-                libc::send(
-                    writer.as_raw_fd(),
-                    [1u8].as_ptr().cast(),
-                    1,
-                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-                );
-            }
+            waker.wake();
+        }
+    }
+
+    /// Stops waking the loop (idempotent).
+    fn close(&self) {
+        if let Some(waker) = lock(&self.waker).take() {
+            waker.close();
         }
     }
 }
@@ -95,12 +197,18 @@ impl Shared {
 pub struct Bridge {
     shared: Arc<Shared>,
     /// `None` once released.
-    reader: Mutex<Option<UnixStream>>,
-    pending: Mutex<HashMap<u64, (Py<PyAny>, tokio::task::AbortHandle)>>,
+    watch: Mutex<Option<Watch>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
     /// A `weakref.ref` to the loop: the bridge must not keep a closed loop alive.
     event_loop: Py<PyAny>,
     pid: u32,
+}
+
+/// A call in flight: the future its result resolves, and how to stop its task.
+struct Pending {
+    future: Py<PyAny>,
+    abort: tokio::task::AbortHandle,
 }
 
 /// The cancel handle of one async call, tied to the bridge that started it.
@@ -108,6 +216,8 @@ pub struct Bridge {
 pub struct Call {
     bridge: Py<Bridge>,
     id: u64,
+    /// The core's abort signal of this call, when it was started with one.
+    signal: Option<nexotp::AbortSignal>,
 }
 
 #[pymethods]
@@ -116,6 +226,32 @@ impl Call {
     /// dropped. A no-op once it finished. Needs no running loop.
     fn cancel(&self) {
         self.bridge.get().cancel(self.id);
+    }
+
+    /// Ends the call the core's way (its awaiting task was cancelled): fires its abort signal
+    /// and returns a new future on the call's loop that the call's own end resolves (the
+    /// core's `AbortError`, or `OrderOutcomeUnknownError` for a create order, resend or create
+    /// webhook already sent; or its result, had it just finished). `None` when the call
+    /// already finished, or has no signal (then it is cancelled as by `cancel()`).
+    fn abort(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let bridge = self.bridge.get();
+        let Some(signal) = &self.signal else {
+            bridge.cancel(self.id);
+            return Ok(None);
+        };
+        let Some(event_loop) = bridge.event_loop(py) else {
+            bridge.cancel(self.id);
+            return Ok(None);
+        };
+        let mut pending = lock(&bridge.pending);
+        let Some(entry) = pending.get_mut(&self.id) else {
+            return Ok(None);
+        };
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        entry.future = future.clone().unbind();
+        drop(pending);
+        signal.abort();
+        Ok(Some(future.unbind()))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -139,8 +275,8 @@ impl Bridge {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // Never block in a traversal: a map being changed right now is skipped this time.
         if let Ok(pending) = self.pending.try_lock() {
-            for (future, _) in pending.values() {
-                visit.call(future)?;
+            for call in pending.values() {
+                visit.call(&call.future)?;
             }
         }
         Ok(())
@@ -153,8 +289,10 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        // Both ends close here; tasks still running write nowhere and their results are freed.
-        drop(lock(&self.shared.writer).take());
+        // Both ends close here (or the wake-up thread ends); tasks still running write nowhere
+        // and their results are freed.
+        self.shared.close();
+        *lock(&self.watch) = None;
         self.abort_all();
     }
 }
@@ -163,23 +301,26 @@ impl Bridge {
     fn drain(&self, py: Python<'_>) {
         // Order matters: empty the socket, *then* clear the flag, then take the queue. A
         // producer that sets the flag after this point writes a byte that stays in the socket
-        // (another wake-up); one that found the flag set pushed before the queue is taken.
-        {
-            let reader = lock(&self.reader);
-            let Some(reader) = reader.as_ref() else {
-                return;
-            };
-            let mut buf = [0u8; 256];
-            while let Ok(n) = (&*reader).read(&mut buf) {
-                if n < buf.len() {
-                    break;
+        // (or rings the doorbell again): another wake-up; one that found the flag set pushed
+        // before the queue is taken.
+        match lock(&self.watch).as_ref() {
+            None => return,
+            #[cfg(unix)]
+            Some(Watch::Reader(reader)) => {
+                let mut buf = [0u8; 256];
+                while let Ok(n) = (&*reader).read(&mut buf) {
+                    if n < buf.len() {
+                        break;
+                    }
                 }
             }
+            // The thread already took the ring before it scheduled this drain.
+            Some(Watch::Thread) => {}
         }
         self.shared.wake_pending.store(false, Ordering::SeqCst);
         let done = std::mem::take(&mut *lock(&self.shared.queue));
         for (id, completion) in done {
-            let Some((future, _)) = lock(&self.pending).remove(&id) else {
+            let Some(Pending { future, .. }) = lock(&self.pending).remove(&id) else {
                 continue; // cancelled meanwhile
             };
             let future = future.bind(py);
@@ -208,8 +349,8 @@ impl Bridge {
 
     /// Aborts call `id` of this bridge: the request is dropped.
     fn cancel(&self, id: u64) {
-        if let Some((_, abort)) = lock(&self.pending).remove(&id) {
-            abort.abort();
+        if let Some(call) = lock(&self.pending).remove(&id) {
+            call.abort.abort();
         }
     }
 
@@ -220,18 +361,21 @@ impl Bridge {
     }
 
     fn is_released(&self) -> bool {
-        lock(&self.reader).is_none()
+        lock(&self.watch).is_none()
     }
 
-    /// Lets go of the loop: stops watching the socket (if the loop can still be told), closes
-    /// both ends, aborts the calls still in flight (their futures can never be resolved) and
-    /// forgets their results. Idempotent.
+    /// Lets go of the loop: stops watching the socket (if the loop can still be told) and
+    /// closes both ends, or ends the wake-up thread; aborts the calls still in flight (their
+    /// futures can never be resolved) and forgets their results. Idempotent.
     fn release(&self, py: Python<'_>) {
-        let reader = lock(&self.reader).take();
-        let Some(reader) = reader else {
+        // The read end (if any) closes at the end of this function.
+        let Some(watch) = lock(&self.watch).take() else {
             return;
         };
-        if let Some(event_loop) = self.event_loop(py) {
+        #[cfg(unix)]
+        if let Watch::Reader(reader) = &watch
+            && let Some(event_loop) = self.event_loop(py)
+        {
             let closed = event_loop
                 .call_method0("is_closed")
                 .and_then(|c| c.is_truthy())
@@ -240,9 +384,21 @@ impl Bridge {
                 let _ = event_loop.call_method1("remove_reader", (reader.as_raw_fd(),));
             }
         }
-        drop(reader);
-        drop(lock(&self.shared.writer).take());
+        #[cfg(not(unix))]
+        let _ = (py, watch);
+        self.shared.close();
         self.abort_all();
+    }
+
+    /// How this bridge wakes its loop: `"reader"` or `"thread"` (tests).
+    #[cfg(feature = "test-hooks")]
+    fn wakeup(&self) -> &'static str {
+        match lock(&self.watch).as_ref() {
+            #[cfg(unix)]
+            Some(Watch::Reader(_)) => "reader",
+            Some(Watch::Thread) => "thread",
+            None => "released",
+        }
     }
 
     /// Aborts every call in flight and forgets their futures and results (not after a fork:
@@ -251,8 +407,8 @@ impl Bridge {
         lock(&self.shared.queue).clear();
         let pending = std::mem::take(&mut *lock(&self.pending));
         if self.pid == std::process::id() {
-            for (_, abort) in pending.values() {
-                abort.abort();
+            for call in pending.values() {
+                call.abort.abort();
             }
         }
         drop(pending);
@@ -285,6 +441,7 @@ fn weakref(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+#[cfg(unix)]
 fn setup_error(e: std::io::Error) -> PyErr {
     crate::errors::nexotp_error(&format!("cannot set up the asyncio bridge: {e}"))
 }
@@ -335,12 +492,6 @@ pub fn current(py: Python<'_>) -> PyResult<Bound<'_, Bridge>> {
     for b in stale {
         b.get().release(py);
     }
-    let (reader, writer) = UnixStream::pair().map_err(setup_error)?;
-    reader
-        .set_nonblocking(true)
-        .and_then(|_| writer.set_nonblocking(true))
-        .map_err(setup_error)?;
-    let fd = reader.as_raw_fd();
     let weakref = weakref(py)?;
     let bridge = Bound::new(
         py,
@@ -348,30 +499,175 @@ pub fn current(py: Python<'_>) -> PyResult<Bound<'_, Bridge>> {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Vec::new()),
                 wake_pending: AtomicBool::new(false),
-                writer: Mutex::new(Some(writer)),
+                waker: Mutex::new(None),
             }),
-            reader: Mutex::new(Some(reader)),
+            watch: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             event_loop: weakref.call_method1("ref", (&event_loop,))?.unbind(),
             pid,
         },
     )?;
-    event_loop.call_method1("add_reader", (fd, bridge.getattr("_drain")?))?;
     let weak = weakref.call_method1("ref", (&bridge,))?;
+    if thread_forced()? || !watch_with_reader(&bridge, &event_loop)? {
+        watch_with_thread(py, &bridge, &weak, &event_loop)?;
+    }
     let release = wrap_pyfunction!(_release_bridge, py)?;
     weakref.call_method1("finalize", (&event_loop, release, &weak))?;
     bridges.push(weak.unbind());
     Ok(bridge)
 }
 
+/// Whether `NEXOTP_ASYNC_WAKEUP=thread` asks for the wake-up thread on every loop (always the
+/// case on Windows, where there is no other way).
+fn thread_forced() -> PyResult<bool> {
+    let value = std::env::var("NEXOTP_ASYNC_WAKEUP").unwrap_or_default();
+    match value.trim() {
+        "" | "auto" => Ok(cfg!(not(unix))),
+        "thread" => Ok(true),
+        other => Err(crate::errors::nexotp_error(&format!(
+            "NEXOTP_ASYNC_WAKEUP must be \"auto\" or \"thread\", got {other:?}"
+        ))),
+    }
+}
+
+/// Sets `bridge` up to wake its loop through a socketpair and `loop.add_reader`; `false` (and
+/// nothing set up) when the loop has no working `add_reader` (`NotImplementedError`, as
+/// Windows' `ProactorEventLoop` raises, or no such method).
+#[cfg(unix)]
+fn watch_with_reader(bridge: &Bound<'_, Bridge>, event_loop: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = bridge.py();
+    let (reader, writer) = UnixStream::pair().map_err(setup_error)?;
+    reader
+        .set_nonblocking(true)
+        .and_then(|_| writer.set_nonblocking(true))
+        .map_err(setup_error)?;
+    let fd = reader.as_raw_fd();
+    let b = bridge.get();
+    *lock(&b.shared.waker) = Some(Waker::Socket(writer));
+    *lock(&b.watch) = Some(Watch::Reader(reader));
+    let added = bridge
+        .getattr("_drain")
+        .and_then(|drain| event_loop.call_method1("add_reader", (fd, drain)));
+    match added {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            // Both ends close here; nothing was registered.
+            *lock(&b.watch) = None;
+            drop(lock(&b.shared.waker).take());
+            if e.is_instance_of::<pyo3::exceptions::PyNotImplementedError>(py)
+                || e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py)
+            {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn watch_with_reader(_: &Bound<'_, Bridge>, _: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(false)
+}
+
+static THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// How far away the timer that keeps a thread-woken bridge owned by its loop is (a year: it
+/// only has to outlive the loop; were it ever to fire, a drain is harmless).
+const KEEPALIVE_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Sets `bridge` up to wake its loop from a thread of its own (`weak`: a weak reference to
+/// `bridge`, all the thread keeps of it), and starts the thread.
+fn watch_with_thread(
+    py: Python<'_>,
+    bridge: &Bound<'_, Bridge>,
+    weak: &Bound<'_, PyAny>,
+    event_loop: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let bell = Arc::new(Doorbell::default());
+    let b = bridge.get();
+    *lock(&b.shared.waker) = Some(Waker::Thread(Arc::clone(&bell)));
+    *lock(&b.watch) = Some(Watch::Thread);
+    let thread = THREAD.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("threading")?.getattr("Thread")?.unbind())
+    })?;
+    let wakeup = Bound::new(
+        py,
+        Wakeup {
+            bell,
+            bridge: weak.clone().unbind(),
+        },
+    )?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("target", wakeup.getattr("run")?)?;
+    kwargs.set_item("name", "nexotp-wakeup")?;
+    kwargs.set_item("daemon", true)?;
+    let started = thread
+        .bind(py)
+        .call((), Some(&kwargs))
+        .and_then(|t| t.call_method0("start"))
+        .and_then(|_| {
+            // The loop must own its bridge, as it owns the reader callback in the other mode
+            // (nothing else holds it between calls; the thread holds it only weakly): a timer
+            // far away is what every loop (asyncio's, the proactor, uvloop) can hold. Closing
+            // the loop drops it; collecting the loop collects it with the bridge.
+            event_loop.call_method1("call_later", (KEEPALIVE_SECS, bridge.getattr("_drain")?))
+        });
+    if let Err(e) = started {
+        *lock(&b.watch) = None;
+        b.shared.close();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The body of a bridge's wake-up thread: waits for its doorbell with the GIL released and
+/// schedules the bridge's drain on its loop, until the bridge is released or dropped or its
+/// loop is gone or closed. It holds the bridge only weakly (and never the loop between rings).
+#[pyclass(frozen, module = "nexotp._native")]
+struct Wakeup {
+    bell: Arc<Doorbell>,
+    /// `weakref.ref` to the [`Bridge`].
+    bridge: Py<PyAny>,
+}
+
+#[pymethods]
+impl Wakeup {
+    fn run(&self, py: Python<'_>) {
+        let bell = Arc::clone(&self.bell);
+        while runtime::detached(py, || bell.wait()) {
+            let Some(bridge) = upgrade(py, &self.bridge) else {
+                return;
+            };
+            let Some(event_loop) = bridge.get().event_loop(py) else {
+                return;
+            };
+            let scheduled = bridge
+                .getattr(pyo3::intern!(py, "_drain"))
+                .and_then(|drain| {
+                    event_loop.call_method1(pyo3::intern!(py, "call_soon_threadsafe"), (drain,))
+                });
+            if scheduled.is_err() {
+                // A closed loop: its bridge is released by the next one made, or when the loop
+                // is collected; nothing here can be resolved any more.
+                return;
+            }
+        }
+    }
+}
+
 /// Starts `fut` on the runtime for the running loop; returns `(asyncio future, cancel handle)`.
 /// `convert` runs later on the loop thread with the GIL held.
+///
+/// `signal`, when given, is the core's abort signal the call's client listens to (see
+/// [`Call::abort`]).
 pub fn spawn<'py, F, T>(
     py: Python<'py>,
     fut: F,
     convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
     after: Option<After>,
+    signal: Option<nexotp::AbortSignal>,
 ) -> Started<'py>
 where
     F: Future<Output = T> + Send + 'static,
@@ -400,12 +696,19 @@ where
         });
         shared.complete(id, completion);
     });
-    lock(&b.pending).insert(id, (future.clone().unbind(), handle.abort_handle()));
+    lock(&b.pending).insert(
+        id,
+        Pending {
+            future: future.clone().unbind(),
+            abort: handle.abort_handle(),
+        },
+    );
     let call = Py::new(
         py,
         Call {
             bridge: bridge.clone().unbind(),
             id,
+            signal,
         },
     )?;
     Ok((future, call))
@@ -421,6 +724,12 @@ pub fn state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
         lock(&b.shared.queue).len(),
         b.shared.wake_pending.load(Ordering::SeqCst),
     ))
+}
+
+/// How the running loop's bridge wakes it: `"reader"` or `"thread"` (tests).
+#[cfg(feature = "test-hooks")]
+pub fn wakeup(py: Python<'_>) -> PyResult<&'static str> {
+    Ok(current(py)?.get().wakeup())
 }
 
 /// How many bridges are live in this process (tests: closed loops' bridges are released).

@@ -322,15 +322,20 @@ impl Core {
         out?.py(py)?.into_model(py)
     }
 
-    /// Starts one async call on the running loop: `(future, cancel handle)`.
+    /// Starts one async call on the running loop: `(future, cancel handle)`. The call's
+    /// client listens to an abort signal of its own, which the handle fires when the awaiting
+    /// task is cancelled (`Call.abort`): the core then ends the call and decides what it was
+    /// (`AbortError`, or the unknown outcome of a create order, resend or create webhook
+    /// already sent).
     fn start<'py, T: IntoModel + Send + 'static>(
         &self,
         py: Python<'py>,
         options: Option<RequestOptions>,
         job: Job<T>,
     ) -> Started<'py> {
-        let client = self.client_for(py, options)?;
-        self.spawn(py, move |_| job(client))
+        let signal = nexotp::AbortSignal::new();
+        let client = self.client_for(py, options)?.with_abort(signal.clone());
+        self.spawn_with(py, job(client), Some(signal))
     }
 
     /// Starts one async call on the running loop: `(future, cancel handle)`.
@@ -344,12 +349,26 @@ impl Core {
         T: IntoModel + Send + 'static,
     {
         let client = self.client(py)?;
+        self.spawn_with(py, f(client), None)
+    }
+
+    fn spawn_with<'py, T, Fut>(
+        &self,
+        py: Python<'py>,
+        fut: Fut,
+        signal: Option<nexotp::AbortSignal>,
+    ) -> Started<'py>
+    where
+        Fut: Future<Output = nexotp::Result<T>> + Send + 'static,
+        T: IntoModel + Send + 'static,
+    {
         let logs = self.logs.clone();
         bridge::spawn(
             py,
-            f(client),
+            fut,
             |py, r: nexotp::Result<T>| r.py(py)?.into_model(py),
             Some(Box::new(move |py| logs::flush(py, &logs))),
+            signal,
         )
     }
 }

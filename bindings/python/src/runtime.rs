@@ -183,15 +183,10 @@ where
     F::Output: Send + 'static,
 {
     let rt = runtime()?;
-    if GATE.load(Ordering::Acquire) & SHUT != 0 && !may_attach_during_shutdown() {
-        // A daemon thread calling in while the interpreter shuts down: it cannot be allowed to
-        // re-take the GIL later, so it never starts.
-        py.detach(|| park_forever());
-    }
     let main = is_main_thread();
-    let result = py.detach(move || {
+    let result = detached(py, move || {
         let mut task = rt.spawn(fut);
-        let out = if main {
+        if main {
             loop {
                 match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }) {
                     Ok(joined) => break Ok(joined),
@@ -205,11 +200,8 @@ where
             }
         } else {
             Ok(rt.block_on(&mut task))
-        };
-        gate_enter();
-        out
+        }
     });
-    gate_leave();
     match result? {
         Ok(value) => Ok(value),
         Err(e) if e.is_panic() => Err(internal_error(e.into_panic().as_ref())),
@@ -217,6 +209,27 @@ where
             "the call was stopped: {e}"
         ))),
     }
+}
+
+/// Runs `f` with the GIL released and takes the GIL back through the finalisation gate: the
+/// way every thread of the binding that waits (a blocking call, the asyncio bridge's wake-up
+/// thread) leaves Python and comes back. A thread that would start waiting, or come back,
+/// while the interpreter shuts down parks instead (it could not be allowed to re-take the GIL).
+pub fn detached<T, F>(py: Python<'_>, f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    if GATE.load(Ordering::Acquire) & SHUT != 0 && !may_attach_during_shutdown() {
+        py.detach(|| park_forever());
+    }
+    let out = py.detach(move || {
+        let out = f();
+        gate_enter();
+        out
+    });
+    gate_leave();
+    out
 }
 
 /// Runs an exported function's body, turning a Rust panic into `NexOTPError` instead of

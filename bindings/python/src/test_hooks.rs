@@ -23,6 +23,7 @@ fn _debug_panic_async(py: Python<'_>) -> bridge::Started<'_> {
             async { panic!("deliberate panic in a tokio task") },
             |py, (): ()| Ok(py.None()),
             None,
+            None,
         )
     })
 }
@@ -38,7 +39,7 @@ fn _debug_convert(py: Python<'_>, panic: bool) -> bridge::Started<'_> {
         }
         Ok(py.None())
     }
-    guard(|| bridge::spawn(py, async move { panic }, convert, None))
+    guard(|| bridge::spawn(py, async move { panic }, convert, None, None))
 }
 
 /// Blocks for `seconds` through the blocking helper (tests use it for Ctrl-C and exit).
@@ -56,6 +57,13 @@ fn _debug_bridge_state(py: Python<'_>) -> PyResult<(usize, usize, bool)> {
     bridge::state(py)
 }
 
+/// How the running loop's bridge wakes it: `"reader"` (socketpair and `add_reader`) or
+/// `"thread"` (the wake-up thread).
+#[pyfunction]
+fn _debug_bridge_wakeup(py: Python<'_>) -> PyResult<&'static str> {
+    bridge::wakeup(py)
+}
+
 /// How many asyncio bridges (one per event loop) hold their file descriptors.
 #[pyfunction]
 fn _debug_bridges_live(py: Python<'_>) -> usize {
@@ -70,5 +78,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_sleep, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_bridge_state, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_bridges_live, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_bridge_wakeup, m)?)?;
     Ok(())
 }

@@ -240,6 +240,7 @@ impl Watcher {
                         .unbind())
                 },
                 Some(Box::new(move |py| logs::flush(py, &logs))),
+                None,
             )
         })
     }

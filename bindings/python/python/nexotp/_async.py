@@ -1,8 +1,20 @@
 """``AsyncClient``: the asyncio twin of ``Client``.
 
 Each method starts the call in the native core (which runs it on the process's tokio runtime)
-and awaits an ``asyncio.Future`` that the core resolves on this event loop. If the awaiting task
-is cancelled, the call is cancelled in the core too, which drops its HTTP request.
+and awaits an ``asyncio.Future`` that the core resolves on this event loop.
+
+Cancellation. If the awaiting task is cancelled, the call is aborted in the core (the core's
+abort signal, as Node's ``AbortSignal``): it stops at once wherever it is (a paused rate bucket,
+a backoff, the request in flight) and nothing more is sent. The task still ends cancelled
+(``CancelledError``, so ``TaskGroup``, ``wait_for`` and ``timeout`` work as always), but when
+the call was a ``create_order``, ``resend_order`` or ``create_webhook`` whose request had
+already been sent, the server may have applied it: the ``CancelledError`` then carries the
+core's ``OrderOutcomeUnknownError`` as its ``__cause__`` (pass it to ``reconcile``), and the
+same is logged once as a WARNING on the ``nexotp`` logger (operation, path and what was sent,
+never the API key), because a ``TaskGroup`` or ``wait_for`` that swallows the cancellation would
+otherwise hide it. Cancelled before anything was sent: a plain ``CancelledError``.
+A coroutine closed without being cancelled (the garbage collector closing an abandoned task)
+only aborts its call.
 """
 
 from __future__ import annotations
@@ -39,15 +51,67 @@ __all__ = ["AsyncClient", "AsyncTransactionIterator", "AsyncWatcher"]
 
 
 async def _await(started: tuple[Any, Any]) -> Any:
-    """Awaits a started native call; if the awaiting coroutine is interrupted (cancelled, or
-    closed by the garbage collector, with or without a running loop), cancels that call
-    through its own handle, which belongs to the bridge that started it."""
+    """Awaits a started native call. If the awaiting task is cancelled, ends the call through
+    its own handle (which belongs to the bridge that started it) and re-raises the
+    ``CancelledError``, carrying the core's ``OrderOutcomeUnknownError`` as ``__cause__`` when
+    the call may have taken effect. Closed otherwise (by the garbage collector, with or without
+    a running loop): only aborts the call."""
     fut, call = started
     try:
         return await fut
-    except BaseException:
+    except GeneratorExit:  # closed, maybe at interpreter exit: nothing may be imported now
         call.cancel()
         raise
+    except BaseException as exc:
+        # Imported here, not at the top: `import nexotp` does not import asyncio.
+        from asyncio import CancelledError
+
+        if not isinstance(exc, CancelledError):
+            call.cancel()
+            raise
+        unknown = await _end_cancelled(fut, call)
+        if unknown is not None:
+            _log_unknown(unknown)
+            raise exc from unknown
+        raise
+
+
+async def _end_cancelled(fut: Any, call: Any) -> OrderOutcomeUnknownError | None:
+    """After the awaiting task was cancelled: aborts the call the core's way and returns the
+    core's ``OrderOutcomeUnknownError`` if that is how the call ended, else ``None``."""
+    from asyncio import CancelledError
+
+    from .errors import OrderOutcomeUnknownError
+
+    if fut.done() and not fut.cancelled():
+        # It ended in the same loop iteration as the cancellation: its end is known.
+        err = fut.exception()
+    else:
+        settled = call.abort()  # a future for the call's own end, or None if it has ended
+        if settled is None:
+            return None
+        try:
+            await settled  # prompt: the core ends an aborted call at once
+            return None
+        except CancelledError:  # cancelled again while ending: stop at once
+            call.cancel()
+            return None
+        except BaseException as e:  # noqa: BLE001 - the call's own end, inspected below
+            err = e
+    return err if isinstance(err, OrderOutcomeUnknownError) else None
+
+
+def _log_unknown(err: OrderOutcomeUnknownError) -> None:
+    """Logs an unknown outcome carried by a cancellation, once (its message says what was
+    sent; never the key)."""
+    import logging
+
+    logging.getLogger("nexotp").warning(
+        "a task was cancelled after its request was sent (its CancelledError's __cause__ is "
+        "this OrderOutcomeUnknownError; reconcile it): %s",
+        err.message,
+    )
+
 
 class AsyncClient:
     """A NexOTP API client for asyncio. Methods are coroutines; use ``async with`` or
@@ -63,7 +127,12 @@ class AsyncClient:
     ``rate_limits`` (``"POLL=20/s,burst=1"`` or ``{"POLL": 20, "ORDER": (5, 1)}``).
 
     Arguments are converted by the same native code as ``Client``'s, so both accept and refuse
-    the same values; no default is repeated here."""
+    the same values; no default is repeated here.
+
+    Cancelling a task that awaits a method aborts the call in the core; a ``create_order``,
+    ``resend_order`` or ``create_webhook`` cancelled after its request was sent raises
+    ``CancelledError`` whose ``__cause__`` is the ``OrderOutcomeUnknownError`` to reconcile
+    (also logged once as a WARNING on the ``nexotp`` logger)."""
 
     __slots__ = ("_core",)
 
@@ -258,8 +327,9 @@ class AsyncClient:
         deadline: float | None = None,
     ) -> Order:
         """``POST /order``. Never sent twice: a failure after sending raises
-        ``OrderOutcomeUnknownError``. Without ``pricing_option`` none is sent (the server's
-        choice, the cheapest pool)."""
+        ``OrderOutcomeUnknownError``, and a task cancelled after sending raises
+        ``CancelledError`` with that error as ``__cause__``. Without ``pricing_option`` none is
+        sent (the server's choice, the cheapest pool)."""
         return await _await(self._core.create_order(
             service, country, pool, pricing_option, max_price, timeout, max_retries, deadline
         ))  # type: ignore[no-any-return]
@@ -298,7 +368,8 @@ class AsyncClient:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> Order:
-        """``POST /order/{id}/resend``: asks for another code on the same number."""
+        """``POST /order/{id}/resend``: asks for another code on the same number. Cancelled
+        after sending: ``CancelledError`` with ``OrderOutcomeUnknownError`` as ``__cause__``."""
         return await _await(self._core.resend_order(
             id, timeout, max_retries, deadline
         ))  # type: ignore[no-any-return]
@@ -350,7 +421,8 @@ class AsyncClient:
         max_retries: int | None = None,
         deadline: float | None = None,
     ) -> Webhook:
-        """``POST /webhooks``. The returned webhook's ``secret`` is shown this once."""
+        """``POST /webhooks``. The returned webhook's ``secret`` is shown this once. Cancelled
+        after sending: ``CancelledError`` with ``OrderOutcomeUnknownError`` as ``__cause__``."""
         return await _await(self._core.create_webhook(
             endpoint_url, events, timeout, max_retries, deadline
         ))  # type: ignore[no-any-return]

@@ -466,6 +466,9 @@ class Call:
     """The cancel handle of one async call, tied to the event loop's bridge that started it
     (internal)."""
     def cancel(self) -> None: ...
+    def abort(self) -> asyncio.Future[Any] | None:
+        """Ends the call the core's way (its task was cancelled): a future for its own end, or
+        ``None`` when it already ended."""
 
 _Started = tuple[asyncio.Future[Any], Call]
 
