@@ -3,12 +3,15 @@ as in Node), the task still ends cancelled, and a ``create_order``, ``resend_ord
 ``create_webhook`` whose request was already sent is reported as the unknown outcome it is: the
 ``CancelledError``'s ``__cause__`` is the core's ``OrderOutcomeUnknownError`` (the same fields
 as Node's), logged once as a WARNING on the ``nexotp`` logger. Nothing sent: a plain
-``CancelledError`` (``test_call_options.py`` has the paused-429 case)."""
+``CancelledError`` (``test_call_options.py`` has the paused-429 case). The sync client's Ctrl-C
+does the same with ``KeyboardInterrupt``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import subprocess
 import sys
 import time
 from typing import Any, Awaitable, Callable
@@ -155,3 +158,39 @@ async def test_a_task_group_cancelling_a_sent_create_order_logs_the_unknown_outc
     assert created.cancelled()
     [record] = warnings_of(caplog)
     assert "create_order" in record.getMessage()
+
+
+def test_ctrl_c_after_a_sync_create_order_was_sent_carries_the_unknown_outcome(sandbox: Sandbox) -> None:
+    """The sync client's Ctrl-C aborts the call the core's way too: the KeyboardInterrupt's
+    ``__cause__`` is the OrderOutcomeUnknownError, which reconciles to the order made."""
+    sandbox.faults({"match": "POST /order", "fault": "slow_after_apply", "ms": 3000})
+    code = f"""
+import logging, sys, nexotp
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+client = nexotp.Client({KEY!r}, base_url={sandbox.url!r})
+print("ready", flush=True)
+try:
+    client.create_order("svc_telegram", "cty_us")
+except KeyboardInterrupt as e:
+    cause = e.__cause__
+    print(type(cause).__name__, getattr(cause, "operation", None), flush=True)
+    print(client.reconcile(cause).outcome, flush=True)
+    sys.exit(3)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        for _ in range(500):
+            if sandbox.api_requests("POST", "/order"):
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, err
+    assert out.split("\n")[:2] == ["OrderOutcomeUnknownError create_order", "applied"], (out, err)
+    assert err.count("WARNING:nexotp:a call was cancelled or interrupted after its request was sent") == 1
+    assert KEY not in err
+    assert len(sandbox.api_requests("POST", "/order")) == 1

@@ -317,9 +317,19 @@ impl Core {
         job: Job<T>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.client_for(py, options)?;
-        let out = runtime::block_on(py, job(client));
+        // Where Ctrl-C can come (the main thread), the call listens to an abort signal, so an
+        // interrupted create order, resend or create webhook already sent can say so.
+        let signal = runtime::sees_signals().then(nexotp::AbortSignal::new);
+        let client = match &signal {
+            Some(signal) => client.with_abort(signal.clone()),
+            None => client,
+        };
+        let out = runtime::block_on_abortable(py, job(client), signal);
         logs::flush(py, &self.logs);
-        out?.py(py)?.into_model(py)
+        match out {
+            Ok(result) => result.py(py)?.into_model(py),
+            Err(stopped) => Err(interrupted(py, stopped)),
+        }
     }
 
     /// Starts one async call on the running loop: `(future, cancel handle)`. The call's
@@ -371,6 +381,26 @@ impl Core {
             signal,
         )
     }
+}
+
+/// The exception of a sync call that did not return. Interrupted (Ctrl-C) after a create
+/// order, resend or create webhook was sent, it carries the core's `OrderOutcomeUnknownError`
+/// as `__cause__`, logged once as a warning, as a cancelled async call does.
+fn interrupted<T>(py: Python<'_>, stopped: runtime::Stopped<nexotp::Result<T>>) -> PyErr {
+    let runtime::Stopped { error, end } = stopped;
+    if let Some(Err(unknown @ nexotp::Error::OrderOutcomeUnknown(_))) = end {
+        let cause = errors::to_py(py, unknown);
+        // The log is the async path's (one message, one place); failing to log loses nothing.
+        let logged = py
+            .import("nexotp._async")
+            .and_then(|m| m.getattr("_log_unknown"))
+            .and_then(|log| log.call1((cause.value(py),)));
+        if let Err(e) = logged {
+            e.write_unraisable(py, None);
+        }
+        error.set_cause(py, Some(cause));
+    }
+    error
 }
 
 /// The per-call options every method takes (seconds, retries), converted once for both

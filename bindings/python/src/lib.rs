@@ -164,6 +164,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_order_status, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;
+    runtime::remember_main_thread(py)?;
     // No runtime here: it is built by the first call that needs one.
     py.import("atexit")?
         .call_method1("register", (m.getattr("_at_exit")?,))?;

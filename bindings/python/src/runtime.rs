@@ -98,9 +98,32 @@ fn is_main_thread() -> bool {
     unsafe { libc::pthread_main_np() != 0 }
 }
 
+/// Elsewhere (Windows): the main thread's ident (`PyThread_get_thread_ident`, what
+/// `threading.get_ident()` gives), read at import from `threading.main_thread()`, which is the
+/// interpreter's main thread whichever thread imports. There is no `fork` to change it.
+#[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+static MAIN_IDENT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
 #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 fn is_main_thread() -> bool {
-    false
+    // SAFETY: no arguments; callable on any thread, attached or not.
+    let me = u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() });
+    MAIN_IDENT.get() == Some(&me)
+}
+
+/// Remembers which thread is the main one where the OS cannot say (called at import).
+pub fn remember_main_thread(py: Python<'_>) -> PyResult<()> {
+    #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
+    {
+        let ident: u64 = py
+            .import("threading")?
+            .call_method0("main_thread")?
+            .getattr("ident")?
+            .extract()?;
+        let _ = MAIN_IDENT.set(ident);
+    }
+    let _ = py;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,33 +205,78 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let rt = runtime()?;
+    block_on_abortable(py, fut, None).map_err(|stopped| stopped.error)
+}
+
+/// How long an interrupted call that listens to an abort signal may take to end the core's
+/// way before it is dropped. The core ends an aborted call at once; this only bounds a surprise.
+const ABORT_GRACE: Duration = Duration::from_secs(1);
+
+/// A blocking call that did not return: the exception, and for one interrupted by a signal
+/// handler while listening to an abort signal, how the call ended once aborted.
+pub struct Stopped<T> {
+    /// What to raise (the signal handler's exception, or `NexOTPError` for a panic).
+    pub error: PyErr,
+    /// The call's own end after the abort (`None` when it had none in time, or no signal).
+    pub end: Option<T>,
+}
+
+/// [`block_on`], where a call interrupted by a signal handler (Ctrl-C) is ended through
+/// `signal` (the core's abort) instead of dropped, when one is given: its own end (for a
+/// create order already sent, the unknown outcome) comes back with the exception.
+pub fn block_on_abortable<F>(
+    py: Python<'_>,
+    fut: F,
+    signal: Option<nexotp::AbortSignal>,
+) -> Result<F::Output, Stopped<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = runtime().map_err(|error| Stopped { error, end: None })?;
     let main = is_main_thread();
     let result = detached(py, move || {
         let mut task = rt.spawn(fut);
-        if main {
-            loop {
-                match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }) {
-                    Ok(joined) => break Ok(joined),
-                    Err(_) => {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
-                            task.abort();
-                            break Err(e);
-                        }
+        if !main {
+            return Ok(rt.block_on(&mut task));
+        }
+        loop {
+            match rt.block_on(async { tokio::time::timeout(SIGNAL_POLL, &mut task).await }) {
+                Ok(joined) => break Ok(joined),
+                Err(_) => {
+                    if let Err(error) = Python::attach(|py| py.check_signals()) {
+                        let end = signal.as_ref().and_then(|signal| {
+                            signal.abort();
+                            rt.block_on(async {
+                                tokio::time::timeout(ABORT_GRACE, &mut task).await
+                            })
+                            .ok()
+                            .and_then(Result::ok)
+                        });
+                        task.abort();
+                        break Err(Stopped { error, end });
                     }
                 }
             }
-        } else {
-            Ok(rt.block_on(&mut task))
         }
     });
     match result? {
         Ok(value) => Ok(value),
-        Err(e) if e.is_panic() => Err(internal_error(e.into_panic().as_ref())),
-        Err(e) => Err(crate::errors::nexotp_error(&format!(
-            "the call was stopped: {e}"
-        ))),
+        Err(e) if e.is_panic() => Err(Stopped {
+            error: internal_error(e.into_panic().as_ref()),
+            end: None,
+        }),
+        Err(e) => Err(Stopped {
+            error: crate::errors::nexotp_error(&format!("the call was stopped: {e}")),
+            end: None,
+        }),
     }
+}
+
+/// Whether calls made on this thread can be interrupted by a signal handler (Ctrl-C): only the
+/// main thread runs them.
+pub fn sees_signals() -> bool {
+    is_main_thread()
 }
 
 /// Runs `f` with the GIL released and takes the GIL back through the finalisation gate: the

@@ -102,13 +102,13 @@ async def _end_cancelled(fut: Any, call: Any) -> OrderOutcomeUnknownError | None
 
 
 def _log_unknown(err: OrderOutcomeUnknownError) -> None:
-    """Logs an unknown outcome carried by a cancellation, once (its message says what was
-    sent; never the key)."""
+    """Logs an unknown outcome carried by a cancellation (or, from the sync client, a Ctrl-C),
+    once (its message says what was sent; never the key)."""
     import logging
 
     logging.getLogger("nexotp").warning(
-        "a task was cancelled after its request was sent (its CancelledError's __cause__ is "
-        "this OrderOutcomeUnknownError; reconcile it): %s",
+        "a call was cancelled or interrupted after its request was sent (the __cause__ of its "
+        "CancelledError or KeyboardInterrupt is this OrderOutcomeUnknownError; reconcile it): %s",
         err.message,
     )
 
