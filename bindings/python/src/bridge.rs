@@ -375,14 +375,9 @@ impl Bridge {
         #[cfg(unix)]
         if let Watch::Reader(reader) = &watch
             && let Some(event_loop) = self.event_loop(py)
+            && !is_closed(&event_loop)
         {
-            let closed = event_loop
-                .call_method0("is_closed")
-                .and_then(|c| c.is_truthy())
-                .unwrap_or(true);
-            if !closed {
-                let _ = event_loop.call_method1("remove_reader", (reader.as_raw_fd(),));
-            }
+            let _ = event_loop.call_method1("remove_reader", (reader.as_raw_fd(),));
         }
         #[cfg(not(unix))]
         let _ = (py, watch);
@@ -413,6 +408,14 @@ impl Bridge {
         }
         drop(pending);
     }
+}
+
+/// Whether `event_loop` is closed (or cannot say).
+fn is_closed(event_loop: &Bound<'_, PyAny>) -> bool {
+    event_loop
+        .call_method0(pyo3::intern!(event_loop.py(), "is_closed"))
+        .and_then(|c| c.is_truthy())
+        .unwrap_or(true)
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -479,11 +482,7 @@ pub fn current(py: Python<'_>) -> PyResult<Bound<'_, Bridge>> {
         let bridge = b.get();
         let alive = bridge.pid == pid
             && !bridge.is_released()
-            && bridge.event_loop(py).is_some_and(|l| {
-                !l.call_method0("is_closed")
-                    .and_then(|c| c.is_truthy())
-                    .unwrap_or(true)
-            });
+            && bridge.event_loop(py).is_some_and(|l| !is_closed(&l));
         if !alive {
             stale.push(b);
         }
@@ -648,10 +647,13 @@ impl Wakeup {
                 .and_then(|drain| {
                     event_loop.call_method1(pyo3::intern!(py, "call_soon_threadsafe"), (drain,))
                 });
-            if scheduled.is_err() {
-                // A closed loop: its bridge is released by the next one made, or when the loop
-                // is collected; nothing here can be resolved any more.
-                return;
+            if let Err(e) = scheduled {
+                if is_closed(&event_loop) {
+                    // Its bridge is released by the next one made, or when the loop is
+                    // collected; nothing here can be resolved any more.
+                    return;
+                }
+                e.write_unraisable(py, Some(&event_loop));
             }
         }
     }
