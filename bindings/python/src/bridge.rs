@@ -247,7 +247,11 @@ impl Call {
         let Some(entry) = pending.get_mut(&self.id) else {
             return Ok(None);
         };
-        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        let Ok(future) = event_loop.call_method0(pyo3::intern!(py, "create_future")) else {
+            drop(pending);
+            bridge.cancel(self.id); // a loop that cannot make one: just stop the call
+            return Ok(None);
+        };
         entry.future = future.clone().unbind();
         drop(pending);
         signal.abort();

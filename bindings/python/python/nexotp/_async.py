@@ -10,11 +10,13 @@ a backoff, the request in flight) and nothing more is sent. The task still ends 
 the call was a ``create_order``, ``resend_order`` or ``create_webhook`` whose request had
 already been sent, the server may have applied it: the ``CancelledError`` then carries the
 core's ``OrderOutcomeUnknownError`` as its ``__cause__`` (pass it to ``reconcile``), and the
-same is logged once as a WARNING on the ``nexotp`` logger (operation, path and what was sent,
-never the API key), because a ``TaskGroup`` or ``wait_for`` that swallows the cancellation would
-otherwise hide it. Cancelled before anything was sent: a plain ``CancelledError``.
-A coroutine closed without being cancelled (the garbage collector closing an abandoned task)
-only aborts its call.
+same is logged once as a WARNING on the ``nexotp`` logger (the error's message: the operation
+and what was sent, never the API key), because a ``TaskGroup`` or ``wait_for`` that swallows the
+cancellation would otherwise hide it. Cancelled before anything was sent: a plain
+``CancelledError``. A call whose answer arrived in the very loop iteration its task was
+cancelled in ends as any cancelled await does: its result is dropped (its error, if that was an
+unknown outcome, is carried as above). A coroutine closed without being cancelled (the garbage
+collector closing an abandoned task) only aborts its call.
 """
 
 from __future__ import annotations
