@@ -40,7 +40,9 @@ pub struct Client {
 
 #[derive(Debug)]
 struct Inner {
-    config: ClientConfig,
+    /// Shared by [`Client::with_abort`] siblings (one per aborted call in the bindings): a
+    /// config holds strings and CA certificates that a call should not copy.
+    config: Arc<ClientConfig>,
     shared: Arc<Shared>,
     /// Aborts this sibling's calls ([`Client::with_abort`]).
     abort: Option<crate::AbortSignal>,
@@ -77,7 +79,7 @@ impl Client {
         let transport = Transport::new(&config, store, observers, reqwest_builder)?;
         Ok(Client {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 abort: None,
                 shared: Arc::new(Shared {
                     transport,
@@ -101,7 +103,7 @@ impl Client {
     /// pool, rate buckets and memories. This is how one call gets its own options:
     /// `client.with_options(RequestOptions::new().deadline(d))?.create_order(..)`.
     pub fn with_options(&self, options: RequestOptions) -> Result<Client> {
-        let mut config = self.inner.config.clone();
+        let mut config = ClientConfig::clone(&self.inner.config);
         if let Some(timeout) = options.timeout {
             validate::positive_duration("timeout", timeout)?;
             config.timeout = timeout;
@@ -115,7 +117,7 @@ impl Client {
         }
         Ok(Client {
             inner: Arc::new(Inner {
-                config,
+                config: Arc::new(config),
                 shared: Arc::clone(&self.inner.shared),
                 abort: self.inner.abort.clone(),
             }),
@@ -131,7 +133,7 @@ impl Client {
     pub fn with_abort(&self, signal: crate::AbortSignal) -> Client {
         Client {
             inner: Arc::new(Inner {
-                config: self.inner.config.clone(),
+                config: Arc::clone(&self.inner.config),
                 shared: Arc::clone(&self.inner.shared),
                 abort: Some(signal),
             }),
