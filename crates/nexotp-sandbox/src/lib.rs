@@ -166,7 +166,10 @@ mod webhooks;
 mod wordpress;
 
 pub use catalogue::NO_STOCK;
-pub use cli::{SandboxArgs, run_cli, serve_from_args};
+pub use cli::{
+    RecordArgs, ReplayArgs, SandboxArgs, record_from_args, replay_from_args, run_cli,
+    serve_from_args,
+};
 pub use config::{DEFAULT_API_KEY, DEFAULT_REQUEST_LOG_LIMIT, DEFAULT_SEED, SandboxBuilder};
 pub use faults::{FaultKind, Faults, RandomFault, ScriptedFault, StatusFault};
 pub use handle::{ControlError, Sandbox, SandboxHandle};
