@@ -156,6 +156,7 @@ mod recorder;
 pub mod replay;
 mod reply;
 mod router;
+mod scenarios;
 mod server;
 mod state;
 mod stats;
@@ -178,6 +179,9 @@ pub use record::{RecordError, RecordHandle, Recorder, RecorderBuilder};
 pub use recorder::{REDACTED, RecordedRequest};
 pub use replay::{NO_MATCH_CODE, REPLAY_API_KEY, Replay, ReplayError, ReplayHandle};
 pub use router::API_PREFIX;
+pub use scenarios::{
+    NO_BALANCE_API_KEY, PRICE_JUMP, SCENARIO_COUNTRY_PREFIX, SCENARIO_SERVICE_PREFIX, SCENARIOS,
+};
 pub use stats::SandboxStats;
 pub use traffic::{Exchange, TRAFFIC_FORMAT, Traffic, TrafficRequest, TrafficResponse};
 pub use webhooks::{DeliveryRecord, signature_header};
