@@ -271,7 +271,7 @@ enum Command {
 /// The flags of `nexotp-sandbox record`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecordArgs {
-    /// The real API's base URL, e.g. https://example.com/wp-json/nexotp/v1/ (plain http only
+    /// The real API's base URL, e.g. `https://example.com/wp-json/nexotp/v1/` (plain http only
     /// for localhost / loopback addresses).
     #[arg(long)]
     pub upstream: String,
