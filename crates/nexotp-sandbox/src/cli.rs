@@ -278,6 +278,10 @@ pub struct RecordArgs {
     /// The traffic file to write (rewritten as traffic flows, and on exit).
     #[arg(long)]
     pub out: std::path::PathBuf,
+    /// A PEM file of CA certificates to trust for the upstream, besides the built-in roots
+    /// (e.g. a corporate TLS-inspecting proxy's CA).
+    #[arg(long, value_name = "PEM_FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Port to listen on (0 = any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -315,11 +319,18 @@ fn announce(base_url: &str) -> io::Result<()> {
 /// Runs `nexotp-sandbox record`: prints the proxy's base URL, forwards until SIGINT / SIGTERM
 /// (or stdin closing), then writes the traffic file a last time.
 pub async fn record_from_args(args: RecordArgs) -> io::Result<()> {
-    let handle = crate::record::Recorder::builder()
+    let mut builder = crate::record::Recorder::builder()
         .upstream(args.upstream)
         .out(args.out)
         .host(args.host)
-        .port(args.port)
+        .port(args.port);
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("--ca-cert {}: {e}", path.display()))
+        })?;
+        builder = builder.ca_certificate_pem(pem);
+    }
+    let handle = builder
         .start()
         .await
         .map_err(io::Error::other)?;

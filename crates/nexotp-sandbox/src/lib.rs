@@ -28,7 +28,7 @@
 //!     [--drop-rate F] [--malformed-rate F] [--faults JSON] [--request-log-limit N]
 //!     [--verbose] [--exit-on-stdin-close]
 //! nexotp-sandbox record --upstream https://<real base url> --out traffic.json
-//!     [--port 0] [--host H] [--exit-on-stdin-close]
+//!     [--ca-cert PEM_FILE] [--port 0] [--host H] [--exit-on-stdin-close]
 //! nexotp-sandbox replay traffic.json [--port 0] [--host H] [--exit-on-stdin-close]
 //! ```
 //!

@@ -106,6 +106,7 @@ impl Recorder {
             host: "127.0.0.1".into(),
             port: 0,
             timeout: Duration::from_secs(120),
+            ca_pems: Vec::new(),
         }
     }
 }
@@ -119,6 +120,7 @@ pub struct RecorderBuilder {
     host: String,
     port: u16,
     timeout: Duration,
+    ca_pems: Vec<String>,
 }
 
 impl RecorderBuilder {
@@ -153,6 +155,13 @@ impl RecorderBuilder {
         self
     }
 
+    /// Also trusts this CA certificate (PEM text, one or more certificates) for the upstream's
+    /// TLS, besides the built-in roots: a corporate TLS-inspecting proxy's or a test CA's.
+    pub fn ca_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.ca_pems.push(pem.into());
+        self
+    }
+
     /// Checks the settings, writes an empty traffic file (so an unwritable path fails here),
     /// binds the listener and starts forwarding. Must be called within a tokio runtime.
     pub async fn start(self) -> Result<RecordHandle, RecordError> {
@@ -163,6 +172,18 @@ impl RecorderBuilder {
         let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout);
+        for pem in &self.ca_pems {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| RecordError::Client(format!("invalid CA certificate: {e}")))?;
+            if certs.is_empty() {
+                return Err(RecordError::Client(
+                    "invalid CA certificate: no PEM certificate found".into(),
+                ));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
         if upstream.loopback {
             // A system proxy must not capture traffic meant for this machine.
             http = http.no_proxy();

@@ -253,3 +253,67 @@ async fn bad_inputs_are_typed_errors() {
         Err(ReplayError::Read { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_upstream_is_recorded_over_rustls() {
+    use nexotp_testnet::{TestCa, TlsForwarder};
+    let sb = sandbox().start().await.expect("sandbox");
+    let ca = TestCa::new().expect("CA");
+    let tls = TlsForwarder::start(sb.addr(), &ca)
+        .await
+        .expect("TLS forwarder");
+    let upstream = format!(
+        "https://localhost:{}{}/",
+        tls.addr().port(),
+        nexotp_sandbox::API_PREFIX
+    );
+    // Without the test CA the upstream's certificate is not trusted: a 502, recorded as such.
+    let out = temp_file("https");
+    let untrusting = Recorder::builder()
+        .upstream(&upstream)
+        .out(&out)
+        .start()
+        .await
+        .expect("proxy starts");
+    let err = client_for(untrusting.base_url(), KEY)
+        .account()
+        .await
+        .expect_err("untrusted certificate");
+    assert_eq!(err.status(), Some(502), "{err}");
+    assert_eq!(err.code(), Some("upstream_unreachable"));
+    untrusting.shutdown().await.expect("write");
+
+    let proxy = Recorder::builder()
+        .upstream(&upstream)
+        .ca_certificate_pem(ca.ca_pem())
+        .out(&out)
+        .start()
+        .await
+        .expect("proxy starts");
+    let client = client_for(proxy.base_url(), KEY);
+    let account = client.account().await.expect("account over TLS");
+    assert_eq!(account.balance, dec("25.00"));
+    let order = client
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect("order over TLS");
+    proxy.shutdown().await.expect("write");
+    assert!(!tls.stats().negotiated().is_empty(), "TLS was used");
+    assert_eq!(sb.orders_count(), 1);
+
+    let replay = Replay::from_file(&out)
+        .expect("load")
+        .start()
+        .await
+        .expect("replay");
+    let again = client_for(replay.base_url(), replay.api_key());
+    assert_eq!(again.account().await.expect("account"), account);
+    let replayed = again
+        .create_order(&OrderRequest::new("svc_telegram", "cty_us"))
+        .await
+        .expect("order");
+    assert_eq!(replayed.id, order.id);
+    assert_eq!(replayed.phone.as_deref(), Some("+99900000001"));
+    replay.shutdown().await;
+    let _ = std::fs::remove_file(&out);
+}
