@@ -197,6 +197,7 @@ impl RecorderBuilder {
             http,
             log: Mutex::new(Log::default()),
             dirty: Notify::new(),
+            writing: Mutex::new(()),
         });
         shared.write()?;
         let handler_shared = shared.clone();
@@ -349,6 +350,8 @@ struct Shared {
     http: reqwest::Client,
     log: Mutex<Log>,
     dirty: Notify,
+    /// Held while the file is written: the background writer and `shutdown` never interleave.
+    writing: Mutex<()>,
 }
 
 impl Shared {
@@ -367,6 +370,7 @@ impl Shared {
 
     /// Writes the file through a temporary sibling and a rename, so a reader never sees half.
     fn write(&self) -> Result<(), RecordError> {
+        let _writing = lock(&self.writing);
         let traffic = self.traffic();
         let write_err = |source| RecordError::Write {
             path: self.out.clone(),
