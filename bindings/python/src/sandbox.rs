@@ -1,0 +1,639 @@
+//! `nexotp.testing.Sandbox`'s native half: the sandbox *library* (`nexotp-sandbox`) running
+//! in this process, on the package's own runtime, behind a loopback port.
+//!
+//! Why in-process: a user who ran `pip install nexotp` has no `nexotp-sandbox` binary, and a
+//! test kit that needs one (or Docker) is a test kit nobody uses. The server, its state, its
+//! faults and its request log are the crate's; this file only converts arguments and results
+//! (the pure-Python `nexotp/testing` wraps it with context managers and clients).
+//!
+//! The runtime rules of `runtime.rs` hold: starting and stopping block through
+//! [`runtime::block_on`] (GIL released), or go through the asyncio bridge (`start_async`). The
+//! control methods only take the sandbox's own state lock for microseconds and never wait on
+//! the runtime, so they run with the GIL held like any attribute read. After `os.fork()` the
+//! child has none of the parent's runtime threads: a sandbox started in the parent refuses to
+//! be used there, and is forgotten, never stopped, when the child drops it (stopping would
+//! touch the parent's scheduler).
+
+use std::sync::Mutex;
+
+use nexotp_sandbox::{
+    Bucket, ControlError, DeliveryRecord, Faults, RateLimit, RecordedRequest, SandboxBuilder,
+    SandboxHandle,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::bridge::{self, Started};
+use crate::convert;
+use crate::errors::{invalid_argument, nexotp_error};
+use crate::runtime::{self, guard};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A JSON argument given as text by the Python layer (`json.dumps` of a dict).
+fn parse_json<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    name: &str,
+    text: &str,
+) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| invalid_argument(py, name, &e.to_string()))
+}
+
+/// Faults from their JSON form (the sandbox's own `Faults` shape), checked by the sandbox.
+fn faults(py: Python<'_>, text: &str) -> PyResult<Faults> {
+    let faults: Faults = parse_json(py, "faults", text)?;
+    faults
+        .validate()
+        .map_err(|rule| invalid_argument(py, "faults", &rule))?;
+    Ok(faults)
+}
+
+fn bucket(py: Python<'_>, name: &str) -> PyResult<Bucket> {
+    name.parse()
+        .map_err(|e: nexotp_sandbox::UnknownBucket| invalid_argument(py, "bucket", &e.to_string()))
+}
+
+/// Rate limits from `{"POLL": {"per_second": 5, "burst": 10, "retry_after": "0"}, ...}`.
+fn rate_limits(py: Python<'_>, text: &str) -> PyResult<Vec<(Bucket, RateLimit)>> {
+    let map: std::collections::BTreeMap<String, RateLimit> = parse_json(py, "rate_limits", text)?;
+    let mut out = Vec::with_capacity(map.len());
+    for (name, limit) in map {
+        limit
+            .validate()
+            .map_err(|rule| invalid_argument(py, "rate_limits", &rule))?;
+        out.push((bucket(py, &name)?, limit));
+    }
+    Ok(out)
+}
+
+fn control_error(e: ControlError) -> PyErr {
+    nexotp_error(&e.to_string())
+}
+
+/// A running in-process sandbox (the native object behind `nexotp.testing.Sandbox`).
+#[pyclass(frozen, module = "nexotp._native", name = "SandboxServer")]
+pub struct SandboxServer {
+    /// `None` once closed.
+    handle: Mutex<Option<SandboxHandle>>,
+    pid: u32,
+    base_url: String,
+    root_url: String,
+    api_key: String,
+    seed: u64,
+}
+
+impl SandboxServer {
+    fn new(handle: SandboxHandle) -> Self {
+        SandboxServer {
+            pid: std::process::id(),
+            base_url: handle.base_url().to_owned(),
+            root_url: handle.root_url(),
+            api_key: handle.api_key().to_owned(),
+            seed: handle.seed(),
+            handle: Mutex::new(Some(handle)),
+        }
+    }
+
+    /// Runs `f` on the live handle (a panic becomes `NexOTPError`): an error once closed or
+    /// in a forked child.
+    fn with<T>(&self, f: impl FnOnce(&SandboxHandle) -> PyResult<T>) -> PyResult<T> {
+        guard(|| {
+            if self.pid != std::process::id() {
+                return Err(nexotp_error(
+                    "this sandbox was started in another process (before os.fork()): \
+                     start one in this process",
+                ));
+            }
+            let handle = lock(&self.handle);
+            match handle.as_ref() {
+                Some(h) => f(h),
+                None => Err(nexotp_error("the sandbox is closed")),
+            }
+        })
+    }
+
+    fn take(&self) -> Option<SandboxHandle> {
+        let taken = lock(&self.handle).take();
+        if self.pid != std::process::id() {
+            // The parent's tasks: nothing in this process may touch them.
+            std::mem::forget(taken);
+            return None;
+        }
+        taken
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        // Dropping a handle aborts its tasks (no GIL, no blocking); in a forked child it is
+        // forgotten instead.
+        drop(self.take());
+    }
+}
+
+fn convert_started(py: Python<'_>, started: std::io::Result<SandboxHandle>) -> PyResult<Py<PyAny>> {
+    match started {
+        Ok(handle) => Ok(Py::new(py, SandboxServer::new(handle))?.into_any()),
+        Err(e) => Err(start_error(&e)),
+    }
+}
+
+fn start_error(e: &std::io::Error) -> PyErr {
+    nexotp_error(&format!("cannot start the sandbox: {e}"))
+}
+
+/// The start options of a sandbox, converted and checked when made (so a bad option fails at
+/// `Sandbox(...)`, not at start); an option left out keeps the sandbox's default.
+#[pyclass(frozen, module = "nexotp._native", name = "SandboxOptions")]
+pub struct SandboxOptions {
+    builder: SandboxBuilder,
+}
+
+#[pymethods]
+impl SandboxOptions {
+    /// Seconds for the durations; `faults` and `rate_limits` as JSON text (the Python layer
+    /// writes it from its dicts).
+    #[new]
+    #[pyo3(signature = (*, api_key=None, seed=None, code_delay=None, code_delay_spread=None,
+        order_ttl=None, balance=None, stock=None, faults=None, rate_limits=None,
+        request_log_limit=None, host=None, port=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        api_key: Option<&Bound<'_, PyAny>>,
+        seed: Option<u64>,
+        code_delay: Option<&Bound<'_, PyAny>>,
+        code_delay_spread: Option<&Bound<'_, PyAny>>,
+        order_ttl: Option<&Bound<'_, PyAny>>,
+        balance: Option<&Bound<'_, PyAny>>,
+        stock: Option<&Bound<'_, PyAny>>,
+        faults: Option<&str>,
+        rate_limits: Option<&str>,
+        request_log_limit: Option<usize>,
+        host: Option<&str>,
+        port: u16,
+    ) -> PyResult<SandboxOptions> {
+        let mut b = nexotp_sandbox::Sandbox::builder()
+            .host(host.unwrap_or("127.0.0.1"))
+            .port(port);
+        if let Some(key) = convert::opt_string("api_key", api_key)? {
+            b = b.api_key(key);
+        }
+        if let Some(seed) = seed {
+            b = b.seed(seed);
+        }
+        if let Some(d) = convert::opt_seconds("code_delay", code_delay)? {
+            b = b.code_delay(d);
+        }
+        if let Some(d) = convert::opt_seconds("code_delay_spread", code_delay_spread)? {
+            b = b.code_delay_spread(d);
+        }
+        if let Some(d) = convert::opt_seconds("order_ttl", order_ttl)? {
+            b = b.order_ttl(d);
+        }
+        if let Some(balance) = balance.filter(|o| !o.is_none()) {
+            b = b.initial_balance(convert::decimal("balance", balance)?);
+        }
+        if let Some(stock) = convert::opt_u32("stock", stock)? {
+            b = b.stock(stock);
+        }
+        if let Some(text) = faults {
+            b = b.faults(self::faults(py, text)?);
+        }
+        if let Some(text) = rate_limits {
+            for (bucket, limit) in self::rate_limits(py, text)? {
+                b = b.rate_limit_with(bucket, limit);
+            }
+        }
+        if let Some(limit) = request_log_limit {
+            b = b.request_log_limit(limit);
+        }
+        Ok(SandboxOptions { builder: b })
+    }
+}
+
+#[pymethods]
+impl SandboxServer {
+    /// Starts a sandbox (blocking, GIL released) and returns it.
+    #[staticmethod]
+    fn start(py: Python<'_>, options: &SandboxOptions) -> PyResult<SandboxServer> {
+        guard(|| {
+            let start = options.builder.clone().start();
+            let handle = runtime::block_on(py, start)?.map_err(|e| start_error(&e))?;
+            Ok(SandboxServer::new(handle))
+        })
+    }
+
+    /// Starts a sandbox without blocking the running event loop: `(future, cancel handle)`.
+    #[staticmethod]
+    fn start_async<'py>(py: Python<'py>, options: &SandboxOptions) -> Started<'py> {
+        guard(|| {
+            let start = options.builder.clone().start();
+            bridge::spawn(py, start, convert_started, None)
+        })
+    }
+
+    /// The API base URL (`http://127.0.0.1:PORT/wp-json/nexotp/v1/`).
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The server's root URL (`http://127.0.0.1:PORT`), under which `/__sandbox/` lives.
+    #[getter]
+    fn root_url(&self) -> &str {
+        &self.root_url
+    }
+
+    /// The API key the sandbox accepts.
+    #[getter]
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The seed of its catalogue, numbers, codes and random faults.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        lock(&self.handle).is_none()
+    }
+
+    /// Stops the server and its background tasks (blocking, GIL released). Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guard(|| match self.take() {
+            Some(handle) => runtime::block_on(py, handle.shutdown()),
+            None => Ok(()),
+        })
+    }
+
+    /// Back to the start: seeded world, start faults and limits, empty logs, zero counters.
+    fn reset(&self) -> PyResult<()> {
+        self.with(|h| {
+            h.reset();
+            Ok(())
+        })
+    }
+
+    /// Sets the wallet balance (an `adjustment` transaction).
+    fn set_balance(&self, balance: &Bound<'_, PyAny>) -> PyResult<()> {
+        let balance = convert::decimal("balance", balance)?;
+        self.with(|h| {
+            h.set_balance(balance);
+            Ok(())
+        })
+    }
+
+    /// The wallet balance (`decimal.Decimal`).
+    fn balance(&self) -> PyResult<nexotp::Decimal> {
+        self.with(|h| Ok(h.balance()))
+    }
+
+    /// Replaces the faults with their JSON form (`"{}"` clears them).
+    fn set_faults(&self, py: Python<'_>, faults_json: &str) -> PyResult<()> {
+        let faults = faults(py, faults_json)?;
+        self.with(|h| {
+            h.set_faults(faults);
+            Ok(())
+        })
+    }
+
+    /// The faults in force, as JSON text (scripted ones as consumed so far).
+    fn faults(&self) -> PyResult<String> {
+        self.with(|h| to_json(&h.faults()))
+    }
+
+    /// Sets (`per_second`) or removes (`None`) a bucket's rate limit.
+    #[pyo3(signature = (bucket, per_second, *, burst=None, retry_after=None))]
+    fn set_rate_limit(
+        &self,
+        py: Python<'_>,
+        bucket: &str,
+        per_second: Option<f64>,
+        burst: Option<u32>,
+        retry_after: Option<String>,
+    ) -> PyResult<()> {
+        let bucket = self::bucket(py, bucket)?;
+        let limit = match per_second {
+            Some(per_second) => {
+                let limit = RateLimit {
+                    per_second,
+                    burst,
+                    retry_after,
+                };
+                limit
+                    .validate()
+                    .map_err(|rule| invalid_argument(py, "per_second", &rule))?;
+                Some(limit)
+            }
+            None => None,
+        };
+        self.with(|h| {
+            h.set_rate_limit_with(bucket, limit);
+            Ok(())
+        })
+    }
+
+    /// A bucket's rate limit as JSON text (`null` when it has none).
+    fn rate_limit(&self, py: Python<'_>, bucket: &str) -> PyResult<String> {
+        let bucket = self::bucket(py, bucket)?;
+        self.with(|h| to_json(&h.rate_limit(bucket)))
+    }
+
+    /// Delivers `code` to an order now.
+    fn force_code(&self, order_id: &Bound<'_, PyAny>, code: &Bound<'_, PyAny>) -> PyResult<()> {
+        let id = convert::id("order_id", order_id)?;
+        let code = convert::string("code", code)?;
+        self.with(|h| h.force_code(id, &code).map_err(control_error))
+    }
+
+    /// Expires an order now (refunded if it never got a code).
+    fn expire(&self, order_id: &Bound<'_, PyAny>) -> PyResult<()> {
+        let id = convert::id("order_id", order_id)?;
+        self.with(|h| h.expire_order(id).map_err(control_error))
+    }
+
+    /// Cancels a pending order now (refunded).
+    fn cancel(&self, order_id: &Bound<'_, PyAny>) -> PyResult<()> {
+        let id = convert::id("order_id", order_id)?;
+        self.with(|h| h.cancel_order(id).map_err(control_error))
+    }
+
+    /// The ids of every order, oldest first.
+    fn order_ids(&self) -> PyResult<Vec<u64>> {
+        self.with(|h| Ok(h.order_ids()))
+    }
+
+    /// The API requests received so far, oldest first (API key redacted).
+    fn requests(&self) -> PyResult<Vec<PyRecordedRequest>> {
+        self.with(|h| {
+            Ok(h.requests()
+                .into_iter()
+                .map(|inner| PyRecordedRequest { inner })
+                .collect())
+        })
+    }
+
+    /// Forgets the request log.
+    fn clear_requests(&self) -> PyResult<()> {
+        self.with(|h| {
+            h.clear_requests();
+            Ok(())
+        })
+    }
+
+    /// The webhook deliveries so far.
+    fn deliveries(&self) -> PyResult<Vec<PyDelivery>> {
+        self.with(|h| {
+            Ok(h.deliveries()
+                .into_iter()
+                .map(|inner| PyDelivery { inner })
+                .collect())
+        })
+    }
+
+    /// Sends a delivery again (signed afresh) and returns the new one.
+    fn replay_delivery(&self, delivery_id: u64) -> PyResult<PyDelivery> {
+        self.with(|h| {
+            h.replay_delivery(delivery_id)
+                .map(|inner| PyDelivery { inner })
+                .map_err(control_error)
+        })
+    }
+
+    /// The counters, as JSON text.
+    fn stats(&self) -> PyResult<String> {
+        self.with(|h| to_json(&h.stats()))
+    }
+
+    /// Sets the counters to zero.
+    fn clear_stats(&self) -> PyResult<()> {
+        self.with(|h| {
+            h.clear_stats();
+            Ok(())
+        })
+    }
+
+    /// Balance, orders, webhooks (with secrets) and transactions, as JSON text.
+    fn state(&self) -> PyResult<String> {
+        self.with(|h| to_json(&h.state()))
+    }
+
+    fn __repr__(&self) -> String {
+        let closed = if self.closed() { ", closed" } else { "" };
+        format!("SandboxServer(base_url='{}'{closed})", self.base_url)
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| nexotp_error(&format!("cannot encode: {e}")))
+}
+
+/// One API request the sandbox received (`Sandbox.requests()`), API key redacted.
+#[pyclass(frozen, eq, module = "nexotp.testing", name = "RecordedRequest")]
+#[derive(Clone, PartialEq)]
+pub struct PyRecordedRequest {
+    inner: RecordedRequest,
+}
+
+#[pymethods]
+impl PyRecordedRequest {
+    /// `"GET"`, `"POST"`, ...
+    #[getter]
+    fn method(&self) -> &str {
+        &self.inner.method
+    }
+    /// The path as sent (`/wp-json/nexotp/v1/order`).
+    #[getter]
+    fn path(&self) -> &str {
+        &self.inner.path
+    }
+    /// The query string without `?` (may be empty).
+    #[getter]
+    fn query(&self) -> &str {
+        &self.inner.query
+    }
+    /// The headers (names lower-case; repeated ones joined with `", "`).
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in &self.inner.headers {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+    /// The body as text.
+    #[getter]
+    fn body(&self) -> &str {
+        &self.inner.body
+    }
+    /// The rate bucket of the route (`"GENERAL"`, `"ORDER"`, `"POLL"`), if one matched.
+    #[getter]
+    fn bucket(&self) -> Option<&'static str> {
+        self.inner.bucket.map(Bucket::as_str)
+    }
+    /// The answer's status (`None` when the connection was dropped).
+    #[getter]
+    fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+    /// When it arrived (ISO 8601, UTC).
+    #[getter]
+    fn at(&self) -> &str {
+        &self.inner.at
+    }
+    /// The answer's `X-Request-Id`.
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+    /// Time to answer, in milliseconds.
+    #[getter]
+    fn latency_ms(&self) -> u64 {
+        self.inner.latency_ms
+    }
+    /// `"HTTP/1.1"` or `"HTTP/2.0"`.
+    #[getter]
+    fn http_version(&self) -> &str {
+        &self.inner.http_version
+    }
+    /// A header's value, by case-insensitive name.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.inner.header(name)
+    }
+    /// The fields as a plain `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("method", self.method())?;
+        d.set_item("path", self.path())?;
+        d.set_item("query", self.query())?;
+        d.set_item("headers", self.headers(py)?)?;
+        d.set_item("body", self.body())?;
+        d.set_item("bucket", self.bucket())?;
+        d.set_item("status", self.status())?;
+        d.set_item("at", self.at())?;
+        d.set_item("request_id", self.request_id())?;
+        d.set_item("latency_ms", self.latency_ms())?;
+        d.set_item("http_version", self.http_version())?;
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        let status = self
+            .inner
+            .status
+            .map_or_else(|| "None".to_owned(), |s| s.to_string());
+        format!(
+            "RecordedRequest(method='{}', path='{}', status={status})",
+            self.inner.method, self.inner.path
+        )
+    }
+}
+
+/// One webhook delivery (`Sandbox.deliveries()`): an event sent to one webhook.
+#[pyclass(frozen, eq, module = "nexotp.testing", name = "WebhookDelivery")]
+#[derive(Clone, PartialEq)]
+pub struct PyDelivery {
+    inner: DeliveryRecord,
+}
+
+#[pymethods]
+impl PyDelivery {
+    /// Sequence number (from 1).
+    #[getter]
+    fn id(&self) -> u64 {
+        self.inner.id
+    }
+    /// The webhook it was sent to.
+    #[getter]
+    fn webhook_id(&self) -> u64 {
+        self.inner.webhook_id
+    }
+    /// The event id (`evt_...`).
+    #[getter]
+    fn event_id(&self) -> &str {
+        &self.inner.event_id
+    }
+    /// The event type, e.g. `"order.code_received"`.
+    #[getter]
+    fn event_type(&self) -> &str {
+        &self.inner.event_type
+    }
+    /// The order the event is about.
+    #[getter]
+    fn order_id(&self) -> u64 {
+        self.inner.order_id
+    }
+    /// Attempts made so far.
+    #[getter]
+    fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+    /// HTTP status of the last attempt, if it got an answer.
+    #[getter]
+    fn last_status(&self) -> Option<u16> {
+        self.inner.last_status
+    }
+    /// Transport error of the last attempt, if any.
+    #[getter]
+    fn last_error(&self) -> Option<&str> {
+        self.inner.last_error.as_deref()
+    }
+    /// `"pending"`, `"delivered"` or `"failed"`.
+    #[getter]
+    fn state(&self) -> &str {
+        &self.inner.state
+    }
+    /// The JSON body sent.
+    #[getter]
+    fn payload(&self) -> &str {
+        &self.inner.payload
+    }
+    /// The `X-NexOTP-Signature` of the last attempt.
+    #[getter]
+    fn signature(&self) -> Option<&str> {
+        self.inner.signature.as_deref()
+    }
+    /// The delivery this one replays, if any.
+    #[getter]
+    fn replay_of(&self) -> Option<u64> {
+        self.inner.replay_of
+    }
+    /// The fields as a plain `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("id", self.id())?;
+        d.set_item("webhook_id", self.webhook_id())?;
+        d.set_item("event_id", self.event_id())?;
+        d.set_item("event_type", self.event_type())?;
+        d.set_item("order_id", self.order_id())?;
+        d.set_item("attempts", self.attempts())?;
+        d.set_item("last_status", self.last_status())?;
+        d.set_item("last_error", self.last_error())?;
+        d.set_item("state", self.state())?;
+        d.set_item("payload", self.payload())?;
+        d.set_item("signature", self.signature())?;
+        d.set_item("replay_of", self.replay_of())?;
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "WebhookDelivery(id={}, event_type='{}', order_id={}, state='{}')",
+            self.inner.id, self.inner.event_type, self.inner.order_id, self.inner.state
+        )
+    }
+}
+
+/// Registers the classes on `_native`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<SandboxOptions>()?;
+    m.add_class::<SandboxServer>()?;
+    m.add_class::<PyRecordedRequest>()?;
+    m.add_class::<PyDelivery>()?;
+    Ok(())
+}
