@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.AbortHandle = nativeBinding.AbortHandle
 module.exports.Client = nativeBinding.Client
 module.exports.Dispatcher = nativeBinding.Dispatcher
+module.exports.SandboxServer = nativeBinding.SandboxServer
 module.exports.TransactionPager = nativeBinding.TransactionPager
 module.exports.WaitHandle = nativeBinding.WaitHandle
 module.exports.Watcher = nativeBinding.Watcher

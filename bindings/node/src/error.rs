@@ -28,6 +28,9 @@ pub enum NativeError {
     },
     /// The wait was cancelled through its handle (an `AbortSignal` fired).
     Aborted,
+    /// A failure with no core error behind it (the embedded sandbox's start and control
+    /// operations): a plain `NexOTPError` with this message.
+    Failed(String),
 }
 
 impl From<Error> for NativeError {
@@ -66,6 +69,9 @@ fn js_argument(argument: &str) -> &str {
         "pool_idle_timeout" => "poolIdleTimeoutMs",
         "ca_certificates" => "caCertificates",
         "tls_roots" => "tlsRoots",
+        // The embedded sandbox's (`nexotp_sandbox::embed`).
+        "rate_limits" => "rateLimits",
+        "per_second" => "perSecond",
         other => other,
     }
 }
@@ -102,6 +108,13 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
             let mut map = Map::new();
             map.insert("nexotp".into(), json!("AbortError"));
             map.insert("message".into(), json!("the operation was aborted"));
+            map.insert("retryable".into(), json!(false));
+            return map;
+        }
+        NativeError::Failed(message) => {
+            let mut map = Map::new();
+            map.insert("nexotp".into(), json!("NexOTPError"));
+            map.insert("message".into(), json!(message));
             map.insert("retryable".into(), json!(false));
             return map;
         }

@@ -16,9 +16,9 @@
 
 use std::sync::Mutex;
 
+use nexotp_sandbox::embed::{self, InvalidArgument};
 use nexotp_sandbox::{
-    Bucket, ControlError, DeliveryRecord, Faults, RateLimit, RecordedRequest, SandboxBuilder,
-    SandboxHandle,
+    Bucket, ControlError, DeliveryRecord, RecordedRequest, SandboxBuilder, SandboxHandle,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -32,40 +32,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A JSON argument given as text by the Python layer (`json.dumps` of a dict).
-fn parse_json<T: serde::de::DeserializeOwned>(
-    py: Python<'_>,
-    name: &str,
-    text: &str,
-) -> PyResult<T> {
-    serde_json::from_str(text).map_err(|e| invalid_argument(py, name, &e.to_string()))
-}
-
-/// Faults from their JSON form (the sandbox's own `Faults` shape), checked by the sandbox.
-fn faults(py: Python<'_>, text: &str) -> PyResult<Faults> {
-    let faults: Faults = parse_json(py, "faults", text)?;
-    faults
-        .validate()
-        .map_err(|rule| invalid_argument(py, "faults", &rule))?;
-    Ok(faults)
-}
-
-fn bucket(py: Python<'_>, name: &str) -> PyResult<Bucket> {
-    name.parse()
-        .map_err(|e: nexotp_sandbox::UnknownBucket| invalid_argument(py, "bucket", &e.to_string()))
-}
-
-/// Rate limits from `{"POLL": {"per_second": 5, "burst": 10, "retry_after": "0"}, ...}`.
-fn rate_limits(py: Python<'_>, text: &str) -> PyResult<Vec<(Bucket, RateLimit)>> {
-    let map: std::collections::BTreeMap<String, RateLimit> = parse_json(py, "rate_limits", text)?;
-    let mut out = Vec::with_capacity(map.len());
-    for (name, limit) in map {
-        limit
-            .validate()
-            .map_err(|rule| invalid_argument(py, "rate_limits", &rule))?;
-        out.push((bucket(py, &name)?, limit));
-    }
-    Ok(out)
+/// The sandbox's refusal of an argument, as `InvalidArgumentError`.
+fn invalid(py: Python<'_>, e: InvalidArgument) -> PyErr {
+    invalid_argument(py, e.argument, &e.rule)
 }
 
 fn control_error(e: ControlError) -> PyErr {
@@ -200,10 +169,10 @@ impl SandboxOptions {
             b = b.stock(stock);
         }
         if let Some(text) = faults {
-            b = b.faults(self::faults(py, text)?);
+            b = b.faults(embed::faults_from_json(text).map_err(|e| invalid(py, e))?);
         }
         if let Some(text) = rate_limits {
-            for (bucket, limit) in self::rate_limits(py, text)? {
+            for (bucket, limit) in embed::rate_limits_from_json(text).map_err(|e| invalid(py, e))? {
                 b = b.rate_limit_with(bucket, limit);
             }
         }
@@ -297,7 +266,7 @@ impl SandboxServer {
 
     /// Replaces the faults with their JSON form (`"{}"` clears them).
     fn set_faults(&self, py: Python<'_>, faults_json: &str) -> PyResult<()> {
-        let faults = faults(py, faults_json)?;
+        let faults = embed::faults_from_json(faults_json).map_err(|e| invalid(py, e))?;
         self.with(|h| {
             h.set_faults(faults);
             Ok(())
@@ -319,21 +288,9 @@ impl SandboxServer {
         burst: Option<u32>,
         retry_after: Option<String>,
     ) -> PyResult<()> {
-        let bucket = self::bucket(py, bucket)?;
-        let limit = match per_second {
-            Some(per_second) => {
-                let limit = RateLimit {
-                    per_second,
-                    burst,
-                    retry_after,
-                };
-                limit
-                    .validate()
-                    .map_err(|rule| invalid_argument(py, "per_second", &rule))?;
-                Some(limit)
-            }
-            None => None,
-        };
+        let bucket = embed::bucket(bucket).map_err(|e| invalid(py, e))?;
+        let limit =
+            embed::rate_limit(per_second, burst, retry_after).map_err(|e| invalid(py, e))?;
         self.with(|h| {
             h.set_rate_limit_with(bucket, limit);
             Ok(())
@@ -342,7 +299,7 @@ impl SandboxServer {
 
     /// A bucket's rate limit as JSON text (`null` when it has none).
     fn rate_limit(&self, py: Python<'_>, bucket: &str) -> PyResult<String> {
-        let bucket = self::bucket(py, bucket)?;
+        let bucket = embed::bucket(bucket).map_err(|e| invalid(py, e))?;
         self.with(|h| to_json(&h.rate_limit(bucket)))
     }
 

@@ -146,6 +146,7 @@ mod cli;
 mod config;
 mod console;
 mod control;
+pub mod embed;
 mod endpoints;
 mod faults;
 mod handle;

@@ -55,13 +55,8 @@ def _faults_json(faults: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> 
 
 
 def _rate_limits_json(rate_limits: Mapping[str, RateSpec] | None) -> str | None:
-    if rate_limits is None:
-        return None
-    out: dict[str, Any] = {}
-    for bucket, spec in rate_limits.items():
-        # A bare number is requests per second; a mapping is the sandbox's own form.
-        out[bucket] = {"per_second": spec} if isinstance(spec, (int, float)) else dict(spec)
-    return _json.dumps(out)
+    # A bare number is requests per second; a mapping is the sandbox's own form.
+    return None if rate_limits is None else _json.dumps({k: v if isinstance(v, (int, float)) else dict(v) for k, v in rate_limits.items()})
 
 
 class Sandbox:
