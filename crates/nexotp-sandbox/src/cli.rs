@@ -222,11 +222,7 @@ pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
     let handle = args.builder()?.start().await?;
     // Catch signals before announcing the URL: a harness may send SIGTERM as soon as it reads it.
     let exit = exit_signal(args.exit_on_stdin_close);
-    {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{}", handle.base_url())?;
-        out.flush()?;
-    }
+    announce(handle.base_url())?;
     // Beside it, on stderr: harnesses read the first stdout line as the base URL, and
     // `--verbose` owns the lines after it.
     let _ = writeln!(io::stderr().lock(), "console: {}", handle.console_url());
@@ -240,29 +236,163 @@ pub async fn serve_from_args(args: SandboxArgs) -> io::Result<()> {
     name = "nexotp-sandbox",
     version,
     about = "A local, stateful imitation of the NexOTP API",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     after_help = "Prints its base URL as the first stdout line. Control endpoints (no key, plain \
 JSON) under /__sandbox/: POST reset; GET|POST balance; GET|POST|DELETE faults; GET|POST rate \
 ({\"bucket\":\"POLL\",\"per_second\":50,\"burst\":10,\"retry_after\":\"0\"}); GET|DELETE \
-stats; GET|DELETE requests; GET state; GET deliveries; POST orders/{id}/code; POST \
-orders/{id}/expire; POST orders/{id}/cancel; POST deliveries/{id}/replay; PATCH faults; POST \
-faults/script; GET events (server-sent events). The console, a page that shows and drives all \
-of it: /__sandbox/ui/ (its URL is printed on stderr)."
+stats; GET|DELETE requests; GET state; GET deliveries; GET scenarios; POST orders/{id}/code; \
+POST orders/{id}/expire; POST orders/{id}/cancel; POST deliveries/{id}/replay; PATCH faults; \
+POST faults/script; GET events (server-sent events). The console, a page that shows and drives \
+all of it: /__sandbox/ui/ (its URL is printed on stderr).\n\nSubcommands: `record --upstream \
+URL --out FILE` (a proxy that writes real traffic, secrets redacted) and `replay FILE` (serves \
+it back)."
 )]
 struct Cli {
     #[command(flatten)]
     args: SandboxArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Forward calls to a real NexOTP server and write every exchange to a traffic file, with
+    /// the API key, webhook secrets and phone numbers redacted (phone numbers replaced
+    /// consistently by fake +999 numbers). Point your client at the printed base URL with your
+    /// real key.
+    Record(RecordArgs),
+    /// Serve the answers of a traffic file written by `record`: requests are matched by method,
+    /// path, query and body (repeated ones in recorded order); an unmatched request gets a 404
+    /// `replay_no_match` error naming the closest recorded request. Any API key is accepted.
+    Replay(ReplayArgs),
+}
+
+/// The flags of `nexotp-sandbox record`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordArgs {
+    /// The real API's base URL, e.g. `https://example.com/wp-json/nexotp/v1/` (plain http only
+    /// for localhost / loopback addresses).
+    #[arg(long)]
+    pub upstream: String,
+    /// The traffic file to write (rewritten as traffic flows, and on exit).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// A PEM file of CA certificates to trust for the upstream, besides the built-in roots
+    /// (e.g. a corporate TLS-inspecting proxy's CA).
+    #[arg(long, value_name = "PEM_FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Host or IP to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Also exit when stdin is closed (handy when a test harness spawns the proxy).
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
+}
+
+/// The flags of `nexotp-sandbox replay`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// The traffic file written by `record`.
+    pub file: std::path::PathBuf,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Host or IP to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Also exit when stdin is closed (handy when a test harness spawns the replay).
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
+}
+
+/// Prints a base URL as the first line of stdout, flushed at once.
+fn announce(base_url: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{base_url}")?;
+    out.flush()
+}
+
+/// Runs `nexotp-sandbox record`: prints the proxy's base URL, forwards until SIGINT / SIGTERM
+/// (or stdin closing), then writes the traffic file a last time.
+pub async fn record_from_args(args: RecordArgs) -> io::Result<()> {
+    let mut builder = crate::record::Recorder::builder()
+        .upstream(args.upstream)
+        .out(args.out)
+        .host(args.host)
+        .port(args.port);
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read_to_string(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("--ca-cert {}: {e}", path.display()))
+        })?;
+        builder = builder.ca_certificate_pem(pem);
+    }
+    let handle = builder
+        .start()
+        .await
+        .map_err(io::Error::other)?;
+    let exit = exit_signal(args.exit_on_stdin_close);
+    announce(handle.base_url())?;
+    let _ = writeln!(
+        io::stderr().lock(),
+        "recording to {} (API key, webhook secrets and phone numbers redacted)",
+        handle.out_path().display()
+    );
+    exit.await;
+    let (n, path) = (handle.exchanges(), handle.out_path().to_path_buf());
+    handle.shutdown().await.map_err(io::Error::other)?;
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{n} exchanges written to {}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// Runs `nexotp-sandbox replay`: prints the replay's base URL and serves until SIGINT /
+/// SIGTERM (or stdin closing).
+pub async fn replay_from_args(args: ReplayArgs) -> io::Result<()> {
+    let replay = crate::replay::Replay::from_file(&args.file)
+        .map_err(io::Error::other)?
+        .host(args.host)
+        .port(args.port);
+    let exchanges = replay.traffic().exchanges.len();
+    let handle = replay.start().await.map_err(io::Error::other)?;
+    let exit = exit_signal(args.exit_on_stdin_close);
+    announce(handle.base_url())?;
+    let _ = writeln!(
+        io::stderr().lock(),
+        "replaying {exchanges} exchanges from {} (any API key, e.g. {})",
+        args.file.display(),
+        handle.api_key()
+    );
+    exit.await;
+    let (served, unmatched) = (handle.served(), handle.unmatched().len());
+    handle.shutdown().await;
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{served} requests served from the recording, {unmatched} unmatched"
+    );
+    Ok(())
 }
 
 /// Parses command-line arguments (the first one is the program name) and runs
-/// [`serve_from_args`]. On bad arguments or `--help` it prints clap's message and exits the
-/// process, as a CLI does.
+/// [`serve_from_args`], or the `record` / `replay` subcommand. On bad arguments or `--help` it
+/// prints clap's message and exits the process, as a CLI does.
 pub async fn run_cli<I, T>(args: I) -> io::Result<()>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
-    serve_from_args(cli.args).await
+    match cli.command {
+        Some(Command::Record(args)) => record_from_args(args).await,
+        Some(Command::Replay(args)) => replay_from_args(args).await,
+        None => serve_from_args(cli.args).await,
+    }
 }
 
 /// A future that ends on SIGINT / SIGTERM (or stdin closing, when asked). The Unix signal

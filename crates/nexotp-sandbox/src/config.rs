@@ -1,7 +1,7 @@
 //! Configuration and the builder that starts a sandbox.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -201,22 +201,7 @@ impl SandboxBuilder {
         if let Some(addr) = self.bind {
             return Ok(addr);
         }
-        let host = self
-            .host
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            host.parse().map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("host must be an IP address or localhost, got {host:?}"),
-                )
-            })?
-        };
-        Ok(SocketAddr::new(ip, self.port))
+        crate::httpd::listen_addr(&self.host, self.port)
     }
 
     /// Binds the listener and starts serving. Must be called within a tokio runtime; the server

@@ -126,6 +126,7 @@ pub(crate) fn handle(app: &Arc<App>, method: &str, rest: &str, body: &[u8]) -> R
             app.reset();
             ok(json!({"ok": true}))
         }
+        ("GET", ["scenarios"]) => ok(crate::scenarios::listing()),
         ("GET", ["balance"]) => {
             ok(json!({"balance": crate::util::money(app.with_state(|s| s.balance()))}))
         }

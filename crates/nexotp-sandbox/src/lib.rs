@@ -18,11 +18,56 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The binary does the same from flags and prints the base URL as its first stdout line:
-//! `nexotp-sandbox --port 0 [--host H] [--api-key K] [--seed N] [--code-delay-ms MS]
-//! [--order-ttl-s S] [--balance 25.00] [--rate BUCKET=N/s[,burst=N][,retry_after=V] ...]
-//! [--latency-ms MS] [--error-rate F] [--drop-rate F] [--malformed-rate F] [--faults JSON]
-//! [--request-log-limit N] [--verbose] [--exit-on-stdin-close]` (see [`SandboxArgs`]).
+//! The binary does the same from flags and prints the base URL as its first stdout line
+//! (see [`SandboxArgs`], [`RecordArgs`], [`ReplayArgs`]):
+//!
+//! ```text
+//! nexotp-sandbox [--port 0] [--host H] [--api-key K] [--seed N] [--code-delay-ms MS]
+//!     [--code-delay-spread-ms MS] [--order-ttl-s S] [--countries N] [--balance 25.00]
+//!     [--rate BUCKET=N/s[,burst=N][,retry_after=V] ...] [--latency-ms MS] [--error-rate F]
+//!     [--drop-rate F] [--malformed-rate F] [--faults JSON] [--request-log-limit N]
+//!     [--verbose] [--exit-on-stdin-close]
+//! nexotp-sandbox record --upstream https://<real base url> --out traffic.json
+//!     [--ca-cert PEM_FILE] [--port 0] [--host H] [--exit-on-stdin-close]
+//! nexotp-sandbox replay traffic.json [--port 0] [--host H] [--exit-on-stdin-close]
+//! ```
+//!
+//! # Named scenarios
+//!
+//! Magic ids that make orders behave in one known way, so a user's test asks for a behaviour by
+//! name (as with Stripe's test cards) in any language: services `svc_test_<name>` (any
+//! country) and countries `cty_test_<name>` (any service), priced like `svc_telegram` in
+//! `cty_us`, for each name of [`SCENARIOS`]: `no_code` (never a code), `code_after_<N>s` (the
+//! code after N seconds), `two_codes` (a second code without a resend), `expires` (expires
+//! when the code would have come), `cancel_fails` (cancel refused with 409
+//! `order_not_cancellable`), `price_jump` (`POST /order` charges [`PRICE_JUMP`] more than
+//! `GET /price` quoted). The key [`NO_BALANCE_API_KEY`] is always accepted and has an empty
+//! wallet (402 `insufficient_balance`). `GET /__sandbox/scenarios` lists them.
+//!
+//! # Record and replay
+//!
+//! [`record`] is a forwarding proxy to a real server that writes every exchange to a
+//! [`Traffic`] file with the API key, webhook secrets and phone numbers redacted (phone numbers
+//! replaced consistently); [`replay`] serves such a file back, matching requests by method,
+//! path, query and body, in order for repeated ones, and answering an unmatched request with
+//! a `replay_no_match` error naming the closest recorded one. Both are small async APIs with
+//! plain strings and paths, for the Python and Node testing kits to wrap:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use nexotp_sandbox::{Recorder, Replay};
+//! let proxy = Recorder::builder()
+//!     .upstream("https://example.com/wp-json/nexotp/v1/")
+//!     .out("traffic.json")
+//!     .start()
+//!     .await?;
+//! // ... run the client against proxy.base_url() with the real key ...
+//! proxy.shutdown().await?;
+//! let replay = Replay::from_file("traffic.json")?.start().await?;
+//! // ... run it again against replay.base_url() with replay.api_key() ...
+//! replay.shutdown().await;
+//! # Ok(()) }
+//! ```
 //!
 //! # The API
 //!
@@ -123,7 +168,8 @@
 //! (`{"code":"123456"}`, optional), `POST orders/{id}/expire`, `POST orders/{id}/cancel`,
 //! `GET|DELETE requests` (the last [`DEFAULT_REQUEST_LOG_LIMIT`] by default, see
 //! [`SandboxBuilder::request_log_limit`]), `GET state`, `GET deliveries`,
-//! `POST deliveries/{id}/replay`, `GET events` (the console's server-sent events).
+//! `POST deliveries/{id}/replay`, `GET events` (the console's server-sent events), `GET
+//! scenarios` (the named scenarios).
 //!
 //! # The console
 //!
@@ -150,25 +196,39 @@ pub mod embed;
 mod endpoints;
 mod faults;
 mod handle;
+mod httpd;
 mod rate_limit;
+pub mod record;
 mod recorder;
+pub mod replay;
 mod reply;
 mod router;
+mod scenarios;
 mod server;
 mod state;
 mod stats;
+mod traffic;
 mod ui;
 mod util;
 mod webhooks;
 mod wordpress;
 
 pub use catalogue::NO_STOCK;
-pub use cli::{SandboxArgs, run_cli, serve_from_args};
+pub use cli::{
+    RecordArgs, ReplayArgs, SandboxArgs, record_from_args, replay_from_args, run_cli,
+    serve_from_args,
+};
 pub use config::{DEFAULT_API_KEY, DEFAULT_REQUEST_LOG_LIMIT, DEFAULT_SEED, SandboxBuilder};
 pub use faults::{FaultKind, Faults, RandomFault, ScriptedFault, StatusFault};
 pub use handle::{ControlError, Sandbox, SandboxHandle};
 pub use rate_limit::{Bucket, RateLimit, UnknownBucket};
+pub use record::{RecordError, RecordHandle, Recorder, RecorderBuilder};
 pub use recorder::{REDACTED, RecordedRequest};
+pub use replay::{NO_MATCH_CODE, REPLAY_API_KEY, Replay, ReplayError, ReplayHandle};
 pub use router::API_PREFIX;
+pub use scenarios::{
+    NO_BALANCE_API_KEY, PRICE_JUMP, SCENARIO_COUNTRY_PREFIX, SCENARIO_SERVICE_PREFIX, SCENARIOS,
+};
 pub use stats::SandboxStats;
+pub use traffic::{Exchange, TRAFFIC_FORMAT, Traffic, TrafficRequest, TrafficResponse};
 pub use webhooks::{DeliveryRecord, signature_header};

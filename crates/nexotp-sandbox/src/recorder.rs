@@ -138,6 +138,23 @@ const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'_')
     .remove(b'~');
 
+/// The forms a secret takes on the wire: as is, form-encoded, percent-encoded (all
+/// non-alphanumerics, and `encodeURIComponent`'s set), JSON-escaped with `\/` and without.
+/// Always six, in this order (the record proxy pairs a secret's forms with its fake's).
+pub(crate) fn wire_forms(secret: &str) -> [String; 6] {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"');
+    [
+        secret.to_string(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+        percent_encoding::utf8_percent_encode(secret, URI_COMPONENT).to_string(),
+        json.replace('/', "\\/"),
+        json.to_string(),
+    ]
+}
+
 /// Keys a request presented are redacted elsewhere in it only from this length on: a short
 /// wrong key ("x") is no secret, and replacing it would garble the whole entry.
 const MIN_PRESENTED_LEN: usize = 8;
@@ -159,17 +176,7 @@ impl Redactor {
         if secret.is_empty() {
             return;
         }
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json.trim_matches('"');
-        let forms = [
-            secret.to_string(),
-            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-            percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-                .to_string(),
-            percent_encoding::utf8_percent_encode(secret, URI_COMPONENT).to_string(),
-            json.to_string(),
-            json.replace('/', "\\/"),
-        ];
+        let forms = wire_forms(secret);
         for form in forms {
             if !form.is_empty() && !self.needles.contains(&form) {
                 self.needles.push(form);

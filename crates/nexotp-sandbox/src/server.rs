@@ -16,8 +16,6 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -69,24 +67,10 @@ pub(crate) async fn accept_loop(
     }
 }
 
-async fn serve_connection(app: Arc<App>, stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
-    let _ = stream.set_nodelay(true);
+async fn serve_connection(app: Arc<App>, stream: TcpStream, shutdown: watch::Receiver<bool>) {
     let streams_stop = shutdown.clone();
     let service = service_fn(move |req| handle(app.clone(), req, streams_stop.clone()));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    if *shutdown.borrow() {
-        return;
-    }
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = shutdown.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
-        }
-    }
+    crate::httpd::serve_conn(stream, service, shutdown).await;
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, Option<Reply>> {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::catalogue::{Catalogue, Country, Pool};
 use crate::reply::to_json;
+use crate::scenarios::{PRICE_JUMP, Scenario};
 use crate::util::{hash, money, ser_money, ser_time, unix_ms_now};
 use crate::webhooks::{DeliveryJob, DeliveryRecord};
 
@@ -105,7 +106,7 @@ impl OrderStatus {
 pub(crate) struct Order {
     pub id: u64,
     pub status: OrderStatus,
-    pub service: &'static str,
+    pub service: Cow<'static, str>,
     pub country: Cow<'static, str>,
     pub pool: &'static str,
     pub phone: String,
@@ -128,6 +129,9 @@ pub(crate) struct Order {
     codes_issued: u64,
     #[serde(skip)]
     slot: (usize, usize, usize),
+    /// The named scenario its service or country asked for (`scenarios.rs`).
+    #[serde(skip)]
+    scenario: Option<Scenario>,
 }
 
 /// The cancel answer: the order plus the refunded amount.
@@ -184,6 +188,8 @@ pub(crate) struct OrderRequest {
     pub pool: Option<String>,
     pub pricing_option: Option<i64>,
     pub max_price: Option<Decimal>,
+    /// Ordered with [`crate::NO_BALANCE_API_KEY`]: the wallet counts as empty.
+    pub broke: bool,
 }
 
 /// The whole mutable world of one sandbox.
@@ -343,12 +349,16 @@ impl State {
     fn country_index(&self, code: &str) -> Result<usize, ApiError> {
         self.catalogue
             .country(code)
+            // A scenario country is priced and stocked like the first country.
+            .or_else(|| Scenario::parse(code).map(|_| 0))
             .ok_or_else(|| ApiError::invalid("country", format!("Unknown country: {code}.")))
     }
 
     fn service_index(&self, id: &str) -> Result<usize, ApiError> {
         self.catalogue
             .service(id)
+            // A scenario service is priced and stocked like the first service.
+            .or_else(|| Scenario::parse(id).map(|_| 0))
             .ok_or_else(|| ApiError::invalid("service", format!("Unknown service: {id}.")))
     }
 
@@ -378,8 +388,9 @@ impl State {
         let price = pools.iter().map(|p| p.price).min().unwrap_or_default();
         let available: u64 = pools.iter().map(|p| u64::from(p.available)).sum();
         Ok(json!({
-            "service": self.catalogue.services[s].id,
-            "country": self.catalogue.countries[c].code,
+            // As asked: a scenario id is echoed, not its stand-in.
+            "service": service,
+            "country": country,
             "price": money(price),
             "currency": "USD",
             "available": available,
@@ -460,7 +471,12 @@ impl State {
                 json!({"service": req.service, "country": req.country}),
             ));
         };
-        let price = pool.price;
+        let scenario = Scenario::of_order(&req.service, &req.country);
+        let price = if scenario == Some(Scenario::PriceJump) {
+            pool.price + PRICE_JUMP
+        } else {
+            pool.price
+        };
         let pool_id = pool.id;
         if let Some(max) = req.max_price
             && price > max
@@ -476,16 +492,21 @@ impl State {
                 json!({"price": money(price), "max_price": max.normalize().to_string()}),
             ));
         }
-        if self.balance < price {
+        let balance = if req.broke {
+            Decimal::ZERO
+        } else {
+            self.balance
+        };
+        if balance < price {
             return Err(ApiError::new(
                 402,
                 "insufficient_balance",
                 format!(
                     "Insufficient balance: {} available, {} needed.",
-                    money(self.balance),
+                    money(balance),
                     money(price)
                 ),
-                json!({"balance": money(self.balance), "price": money(price)}),
+                json!({"balance": money(balance), "price": money(price)}),
             ));
         }
         self.catalogue.pools_mut(s, c)[p].available -= 1;
@@ -499,13 +520,25 @@ impl State {
             cty.dial_code,
             hash(self.cfg.seed, &[4, id]) % 10_000_000
         );
-        let expires = now + self.cfg.order_ttl;
-        let due = self.code_due(id, 0, now);
+        let (due, expires) = match scenario {
+            Some(Scenario::NoCode) => (None, now + self.cfg.order_ttl),
+            Some(Scenario::CodeAfter(after)) => (Some(now + after), now + self.cfg.order_ttl),
+            // Expires when the code would have come.
+            Some(Scenario::Expires) => (None, self.code_due(id, 0, now)),
+            _ => (Some(self.code_due(id, 0, now)), now + self.cfg.order_ttl),
+        };
+        let (service, country) = match scenario {
+            Some(_) => (
+                Cow::Owned(req.service.clone()),
+                Cow::Owned(req.country.clone()),
+            ),
+            None => (Cow::Borrowed(svc.id), cty.code.clone()),
+        };
         let order = Order {
             id,
             status: OrderStatus::Pending,
-            service: svc.id,
-            country: cty.code.clone(),
+            service,
+            country,
             pool: pool_id,
             phone,
             price,
@@ -515,12 +548,15 @@ impl State {
             created_at: at,
             updated_at: at,
             expires_at: self.unix_ms(expires),
-            code_due: Some(due),
+            code_due: due,
             expires,
             codes_issued: 0,
             slot: (s, c, p),
+            scenario,
         };
-        self.deadlines.push(Reverse((due, id)));
+        if let Some(due) = due {
+            self.deadlines.push(Reverse((due, id)));
+        }
         self.deadlines.push(Reverse((expires, id)));
         self.orders.push(order);
         self.post("order", -price, description, Some(id), at);
@@ -539,6 +575,14 @@ impl State {
     /// Applies any transition whose deadline passed.
     fn advance(&mut self, idx: usize, now: Instant) {
         let o = &self.orders[idx];
+        if o.status == OrderStatus::Received
+            && let Some(due) = o.code_due
+            && due <= now
+        {
+            // `two_codes`: the second code of a received order.
+            self.receive_code(idx, None, due);
+            return;
+        }
         if o.status != OrderStatus::Pending {
             return;
         }
@@ -563,6 +607,11 @@ impl State {
         o.status = OrderStatus::Received;
         o.code_due = None;
         o.updated_at = at_ms;
+        if o.scenario == Some(Scenario::TwoCodes) && o.codes.len() == 1 {
+            let (id, second) = (o.id, at + self.cfg.code_delay);
+            o.code_due = Some(second);
+            self.deadlines.push(Reverse((second, id)));
+        }
         self.emit("order.code_received", idx, at_ms);
     }
 
@@ -617,6 +666,14 @@ impl State {
         let idx = self.index(id)?;
         self.advance(idx, now);
         let status = self.orders[idx].status;
+        if self.orders[idx].scenario == Some(Scenario::CancelFails) {
+            return Err(ApiError::new(
+                409,
+                "order_not_cancellable",
+                format!("Order {id} cannot be cancelled (sandbox scenario cancel_fails)."),
+                json!({"order_id": id, "status": status.as_str()}),
+            ));
+        }
         // A resent order is pending again, but its first code was delivered: not refundable.
         if status != OrderStatus::Pending || !self.orders[idx].codes.is_empty() {
             return Err(ApiError::new(
@@ -658,7 +715,10 @@ impl State {
                 json!({"order_id": id, "status": status.as_str()}),
             ));
         }
-        let due = self.code_due(id, self.orders[idx].codes.len() as u64, now);
+        let due = match self.orders[idx].scenario {
+            Some(Scenario::CodeAfter(after)) => now + after,
+            _ => self.code_due(id, self.orders[idx].codes.len() as u64, now),
+        };
         let expires = now + self.cfg.order_ttl;
         let (at, expires_at) = (self.unix_ms(now), self.unix_ms(expires));
         let o = &mut self.orders[idx];

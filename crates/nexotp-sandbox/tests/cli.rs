@@ -110,3 +110,68 @@ fn countries_flag_makes_a_large_catalogue() {
     drop(child.stdin.take());
     assert!(wait_exit(&mut child).success());
 }
+
+/// Spawns the binary with exactly these arguments and reads its first stdout line.
+fn spawn_raw(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nexotp-sandbox"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_string())
+}
+
+fn body_of(answer: &str) -> &str {
+    &answer[answer.find("\r\n\r\n").unwrap() + 4..]
+}
+
+#[test]
+fn record_and_replay_subcommands_round_trip() {
+    let out = std::env::temp_dir().join(format!("nexotp-cli-traffic-{}.json", std::process::id()));
+    let out_arg = out.to_str().unwrap();
+    let (mut upstream, upstream_url) = spawn(&["--exit-on-stdin-close"]);
+    let (mut proxy, proxy_url) = spawn_raw(&[
+        "record",
+        "--upstream",
+        &upstream_url,
+        "--out",
+        out_arg,
+        "--exit-on-stdin-close",
+    ]);
+    assert!(proxy_url.ends_with("/wp-json/nexotp/v1/"), "{proxy_url}");
+    assert_ne!(proxy_url, upstream_url);
+    let account = get(&proxy_url, "account");
+    assert!(account.contains(r#""balance":"7.50""#), "{account}");
+    let price = get(&proxy_url, "price?service=svc_telegram&country=cty_us");
+    assert!(price.starts_with("HTTP/1.1 200"), "{price}");
+    drop(proxy.stdin.take());
+    assert!(wait_exit(&mut proxy).success());
+    drop(upstream.stdin.take());
+    assert!(wait_exit(&mut upstream).success());
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let traffic: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(traffic["exchanges"].as_array().unwrap().len(), 2);
+    assert!(!text.contains("\"k1\""), "the key is redacted");
+
+    let (mut replay, replay_url) = spawn_raw(&["replay", out_arg, "--exit-on-stdin-close"]);
+    let again = get(&replay_url, "account");
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    assert_eq!(body_of(&again), body_of(&account));
+    let missing = get(&replay_url, "price?service=svc_telegram&country=cty_gb");
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    assert!(missing.contains("replay_no_match"), "{missing}");
+    assert!(
+        missing.contains("closest recorded request (exchange 2)"),
+        "{missing}"
+    );
+    drop(replay.stdin.take());
+    assert!(wait_exit(&mut replay).success());
+    let _ = std::fs::remove_file(&out);
+}
