@@ -10,7 +10,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const nexotp = require('..');
-const { Sandbox } = require('nexotp/testing');
+const { Sandbox, Replay, Recording, replay, record } = require('nexotp/testing');
 
 const ROOT = path.resolve(__dirname, '..');
 const ORDER = { service: 'svc_telegram', country: 'cty_us' };
@@ -193,7 +193,7 @@ test('a script that closes its sandbox exits by itself, and so does one that for
   try {
     for (const close of [true, false]) {
       fs.writeFileSync(path.join(dir, 'script.js'), `
-const { Sandbox } = require('nexotp/testing');
+const { Sandbox, Replay, Recording, replay, record } = require('nexotp/testing');
 (async () => {
   const sb = await Sandbox.start();
   const account = await sb.client().account();
@@ -221,4 +221,73 @@ test('the node:test example of the README passes in a project of its own, no bin
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Account, catalogue, price, webhook, an order, its code, a resend, a cancel, transactions. */
+async function flow(client) {
+  const out = { balanceBefore: (await client.account()).balance };
+  out.services = (await client.services('cty_us')).map((s) => s.id);
+  out.price = (await client.price('svc_telegram', 'cty_us')).price;
+  const hook = await client.createWebhook({ endpointUrl: 'http://127.0.0.1:9/hook', events: ['order.code_received'] });
+  const order = await client.createOrder(ORDER);
+  const received = await client.waitForCode(order.id, { timeoutMs: 10_000, pollIntervalMs: 50 });
+  const resent = await client.resendOrder(order.id);
+  const other = await client.createOrder({ service: 'svc_telegram', country: 'cty_gb' });
+  const cancelled = await client.cancelOrder(other.id);
+  Object.assign(out, {
+    orderId: order.id, phone: order.phone, code: received.code, resent: resent.status, cancelled: cancelled.status,
+    webhooks: (await client.webhooks()).map((w) => w.id), deleted: (await client.deleteWebhook(hook.id)).deleted,
+    hookSecret: hook.secret, balanceAfter: (await client.account()).balance,
+    transactions: (await client.transactions()).items.map((t) => [t.type, t.amount]),
+  });
+  return out;
+}
+
+test('record a flow through the proxy, replay it: the same results, no secrets in the file', async () => {
+  const key = 'sk_live_kit_secret_0123456789';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexotp-traffic-'));
+  const traffic = path.join(dir, 'traffic.json');
+  try {
+    const upstream = await Sandbox.start({ apiKey: key, codeDelayMs: 100 });
+    const rec = await record({ upstream: upstream.baseUrl, out: traffic });
+    assert.ok(rec instanceof Recording);
+    assert.equal(rec.outPath, traffic);
+    const recorded = await flow(rec.client({ apiKey: key }));
+    assert.equal(await rec.exchanges(), (await upstream.requests()).length);
+    assert.ok((await rec.traffic()).exchanges.length > 10);
+    await rec.close();
+    assert.equal(rec.closed, true);
+    await upstream.close();
+    const text = fs.readFileSync(traffic, 'utf8');
+    assert.ok(!text.includes(key), 'the API key is not in the file');
+    assert.ok(recorded.hookSecret && !text.includes(recorded.hookSecret), 'the webhook secret is not in the file');
+    assert.ok(recorded.phone && !text.includes(recorded.phone.replace('+', '')), 'the phone number is not in the file');
+
+    const rp = await replay(traffic);
+    assert.ok(rp instanceof Replay);
+    assert.equal(rp.apiKey, 'sk_test_replay');
+    const replayed = await flow(rp.client());
+    assert.deepEqual(await rp.unmatched(), []);
+    assert.ok((await rp.served()) > 10);
+    const err = await rp.client({ maxRetries: 0 }).createOrder({ service: 'svc_whatsapp', country: 'cty_us' }).catch((e) => e);
+    assert.ok(err instanceof nexotp.NotFoundError, String(err));
+    assert.equal(err.code, 'replay_no_match');
+    assert.match(err.message, /POST .*\/order/);
+    assert.deepEqual((await rp.unmatched()).map((r) => r.path), ['/wp-json/nexotp/v1/order']);
+    await rp[Symbol.asyncDispose]();
+    assert.equal(rp.closed, true);
+
+    const differs = Object.keys(recorded).filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(replayed[k]));
+    assert.deepEqual(differs.sort(), ['hookSecret', 'phone'], 'only what the file redacts differs');
+    assert.match(replayed.phone, /^\+999/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('record and replay errors', async () => {
+  await assert.rejects(record({ upstream: 'ftp://example.com/', out: path.join(os.tmpdir(), 'nexotp-never.json') }), /upstream/);
+  await assert.rejects(record({ upstream: 'https://example.com/' }), nexotp.InvalidArgumentError);
+  await assert.rejects(replay(path.join(os.tmpdir(), 'nexotp-missing-traffic.json')), /cannot read/);
+  await assert.rejects(replay(42), nexotp.InvalidArgumentError);
 });

@@ -28,8 +28,8 @@ import {
   AbortError,
   Watcher,
 } from 'nexotp';
-import { Sandbox } from 'nexotp/testing';
-import type { Faults, SandboxDelivery, SandboxOptions, SandboxRequest } from 'nexotp/testing';
+import { Sandbox, replay, record } from 'nexotp/testing';
+import type { Faults, Recording, Replay, SandboxDelivery, SandboxOptions, SandboxRequest } from 'nexotp/testing';
 import type {
   Account,
   Country,
@@ -297,7 +297,22 @@ async function testingKit(): Promise<void> {
   void [url, key, balance, now, limit?.per_second, ids, first, deliveries, again.replayOf, stats, state, closed, sandbox.rootUrl, sandbox.seed];
 }
 
+async function recordAndReplay(): Promise<void> {
+  const rec: Recording = await record({ upstream: 'https://example.com/wp-json/nexotp/v1/', out: 'traffic.json', timeoutMs: 5000 });
+  const n: number = await rec.exchanges();
+  const traffic = await rec.traffic();
+  await rec.client({ apiKey: 'sk_live_x' }).account();
+  await rec.close();
+  await using rp: Replay = await replay(rec.outPath, { port: 0 });
+  await rp.client().account();
+  const unmatched = await rp.unmatched();
+  const served: number = await rp.served();
+  await rp.rewind();
+  void [n, traffic.format, unmatched[0]?.path, served, rp.apiKey, rp.baseUrl, rp.closed, await rp.unused()];
+}
+
 void testingKit;
+void recordAndReplay;
 void everyCall;
 void watching;
 void errors;

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 import nexotp
+import nexotp.testing
 from nexotp.testing import RecordedRequest, Sandbox, WebhookDelivery
 
 from conftest import run_script
@@ -292,3 +293,66 @@ def test_the_plugin_loads_no_native_code_and_registers_its_marker(tmp_path: Path
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _flow(client: nexotp.Client) -> dict[str, Any]:
+    """Account, catalogue, price, webhook, an order, its code, a resend, a cancel, transactions."""
+    out: dict[str, Any] = {"balance_before": client.account().balance}
+    out["services"] = [s.id for s in client.services("cty_us")]
+    out["price"] = client.price("svc_telegram", "cty_us").price
+    hook = client.create_webhook("http://127.0.0.1:9/hook", ["order.code_received"])
+    order = client.create_order("svc_telegram", "cty_us")
+    received = client.wait_for_code(order.id, timeout=10, poll_interval=0.05)
+    resent = client.resend_order(order.id)
+    cancelled = client.cancel_order(client.create_order("svc_telegram", "cty_gb").id)
+    out.update(
+        order_id=order.id, phone=order.phone, code=received.code, resent=resent.status,
+        cancelled=cancelled.status, webhooks=[w.id for w in client.webhooks()],
+        deleted=client.delete_webhook(hook.id).deleted, hook_secret=hook.secret,
+        balance_after=client.account().balance,
+        transactions=[(t.type, t.amount) for t in client.transactions().items],
+    )
+    return out
+
+
+def test_record_then_replay_gives_the_same_flow_without_the_secrets(tmp_path: Path) -> None:
+    key = "sk_live_kit_secret_0123456789"
+    traffic = tmp_path / "traffic.json"
+    with Sandbox(api_key=key, code_delay=0.1) as upstream:
+        with nexotp.testing.record(upstream.base_url, traffic) as rec:
+            assert rec.base_url.startswith("http://127.0.0.1:") and rec.out_path == str(traffic)
+            with rec.client(key) as client:
+                recorded = _flow(client)
+            assert rec.exchanges() == len(upstream.requests()) > 10
+            assert rec.traffic()["exchanges"]
+        assert rec.closed
+    text = traffic.read_text()
+    assert key not in text
+    assert recorded["hook_secret"] and recorded["hook_secret"] not in text
+    assert recorded["phone"] and recorded["phone"].lstrip("+") not in text
+
+    with nexotp.testing.replay(traffic) as rp:
+        with rp.client() as client:
+            replayed = _flow(client)
+        assert rp.served() >= len(json.loads(text)["exchanges"]) - 2  # polls may repeat fewer times
+        assert rp.unmatched() == []
+        # A request that was never recorded: a clear error naming the closest recorded one.
+        with rp.client(max_retries=0) as client, pytest.raises(nexotp.NotFoundError) as caught:
+            client.create_order("svc_whatsapp", "cty_us")
+        assert caught.value.code == "replay_no_match"
+        assert "POST" in str(caught.value) and "/order" in str(caught.value)
+        assert [r["path"] for r in rp.unmatched()] == ["/wp-json/nexotp/v1/order"]
+    assert rp.closed
+    differs = {k for k in recorded if recorded[k] != replayed[k]}
+    assert differs == {"phone", "hook_secret"}, (recorded, replayed)  # redacted in the file
+    assert replayed["phone"].startswith("+999")
+
+
+def test_record_and_replay_errors(tmp_path: Path) -> None:
+    with pytest.raises(nexotp.NexOTPError, match="upstream"):
+        nexotp.testing.record("ftp://example.com/", tmp_path / "t.json")
+    with pytest.raises(nexotp.NexOTPError, match="cannot read"):
+        nexotp.testing.replay(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(nexotp.NexOTPError, match="traffic file"):
+        nexotp.testing.replay(tmp_path / "bad.json")

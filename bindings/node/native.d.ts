@@ -93,6 +93,42 @@ export declare class Dispatcher {
   constructor(callback: (arg: string) => void)
 }
 
+/** A record proxy (behind `record()` of `nexotp/testing`). */
+export declare class RecordServer {
+  /** An idle recorder; `start` starts the proxy. */
+  constructor()
+  /** Starts the proxy; settles with `{baseUrl, outPath}`. */
+  start(dispatcher: Dispatcher, ticket: number, options: RecordOptions): void
+  /** Stops the proxy and writes the file one last time (idempotent). */
+  close(dispatcher: Dispatcher, ticket: number): void
+  /** Whether it is running. */
+  get running(): boolean
+  /** How many exchanges were recorded so far. */
+  exchanges(): number
+  /** The recording so far (redacted), as the traffic file's JSON text. */
+  traffic(): string
+}
+
+/** A replay of a traffic file (behind `replay()` of `nexotp/testing`). */
+export declare class ReplayServer {
+  /** An idle replay server; `start` loads the file and serves it. */
+  constructor()
+  /** Loads the traffic and starts serving it; settles with `{baseUrl, apiKey}`. */
+  start(dispatcher: Dispatcher, ticket: number, options: ReplayOptions): void
+  /** Stops serving (idempotent). */
+  close(dispatcher: Dispatcher, ticket: number): void
+  /** Whether it is serving. */
+  get running(): boolean
+  /** How many requests were answered from the recording. */
+  served(): number
+  /** How many recorded exchanges were never served. */
+  unused(): number
+  /** The requests that matched nothing, as JSON text. */
+  unmatched(): string
+  /** Starts again from the first recorded answer of every request. */
+  rewind(): void
+}
+
 /** A sandbox running in this process (the native object behind `Sandbox` of `nexotp/testing`). */
 export declare class SandboxServer {
   /** Checks the options (a bad one throws here); `start` runs the server. */
@@ -394,6 +430,34 @@ export interface Reconciliation {
   orders: Array<Order>
   /** Every webhook found that fits: the applied one, or the ambiguous candidates. */
   webhooks: Array<Webhook>
+}
+
+/** Options of `record(...)`, type-checked by the JS layer. */
+export interface RecordOptions {
+  /** The real API's base URL (`https://...`; `http://` only on loopback). */
+  upstream: string
+  /** The traffic file to write. */
+  out: string
+  /** Host to listen on (default `127.0.0.1`). */
+  host?: string
+  /** Port (default 0: any free one). */
+  port?: number
+  /** Time allowed for one upstream exchange, in milliseconds (default 120000). */
+  timeoutMs?: number
+  /** A CA certificate (PEM) to trust for the upstream besides the built-in roots. */
+  caCertificatePem?: string
+}
+
+/** Options of `replay(...)`, type-checked by the JS layer. */
+export interface ReplayOptions {
+  /** The traffic file to serve. */
+  path?: string
+  /** Or its text. */
+  text?: string
+  /** Host to listen on (default `127.0.0.1`). */
+  host?: string
+  /** Port (default 0: any free one). */
+  port?: number
 }
 
 /** Options of `client.withOptions(...)`. */

@@ -160,3 +160,78 @@ export declare class Sandbox {
   /** Balance, orders, webhooks (with secrets) and transactions (the sandbox's JSON form). */
   state(): Promise<Record<string, unknown>>;
 }
+
+/**
+ * A recorded session served back offline (from `replay(path)`): a request is answered by the
+ * recorded one with the same method, path, query and body (repeats in recorded order, then the
+ * last again); one that matches nothing gets a 404 `replay_no_match` error (a `NotFoundError`)
+ * naming the closest recorded request. Any API key is accepted.
+ */
+export declare class Replay {
+  private constructor();
+  /** The base URL to give a client. */
+  readonly baseUrl: string;
+  /** A key for the client (`'sk_test_replay'`; any key is accepted). */
+  readonly apiKey: string;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** A `Client` pointed at the replay. */
+  client(options?: Omit<ClientOptions, 'baseUrl'>): Client;
+  /** How many requests were answered from the recording. */
+  served(): Promise<number>;
+  /** How many recorded exchanges were never served. */
+  unused(): Promise<number>;
+  /** The requests that matched nothing, oldest first. */
+  unmatched(): Promise<Array<{ method: string; path: string; query: string; headers: Record<string, string>; body: string }>>;
+  /** Starts again from the first recorded answer of every request. */
+  rewind(): Promise<void>;
+  /** Stops serving; idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A record proxy (from `record({ upstream, out })`): every exchange through `baseUrl` is forwarded
+ * to the real API and written to `outPath` with the API key, webhook secrets and phone numbers
+ * (consistently) redacted. `close()` writes the file one last time.
+ */
+export declare class Recording {
+  private constructor();
+  /** The base URL to give a client (with the real API key). */
+  readonly baseUrl: string;
+  /** The traffic file it writes. */
+  readonly outPath: string;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** A `Client` pointed at the proxy (give the real `apiKey`, else `NEXOTP_API_KEY`). */
+  client(options?: Omit<ClientOptions, 'baseUrl'>): Client;
+  /** How many exchanges were recorded so far. */
+  exchanges(): Promise<number>;
+  /** The recording so far, redacted (the traffic file's content). */
+  traffic(): Promise<{ format: string; exchanges: unknown[]; [key: string]: unknown }>;
+  /** Stops the proxy and writes the file; idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Serves the traffic file at `path` (written by `record`) on a loopback port. */
+export declare function replay(path: string, options?: { host?: string; port?: number }): Promise<Replay>;
+
+/** Options of `record()`. */
+export interface RecordOptions {
+  /** The real API's base URL (`https://.../wp-json/nexotp/v1/`; `http://` only on loopback). */
+  upstream: string;
+  /** The traffic file to write (created or replaced). */
+  out: string;
+  /** Host to listen on (default `'127.0.0.1'`). */
+  host?: string;
+  /** Port (default 0: any free port). */
+  port?: number;
+  /** Time allowed for one upstream exchange, in milliseconds (default 120000). */
+  timeoutMs?: number;
+  /** A CA certificate (PEM) to trust for the upstream besides the built-in roots. */
+  caCertificatePem?: string;
+}
+
+/** Starts a record proxy in front of `upstream` that writes every exchange to `out`, redacted. */
+export declare function record(options: RecordOptions): Promise<Recording>;

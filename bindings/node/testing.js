@@ -279,6 +279,146 @@ class Sandbox {
   }
 }
 
+/** The native server and start info of each `Replay` / `Recording` (not reachable from outside). */
+const served = new WeakMap();
+
+function nativeOf(obj) {
+  return served.get(obj).server;
+}
+
+/** What `Replay` and `Recording` share: a native server closed once, `await using` support. */
+class Served {
+  constructor(token, server, info) {
+    if (token !== kCreate) throw new TypeError('use `await replay(path)` or `await record(options)`');
+    served.set(this, { server, info });
+  }
+
+  /** The base URL to give a client. */
+  get baseUrl() {
+    return served.get(this).info.baseUrl;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return !nativeOf(this).running;
+  }
+
+  /** Stops it; idempotent. */
+  async close() {
+    await submit((t) => nativeOf(this).close(dispatcher, t));
+  }
+
+  [asyncDispose]() {
+    return this.close();
+  }
+
+  [util.inspect.custom]() {
+    return `${this.constructor.name} { baseUrl: '${this.baseUrl}'${this.closed ? ', closed' : ''} }`;
+  }
+}
+
+/**
+ * A recorded session served back offline (from `replay(path)`): a request is answered by the
+ * recorded one with the same method, path, query and body (repeats in recorded order, then the
+ * last again); one that matches nothing gets a 404 `replay_no_match` error naming the closest
+ * recorded request. Any API key is accepted.
+ */
+class Replay extends Served {
+  /** A key for the client (`'sk_test_replay'`; any key is accepted). */
+  get apiKey() {
+    return 'sk_test_replay';
+  }
+
+  /** A `Client` pointed at the replay. */
+  client(options) {
+    return clientFor(this, options, { apiKey: this.apiKey });
+  }
+
+  /** How many requests were answered from the recording. */
+  async served() {
+    return call(() => nativeOf(this).served());
+  }
+
+  /** How many recorded exchanges were never served. */
+  async unused() {
+    return call(() => nativeOf(this).unused());
+  }
+
+  /** The requests that matched nothing (`method`, `path`, `query`, `headers`, `body`), oldest first. */
+  async unmatched() {
+    return JSON.parse(call(() => nativeOf(this).unmatched()));
+  }
+
+  /** Starts again from the first recorded answer of every request. */
+  async rewind() {
+    call(() => nativeOf(this).rewind());
+  }
+}
+
+/**
+ * A record proxy (from `record({ upstream, out })`): point a client at `baseUrl` with the real
+ * API key; every exchange is forwarded and written to `outPath` with the API key, webhook
+ * secrets and phone numbers (consistently) redacted. `close()` writes the file one last time.
+ */
+class Recording extends Served {
+  /** The traffic file it writes. */
+  get outPath() {
+    return served.get(this).info.outPath;
+  }
+
+  /** A `Client` pointed at the proxy (give the real `apiKey`, else `NEXOTP_API_KEY`). */
+  client(options) {
+    return clientFor(this, options, {});
+  }
+
+  /** How many exchanges were recorded so far. */
+  async exchanges() {
+    return call(() => nativeOf(this).exchanges());
+  }
+
+  /** The recording so far, redacted (the traffic file's content). */
+  async traffic() {
+    return JSON.parse(call(() => nativeOf(this).traffic()));
+  }
+}
+
+function clientFor(server, options, defaults) {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw invalid('options', `must be an object, got ${describe(options)}`);
+  }
+  return new Client({ ...defaults, ...options, baseUrl: server.baseUrl });
+}
+
+/** Serves the traffic file at `path` (written by `record`) on a loopback port. */
+async function replay(path, options) {
+  str('path', path);
+  const o = opts('options', options, ['host', 'port']);
+  const input = { path, host: o.host === undefined ? undefined : str('host', o.host), port: optU32('port', o.port) };
+  const server = new native.ReplayServer();
+  const info = await submit((t) => server.start(dispatcher, t, input));
+  return new Replay(kCreate, server, info);
+}
+
+/**
+ * Starts a proxy in front of `upstream` (the real API's base URL, `https://...`; `http://` only on
+ * loopback) that writes every exchange to `out`, redacted. Options: `host`, `port`, `timeoutMs`
+ * (one upstream exchange, default 120000), `caCertificatePem` (a CA to trust for the upstream).
+ */
+async function record(options) {
+  const o = opts('options', options, ['upstream', 'out', 'host', 'port', 'timeoutMs', 'caCertificatePem']);
+  const input = {
+    upstream: str('upstream', o.upstream),
+    out: str('out', o.out),
+    host: o.host === undefined ? undefined : str('host', o.host),
+    port: optU32('port', o.port),
+    timeoutMs: optMs('timeoutMs', o.timeoutMs),
+    caCertificatePem: o.caCertificatePem === undefined ? undefined : str('caCertificatePem', o.caCertificatePem),
+  };
+  const server = new native.RecordServer();
+  const info = await submit((t) => server.start(dispatcher, t, input));
+  return new Recording(kCreate, server, info);
+}
+
 if (typeof native.SandboxServer !== 'function') {
   // A build of the addon without the `sandbox` feature.
   Sandbox.start = async () => {
@@ -286,4 +426,4 @@ if (typeof native.SandboxServer !== 'function') {
   };
 }
 
-module.exports = { Sandbox };
+module.exports = { Sandbox, Replay, Recording, replay, record };

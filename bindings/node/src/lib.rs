@@ -40,7 +40,10 @@ pub use models::{
     Webhook, WebhookDeleted, WebhookEvent,
 };
 #[cfg(feature = "sandbox")]
-pub use sandbox::{SandboxDelivery, SandboxOptions, SandboxRequest, SandboxServer};
+pub use sandbox::{
+    RecordOptions, RecordServer, ReplayOptions, ReplayServer, SandboxDelivery, SandboxOptions,
+    SandboxRequest, SandboxServer,
+};
 pub use watch::Watcher;
 pub use webhook::{sign_webhook, verify_webhook};
 

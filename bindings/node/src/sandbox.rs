@@ -6,6 +6,8 @@
 //! crate's; this file only converts (the JS layer, `testing.js`, checks JS types and gives the
 //! Promise API).
 //!
+//! `record()` / `replay()` are the crate's record proxy and replay server, held the same way.
+//!
 //! Process hygiene: starting and closing go through the shared [`Dispatcher`] (referenced only
 //! while a call is pending), and the server's tasks live on the tokio runtime, which never keeps
 //! Node's event loop alive: a script that forgets `close()` still exits, and one that calls it
@@ -19,7 +21,8 @@ use napi::Env;
 use napi_derive::napi;
 use nexotp_sandbox::embed::{self, InvalidArgument};
 use nexotp_sandbox::{
-    ControlError, DeliveryRecord, RecordedRequest, SandboxBuilder, SandboxHandle,
+    ControlError, DeliveryRecord, RecordHandle, RecordedRequest, Recorder, Replay, ReplayHandle,
+    SandboxBuilder, SandboxHandle,
 };
 use serde::Serialize;
 
@@ -234,8 +237,8 @@ impl SandboxOptions {
 pub struct SandboxServer {
     /// The checked options, until `start` takes them.
     builder: Mutex<Option<SandboxBuilder>>,
-    /// The running server; `None` before `start` and after `close`.
-    handle: Arc<Mutex<Option<SandboxHandle>>>,
+    /// The running server; empty before `start` and after `close`.
+    handle: Slot<SandboxHandle>,
 }
 
 #[napi]
@@ -246,7 +249,7 @@ impl SandboxServer {
         let builder = guard::call(|| options.unwrap_or_default().into_builder())?;
         Ok(SandboxServer {
             builder: Mutex::new(Some(builder)),
-            handle: Arc::new(Mutex::new(None)),
+            handle: Slot::default(),
         })
     }
 
@@ -254,7 +257,7 @@ impl SandboxServer {
     #[napi]
     pub fn start(&self, env: Env, dispatcher: &Dispatcher, ticket: u32) {
         let builder = lock(&self.builder).take();
-        let slot = Arc::clone(&self.handle);
+        let slot = self.handle.clone();
         dispatcher.handle().submit(&env, ticket, async move {
             let Some(builder) = builder else {
                 return Err(NativeError::Failed(
@@ -271,7 +274,7 @@ impl SandboxServer {
                 api_key: handle.api_key().to_owned(),
                 seed: handle.seed(),
             };
-            *lock(&slot) = Some(handle);
+            slot.put(handle);
             Ok::<_, NativeError>(started)
         });
     }
@@ -279,19 +282,16 @@ impl SandboxServer {
     /// Stops the server and its tasks (idempotent); settles when they ended.
     #[napi]
     pub fn close(&self, env: Env, dispatcher: &Dispatcher, ticket: u32) {
-        let handle = lock(&self.handle).take();
-        dispatcher.handle().submit(&env, ticket, async move {
-            if let Some(handle) = handle {
-                handle.shutdown().await;
-            }
-            Ok::<(), NativeError>(())
+        self.handle.close(&env, dispatcher, ticket, |h| async move {
+            h.shutdown().await;
+            Ok(())
         });
     }
 
     /// Whether it is running.
     #[napi(getter)]
     pub fn running(&self) -> bool {
-        lock(&self.handle).is_some()
+        self.handle.is_running()
     }
 
     /// Back to the start: seeded world, start faults and limits, empty logs, zero counters.
@@ -443,17 +443,294 @@ impl SandboxServer {
 }
 
 impl SandboxServer {
-    /// Runs `f` on the running server (errors and panics become JS errors).
     fn with<T>(&self, f: impl FnOnce(&SandboxHandle) -> Result<T, NativeError>) -> napi::Result<T> {
+        self.handle.with("sandbox", f)
+    }
+}
+
+/// A server handle a JS object owns: empty before its (async) start and after its close.
+struct Slot<H>(Arc<Mutex<Option<H>>>);
+
+impl<H> Default for Slot<H> {
+    fn default() -> Self {
+        Slot(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl<H> Clone for Slot<H> {
+    fn clone(&self) -> Self {
+        Slot(Arc::clone(&self.0))
+    }
+}
+
+impl<H> Slot<H> {
+    fn put(&self, handle: H) {
+        *lock(&self.0) = Some(handle);
+    }
+
+    fn take(&self) -> Option<H> {
+        lock(&self.0).take()
+    }
+
+    fn is_running(&self) -> bool {
+        lock(&self.0).is_some()
+    }
+
+    /// Takes the handle (none once closed) and settles `ticket` when `stop` has run on it.
+    fn close<F>(
+        &self,
+        env: &Env,
+        dispatcher: &Dispatcher,
+        ticket: u32,
+        stop: impl FnOnce(H) -> F + Send + 'static,
+    ) where
+        H: Send + 'static,
+        F: std::future::Future<Output = Result<(), NativeError>> + Send + 'static,
+    {
+        let handle = self.take();
+        dispatcher.handle().submit(env, ticket, async move {
+            match handle {
+                Some(h) => stop(h).await,
+                None => Ok(()),
+            }
+        });
+    }
+
+    /// Runs `f` on the running server (errors and panics become JS errors).
+    fn with<T>(&self, what: &str, f: impl FnOnce(&H) -> Result<T, NativeError>) -> napi::Result<T> {
         guard::call(|| {
-            let handle = lock(&self.handle);
+            let handle = lock(&self.0);
             match handle.as_ref() {
                 Some(h) => f(h),
-                None => Err(NativeError::Failed(
-                    "the sandbox is not running (closed, or not started)".into(),
-                )),
+                None => Err(NativeError::Failed(format!(
+                    "the {what} is not running (closed, or not started)"
+                ))),
             }
         })
+    }
+}
+
+/// Options of `replay(...)`, type-checked by the JS layer.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOptions {
+    /// The traffic file to serve.
+    pub path: Option<String>,
+    /// Or its text.
+    pub text: Option<String>,
+    /// Host to listen on (default `127.0.0.1`).
+    pub host: Option<String>,
+    /// Port (default 0: any free one).
+    pub port: Option<u32>,
+}
+
+/// What a replay's `start` resolves with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplayStarted {
+    base_url: String,
+    api_key: String,
+}
+
+fn port(port: Option<u32>) -> Result<u16, NativeError> {
+    u16::try_from(port.unwrap_or(0)).map_err(|_| NativeError::invalid("port", "must be 0..65535"))
+}
+
+/// A replay of a traffic file (behind `replay()` of `nexotp/testing`).
+#[napi]
+pub struct ReplayServer {
+    handle: Slot<ReplayHandle>,
+}
+
+#[napi]
+impl ReplayServer {
+    /// An idle replay server; `start` loads the file and serves it.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> ReplayServer {
+        ReplayServer {
+            handle: Slot::default(),
+        }
+    }
+
+    /// Loads the traffic and starts serving it; settles with `{baseUrl, apiKey}`.
+    #[napi]
+    pub fn start(&self, env: Env, dispatcher: &Dispatcher, ticket: u32, options: ReplayOptions) {
+        let slot = self.handle.clone();
+        dispatcher.handle().submit(&env, ticket, async move {
+            let loaded = match (options.path, options.text) {
+                (Some(path), None) => Replay::from_file(path),
+                (None, Some(text)) => Replay::from_json(&text),
+                _ => return Err(NativeError::invalid("path", "give the traffic file's path")),
+            };
+            let mut replay = loaded
+                .map_err(|e| NativeError::Failed(e.to_string()))?
+                .port(port(options.port)?);
+            if let Some(host) = options.host {
+                replay = replay.host(host);
+            }
+            let handle = replay
+                .start()
+                .await
+                .map_err(|e| NativeError::Failed(format!("cannot start the replay: {e}")))?;
+            let started = ReplayStarted {
+                base_url: handle.base_url().to_owned(),
+                api_key: handle.api_key().to_owned(),
+            };
+            slot.put(handle);
+            Ok::<_, NativeError>(started)
+        });
+    }
+
+    /// Stops serving (idempotent).
+    #[napi]
+    pub fn close(&self, env: Env, dispatcher: &Dispatcher, ticket: u32) {
+        self.handle.close(&env, dispatcher, ticket, |h| async move {
+            h.shutdown().await;
+            Ok(())
+        });
+    }
+
+    /// Whether it is serving.
+    #[napi(getter)]
+    pub fn running(&self) -> bool {
+        self.handle.is_running()
+    }
+
+    /// How many requests were answered from the recording.
+    #[napi]
+    pub fn served(&self) -> napi::Result<u32> {
+        self.handle.with("replay", |h| {
+            Ok(u32::try_from(h.served()).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// How many recorded exchanges were never served.
+    #[napi]
+    pub fn unused(&self) -> napi::Result<u32> {
+        self.handle.with("replay", |h| {
+            Ok(u32::try_from(h.unused()).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// The requests that matched nothing, as JSON text.
+    #[napi]
+    pub fn unmatched(&self) -> napi::Result<String> {
+        self.handle.with("replay", |h| to_json(&h.unmatched()))
+    }
+
+    /// Starts again from the first recorded answer of every request.
+    #[napi]
+    pub fn rewind(&self) -> napi::Result<()> {
+        self.handle.with("replay", |h| {
+            h.rewind();
+            Ok(())
+        })
+    }
+}
+
+/// Options of `record(...)`, type-checked by the JS layer.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct RecordOptions {
+    /// The real API's base URL (`https://...`; `http://` only on loopback).
+    pub upstream: String,
+    /// The traffic file to write.
+    pub out: String,
+    /// Host to listen on (default `127.0.0.1`).
+    pub host: Option<String>,
+    /// Port (default 0: any free one).
+    pub port: Option<u32>,
+    /// Time allowed for one upstream exchange, in milliseconds (default 120000).
+    pub timeout_ms: Option<f64>,
+    /// A CA certificate (PEM) to trust for the upstream besides the built-in roots.
+    pub ca_certificate_pem: Option<String>,
+}
+
+/// What a recorder's `start` resolves with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordStarted {
+    base_url: String,
+    out_path: String,
+}
+
+/// A record proxy (behind `record()` of `nexotp/testing`).
+#[napi]
+pub struct RecordServer {
+    handle: Slot<RecordHandle>,
+}
+
+#[napi]
+impl RecordServer {
+    /// An idle recorder; `start` starts the proxy.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> RecordServer {
+        RecordServer {
+            handle: Slot::default(),
+        }
+    }
+
+    /// Starts the proxy; settles with `{baseUrl, outPath}`.
+    #[napi]
+    pub fn start(&self, env: Env, dispatcher: &Dispatcher, ticket: u32, options: RecordOptions) {
+        let slot = self.handle.clone();
+        dispatcher.handle().submit(&env, ticket, async move {
+            let mut builder = Recorder::builder()
+                .upstream(options.upstream)
+                .out(options.out)
+                .port(port(options.port)?);
+            if let Some(host) = options.host {
+                builder = builder.host(host);
+            }
+            if let Some(timeout) = options.timeout_ms {
+                builder = builder.timeout(ms("timeoutMs", timeout)?);
+            }
+            if let Some(pem) = options.ca_certificate_pem {
+                builder = builder.ca_certificate_pem(pem);
+            }
+            let handle = builder
+                .start()
+                .await
+                .map_err(|e| NativeError::Failed(format!("cannot start the recorder: {e}")))?;
+            let started = RecordStarted {
+                base_url: handle.base_url().to_owned(),
+                out_path: handle.out_path().display().to_string(),
+            };
+            slot.put(handle);
+            Ok::<_, NativeError>(started)
+        });
+    }
+
+    /// Stops the proxy and writes the file one last time (idempotent).
+    #[napi]
+    pub fn close(&self, env: Env, dispatcher: &Dispatcher, ticket: u32) {
+        self.handle.close(&env, dispatcher, ticket, |h| async move {
+            h.shutdown()
+                .await
+                .map_err(|e| NativeError::Failed(e.to_string()))
+        });
+    }
+
+    /// Whether it is running.
+    #[napi(getter)]
+    pub fn running(&self) -> bool {
+        self.handle.is_running()
+    }
+
+    /// How many exchanges were recorded so far.
+    #[napi]
+    pub fn exchanges(&self) -> napi::Result<u32> {
+        self.handle.with("recorder", |h| {
+            Ok(u32::try_from(h.exchanges()).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// The recording so far (redacted), as the traffic file's JSON text.
+    #[napi]
+    pub fn traffic(&self) -> napi::Result<String> {
+        self.handle.with("recorder", |h| to_json(&h.traffic()))
     }
 }
 

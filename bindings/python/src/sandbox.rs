@@ -6,6 +6,9 @@
 //! faults and its request log are the crate's; this file only converts arguments and results
 //! (the pure-Python `nexotp/testing` wraps it with context managers and clients).
 //!
+//! `nexotp.testing.record` / `replay` are the crate's record proxy and replay server, held the
+//! same way ([`Live`]).
+//!
 //! The runtime rules of `runtime.rs` hold: starting and stopping block through
 //! [`runtime::block_on`] (GIL released), or go through the asyncio bridge (`start_async`). The
 //! control methods only take the sandbox's own state lock for microseconds and never wait on
@@ -18,7 +21,8 @@ use std::sync::Mutex;
 
 use nexotp_sandbox::embed::{self, InvalidArgument};
 use nexotp_sandbox::{
-    Bucket, ControlError, DeliveryRecord, RecordedRequest, SandboxBuilder, SandboxHandle,
+    Bucket, ControlError, DeliveryRecord, RecordHandle, RecordedRequest, Recorder, Replay,
+    ReplayHandle, SandboxBuilder, SandboxHandle,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -44,61 +48,86 @@ fn control_error(e: ControlError) -> PyErr {
 /// A running in-process sandbox (the native object behind `nexotp.testing.Sandbox`).
 #[pyclass(frozen, module = "nexotp._native", name = "SandboxServer")]
 pub struct SandboxServer {
-    /// `None` once closed.
-    handle: Mutex<Option<SandboxHandle>>,
-    pid: u32,
+    handle: Live<SandboxHandle>,
     base_url: String,
     root_url: String,
     api_key: String,
     seed: u64,
 }
 
-impl SandboxServer {
-    fn new(handle: SandboxHandle) -> Self {
-        SandboxServer {
+/// A server handle owned by a Python object: `None` once closed, and tied to the process that
+/// started it (after `os.fork()` the child refuses to use it and forgets it when dropped:
+/// stopping it would touch the parent's runtime).
+struct Live<H> {
+    what: &'static str,
+    pid: u32,
+    handle: Mutex<Option<H>>,
+}
+
+impl<H> Live<H> {
+    fn new(what: &'static str, handle: H) -> Self {
+        Live {
+            what,
             pid: std::process::id(),
-            base_url: handle.base_url().to_owned(),
-            root_url: handle.root_url(),
-            api_key: handle.api_key().to_owned(),
-            seed: handle.seed(),
             handle: Mutex::new(Some(handle)),
         }
     }
 
     /// Runs `f` on the live handle (a panic becomes `NexOTPError`): an error once closed or
     /// in a forked child.
-    fn with<T>(&self, f: impl FnOnce(&SandboxHandle) -> PyResult<T>) -> PyResult<T> {
+    fn with<T>(&self, f: impl FnOnce(&H) -> PyResult<T>) -> PyResult<T> {
         guard(|| {
             if self.pid != std::process::id() {
-                return Err(nexotp_error(
-                    "this sandbox was started in another process (before os.fork()): \
+                return Err(nexotp_error(&format!(
+                    "this {} was started in another process (before os.fork()): \
                      start one in this process",
-                ));
+                    self.what
+                )));
             }
             let handle = lock(&self.handle);
             match handle.as_ref() {
                 Some(h) => f(h),
-                None => Err(nexotp_error("the sandbox is closed")),
+                None => Err(nexotp_error(&format!("the {} is closed", self.what))),
             }
         })
     }
 
-    fn take(&self) -> Option<SandboxHandle> {
+    /// The handle, for a close (none once closed, or in a forked child).
+    fn take(&self) -> Option<H> {
         let taken = lock(&self.handle).take();
         if self.pid != std::process::id() {
-            // The parent's tasks: nothing in this process may touch them.
             std::mem::forget(taken);
             return None;
         }
         taken
     }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.handle).is_none()
+    }
 }
 
-impl Drop for SandboxServer {
+impl<H> Drop for Live<H> {
     fn drop(&mut self) {
-        // Dropping a handle aborts its tasks (no GIL, no blocking); in a forked child it is
+        // Dropping a handle stops its tasks (no GIL, no blocking); in a forked child it is
         // forgotten instead.
         drop(self.take());
+    }
+}
+
+impl SandboxServer {
+    fn new(handle: SandboxHandle) -> Self {
+        SandboxServer {
+            base_url: handle.base_url().to_owned(),
+            root_url: handle.root_url(),
+            api_key: handle.api_key().to_owned(),
+            seed: handle.seed(),
+            handle: Live::new("sandbox", handle),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&SandboxHandle) -> PyResult<T>) -> PyResult<T> {
+        self.handle.with(f)
     }
 }
 
@@ -231,12 +260,12 @@ impl SandboxServer {
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        lock(&self.handle).is_none()
+        self.handle.is_closed()
     }
 
     /// Stops the server and its background tasks (blocking, GIL released). Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        guard(|| match self.take() {
+        guard(|| match self.handle.take() {
             Some(handle) => runtime::block_on(py, handle.shutdown()),
             None => Ok(()),
         })
@@ -586,11 +615,188 @@ impl PyDelivery {
     }
 }
 
+/// A replay of a traffic file (`nexotp.testing.replay`): serves the recorded answers.
+#[pyclass(frozen, module = "nexotp._native", name = "ReplayServer")]
+pub struct ReplayServer {
+    handle: Live<ReplayHandle>,
+    base_url: String,
+    api_key: String,
+}
+
+#[pymethods]
+impl ReplayServer {
+    /// Loads the traffic file at `path` (or the traffic file's `text`) and starts serving it
+    /// (blocking, GIL released).
+    #[staticmethod]
+    #[pyo3(signature = (*, path=None, text=None, host=None, port=0))]
+    fn start(
+        py: Python<'_>,
+        path: Option<std::path::PathBuf>,
+        text: Option<&str>,
+        host: Option<String>,
+        port: u16,
+    ) -> PyResult<ReplayServer> {
+        guard(|| {
+            let loaded = match (path, text) {
+                (Some(path), None) => Replay::from_file(path),
+                (None, Some(text)) => Replay::from_json(text),
+                _ => return Err(nexotp_error("give the traffic file's path or its text")),
+            };
+            let mut replay = loaded.map_err(|e| nexotp_error(&e.to_string()))?.port(port);
+            if let Some(host) = host {
+                replay = replay.host(host);
+            }
+            let handle = runtime::block_on(py, replay.start())?
+                .map_err(|e| nexotp_error(&format!("cannot start the replay: {e}")))?;
+            Ok(ReplayServer {
+                base_url: handle.base_url().to_owned(),
+                api_key: handle.api_key().to_owned(),
+                handle: Live::new("replay", handle),
+            })
+        })
+    }
+
+    /// The base URL to give the client.
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A key for the client (any key is accepted).
+    #[getter]
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// How many requests were answered from the recording.
+    fn served(&self) -> PyResult<usize> {
+        self.handle.with(|h| Ok(h.served()))
+    }
+
+    /// How many recorded exchanges were never served.
+    fn unused(&self) -> PyResult<usize> {
+        self.handle.with(|h| Ok(h.unused()))
+    }
+
+    /// The requests that matched nothing, as JSON text (a list of request objects).
+    fn unmatched(&self) -> PyResult<String> {
+        self.handle.with(|h| to_json(&h.unmatched()))
+    }
+
+    /// Starts again from the first recorded answer of every request.
+    fn rewind(&self) -> PyResult<()> {
+        self.handle.with(|h| {
+            h.rewind();
+            Ok(())
+        })
+    }
+
+    /// Stops serving (blocking, GIL released). Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guard(|| match self.handle.take() {
+            Some(handle) => runtime::block_on(py, handle.shutdown()),
+            None => Ok(()),
+        })
+    }
+}
+
+/// A record proxy (`nexotp.testing.record`): forwards to a real server and writes every
+/// exchange, secrets redacted, to a traffic file.
+#[pyclass(frozen, module = "nexotp._native", name = "RecordServer")]
+pub struct RecordServer {
+    handle: Live<RecordHandle>,
+    base_url: String,
+    out: String,
+}
+
+#[pymethods]
+impl RecordServer {
+    /// Starts the proxy in front of `upstream`, writing `out` (blocking, GIL released).
+    #[staticmethod]
+    #[pyo3(signature = (upstream, out, *, host=None, port=0, timeout=None, ca_certificate_pem=None))]
+    fn start(
+        py: Python<'_>,
+        upstream: String,
+        out: std::path::PathBuf,
+        host: Option<String>,
+        port: u16,
+        timeout: Option<&Bound<'_, PyAny>>,
+        ca_certificate_pem: Option<String>,
+    ) -> PyResult<RecordServer> {
+        guard(|| {
+            let mut builder = Recorder::builder().upstream(upstream).out(out).port(port);
+            if let Some(host) = host {
+                builder = builder.host(host);
+            }
+            if let Some(timeout) = convert::opt_seconds("timeout", timeout)? {
+                builder = builder.timeout(timeout);
+            }
+            if let Some(pem) = ca_certificate_pem {
+                builder = builder.ca_certificate_pem(pem);
+            }
+            let handle = runtime::block_on(py, builder.start())?
+                .map_err(|e| nexotp_error(&format!("cannot start the recorder: {e}")))?;
+            Ok(RecordServer {
+                base_url: handle.base_url().to_owned(),
+                out: handle.out_path().display().to_string(),
+                handle: Live::new("recorder", handle),
+            })
+        })
+    }
+
+    /// The base URL to give the client (with the real API key).
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The traffic file it writes.
+    #[getter]
+    fn out_path(&self) -> &str {
+        &self.out
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// How many exchanges were recorded so far.
+    fn exchanges(&self) -> PyResult<usize> {
+        self.handle.with(|h| Ok(h.exchanges()))
+    }
+
+    /// The recording so far (redacted), as the traffic file's JSON text.
+    fn traffic(&self) -> PyResult<String> {
+        self.handle.with(|h| to_json(&h.traffic()))
+    }
+
+    /// Stops the proxy and writes the file one last time (blocking, GIL released).
+    /// Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        guard(|| match self.handle.take() {
+            Some(handle) => {
+                runtime::block_on(py, handle.shutdown())?.map_err(|e| nexotp_error(&e.to_string()))
+            }
+            None => Ok(()),
+        })
+    }
+}
+
 /// Registers the classes on `_native`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SandboxOptions>()?;
     m.add_class::<SandboxServer>()?;
     m.add_class::<PyRecordedRequest>()?;
     m.add_class::<PyDelivery>()?;
+    m.add_class::<ReplayServer>()?;
+    m.add_class::<RecordServer>()?;
     Ok(())
 }

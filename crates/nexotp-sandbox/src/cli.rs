@@ -325,15 +325,11 @@ pub async fn record_from_args(args: RecordArgs) -> io::Result<()> {
         .host(args.host)
         .port(args.port);
     if let Some(path) = &args.ca_cert {
-        let pem = std::fs::read_to_string(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("--ca-cert {}: {e}", path.display()))
-        })?;
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("--ca-cert {}: {e}", path.display())))?;
         builder = builder.ca_certificate_pem(pem);
     }
-    let handle = builder
-        .start()
-        .await
-        .map_err(io::Error::other)?;
+    let handle = builder.start().await.map_err(io::Error::other)?;
     let exit = exit_signal(args.exit_on_stdin_close);
     announce(handle.base_url())?;
     let _ = writeln!(

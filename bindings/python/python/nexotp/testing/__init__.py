@@ -21,6 +21,10 @@ with Sandbox()`` starts it without blocking the event loop. The pytest plugin
 Faults, rate limits, the request log and webhook deliveries follow the sandbox's documented
 forms (``spec/contract.md``, "Sandbox"): e.g. ``set_faults(error_rate=0.2)`` or
 ``set_faults(script=[{"match": "POST /order", "fault": "drop"}])``.
+
+Real traffic as a fixture: ``record(upstream, out)`` is a proxy in front of the real API that
+writes every exchange to ``out`` with the API key, webhook secrets and phone numbers redacted;
+``replay(out)`` serves those answers back offline (see ``Replay`` and ``Recording``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .._native import Client
 # Not `typing.TYPE_CHECKING`: importing typing would cost every `import nexotp.testing`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
     from decimal import Decimal
     from types import TracebackType
     from typing import Any, Mapping, Union
@@ -41,11 +46,18 @@ if TYPE_CHECKING:
     RateSpec = Union[float, Mapping[str, Any]]
 
 try:
-    from .._native import RecordedRequest, SandboxOptions, SandboxServer, WebhookDelivery
+    from .._native import (
+        RecordedRequest,
+        RecordServer,
+        ReplayServer,
+        SandboxOptions,
+        SandboxServer,
+        WebhookDelivery,
+    )
 except ImportError as e:  # pragma: no cover - a build without the `sandbox` cargo feature
     raise ImportError("this build of nexotp has no sandbox (built without the `sandbox` feature)") from e
 
-__all__ = ["Sandbox", "RecordedRequest", "WebhookDelivery"]
+__all__ = ["Sandbox", "RecordedRequest", "WebhookDelivery", "Replay", "Recording", "replay", "record"]
 
 
 def _faults_json(faults: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> str:
@@ -57,6 +69,18 @@ def _faults_json(faults: Mapping[str, Any] | None, extra: Mapping[str, Any]) -> 
 def _rate_limits_json(rate_limits: Mapping[str, RateSpec] | None) -> str | None:
     # A bare number is requests per second; a mapping is the sandbox's own form.
     return None if rate_limits is None else _json.dumps({k: v if isinstance(v, (int, float)) else dict(v) for k, v in rate_limits.items()})
+
+
+def _client(base_url: str, api_key: str | None, kwargs: dict[str, Any]) -> Client:
+    """A ``Client`` for ``base_url``; ``api_key`` unless the caller gives one."""
+    kwargs.setdefault("api_key", api_key)
+    return Client(base_url=base_url, **kwargs)
+
+
+def _async_client(base_url: str, api_key: str | None, kwargs: dict[str, Any]) -> AsyncClient:
+    """An ``AsyncClient`` for ``base_url``; ``api_key`` unless the caller gives one."""
+    kwargs.setdefault("api_key", api_key)
+    return AsyncClient(base_url=base_url, **kwargs)
 
 
 class Sandbox:
@@ -193,13 +217,11 @@ class Sandbox:
 
     def client(self, **kwargs: Any) -> Client:
         """A ``nexotp.Client`` pointed at this sandbox (other ``Client`` options as keywords)."""
-        kwargs.setdefault("api_key", self.api_key)
-        return Client(base_url=self.base_url, **kwargs)
+        return _client(self.base_url, self.api_key, kwargs)
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
         """A ``nexotp.AsyncClient`` pointed at this sandbox."""
-        kwargs.setdefault("api_key", self.api_key)
-        return AsyncClient(base_url=self.base_url, **kwargs)
+        return _async_client(self.base_url, self.api_key, kwargs)
 
     # -- control -------------------------------------------------------------------------------
 
@@ -325,3 +347,147 @@ class _Faulted:
 
     async def __aexit__(self, *exc: object) -> None:
         self.__exit__()
+
+
+class _Server:
+    """What ``Replay`` and ``Recording`` share: a native server, closed once, as context managers."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    @property
+    def base_url(self) -> str:
+        """The base URL to give a client."""
+        return str(self._native.base_url)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return bool(self._native.closed)
+
+    def close(self) -> None:
+        """Stops it. Idempotent."""
+        self._native.close()
+
+    async def aclose(self) -> None:
+        """``close()`` for ``async`` code."""
+        self.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Replay(_Server):
+    """A recorded session served back offline (from ``replay(path)``): a request is answered
+    by the recorded one with the same method, path, query and body (repeats in recorded
+    order, then the last again); one that matches nothing gets a 404 ``replay_no_match`` error
+    naming the closest recorded request. Any API key is accepted."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Replay:
+        return self
+
+    async def __aenter__(self) -> Replay:
+        return self
+
+    @property
+    def api_key(self) -> str:
+        """A key for the client (``"sk_test_replay"``; any key is accepted)."""
+        return str(self._native.api_key)
+
+    def client(self, **kwargs: Any) -> Client:
+        """A ``nexotp.Client`` pointed at the replay."""
+        return _client(self.base_url, self.api_key, kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncClient:
+        """A ``nexotp.AsyncClient`` pointed at the replay."""
+        return _async_client(self.base_url, self.api_key, kwargs)
+
+    def served(self) -> int:
+        """How many requests were answered from the recording."""
+        return int(self._native.served())
+
+    def unused(self) -> int:
+        """How many recorded exchanges were never served."""
+        return int(self._native.unused())
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        """The requests that matched nothing (``method``, ``path``, ``query``, ``headers``,
+        ``body``), oldest first."""
+        return _json.loads(self._native.unmatched())  # type: ignore[no-any-return]
+
+    def rewind(self) -> None:
+        """Starts again from the first recorded answer of every request."""
+        self._native.rewind()
+
+    def __repr__(self) -> str:
+        return f"Replay(base_url={self.base_url!r}{', closed' if self.closed else ''})"
+
+
+class Recording(_Server):
+    """A record proxy (from ``record(upstream, out)``): point a client at ``base_url`` with
+    the real API key; every exchange is forwarded and written to ``out_path``, redacted.
+    ``close()`` writes the file one last time."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    async def __aenter__(self) -> Recording:
+        return self
+
+    @property
+    def out_path(self) -> str:
+        """The traffic file it writes."""
+        return str(self._native.out_path)
+
+    def client(self, api_key: str | None = None, **kwargs: Any) -> Client:
+        """A ``nexotp.Client`` pointed at the proxy (``api_key``: the real one, else
+        ``NEXOTP_API_KEY``)."""
+        return _client(self.base_url, api_key, kwargs)
+
+    def async_client(self, api_key: str | None = None, **kwargs: Any) -> AsyncClient:
+        """A ``nexotp.AsyncClient`` pointed at the proxy."""
+        return _async_client(self.base_url, api_key, kwargs)
+
+    def exchanges(self) -> int:
+        """How many exchanges were recorded so far."""
+        return int(self._native.exchanges())
+
+    def traffic(self) -> dict[str, Any]:
+        """The recording so far, redacted (the traffic file's content)."""
+        return _json.loads(self._native.traffic())  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"Recording(base_url={self.base_url!r}, out_path={self.out_path!r}{', closed' if self.closed else ''})"
+
+
+def replay(path: str | os.PathLike[str], *, host: str | None = None, port: int = 0) -> Replay:
+    """Serves the traffic file at ``path`` (written by ``record``) on a loopback port."""
+    return Replay(ReplayServer.start(path=path, host=host, port=port))
+
+
+def record(
+    upstream: str,
+    out: str | os.PathLike[str],
+    *,
+    host: str | None = None,
+    port: int = 0,
+    timeout: float | None = None,
+    ca_certificate_pem: str | None = None,
+) -> Recording:
+    """Starts a proxy in front of ``upstream`` (the real API's base URL, ``https://...``;
+    ``http://`` only on loopback) that writes every exchange to ``out``, with the API key,
+    webhook secrets and phone numbers (consistently) redacted."""
+    return Recording(
+        RecordServer.start(
+            upstream, out, host=host, port=port, timeout=timeout, ca_certificate_pem=ca_certificate_pem
+        )
+    )
