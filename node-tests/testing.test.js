@@ -291,3 +291,10 @@ test('record and replay errors', async () => {
   await assert.rejects(replay(path.join(os.tmpdir(), 'nexotp-missing-traffic.json')), /cannot read/);
   await assert.rejects(replay(42), nexotp.InvalidArgumentError);
 });
+
+test('named scenarios work through the embedded sandbox', async () => {
+  await assert.rejects(sb.client({ apiKey: 'sk_test_no_balance' }).createOrder(ORDER), nexotp.InsufficientBalanceError);
+  const client = sb.client();
+  const order = await client.createOrder({ service: 'svc_test_expires', country: 'cty_us' });
+  await assert.rejects(client.waitForCode(order.id, { timeoutMs: 10_000, pollIntervalMs: 50 }), nexotp.OrderClosedError);
+});

@@ -356,3 +356,12 @@ def test_record_and_replay_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(nexotp.NexOTPError, match="traffic file"):
         nexotp.testing.replay(tmp_path / "bad.json")
+
+
+def test_named_scenarios_work_through_the_embedded_sandbox(sb: Sandbox) -> None:
+    with sb.client(api_key="sk_test_no_balance") as broke, pytest.raises(nexotp.InsufficientBalanceError):
+        broke.create_order("svc_telegram", "cty_us")
+    with sb.client() as client:
+        order = client.create_order("svc_test_expires", "cty_us")
+        with pytest.raises(nexotp.OrderClosedError):
+            client.wait_for_code(order.id, timeout=10, poll_interval=0.05)

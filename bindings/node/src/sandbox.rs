@@ -30,9 +30,10 @@ use crate::dispatch::Dispatcher;
 use crate::error::NativeError;
 use crate::guard;
 
-/// Options of `Sandbox.start(...)`, type-checked by the JS layer.
+/// Options of `Sandbox.start(...)`, type-checked by the JS layer (no `Debug`: it holds the API
+/// key).
 #[napi(object)]
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct SandboxOptions {
     /// The API key it accepts (default `sk_test_sandbox`).
     pub api_key: Option<String>,
