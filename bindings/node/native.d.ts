@@ -498,7 +498,10 @@ export interface SandboxDelivery {
   replayOf?: string
 }
 
-/** Options of `Sandbox.start(...)`, type-checked by the JS layer. */
+/**
+ * Options of `Sandbox.start(...)`, type-checked by the JS layer (no `Debug`: it holds the API
+ * key).
+ */
 export interface SandboxOptions {
   /** The API key it accepts (default `sk_test_sandbox`). */
   apiKey?: string
