@@ -69,9 +69,6 @@ fn js_argument(argument: &str) -> &str {
         "pool_idle_timeout" => "poolIdleTimeoutMs",
         "ca_certificates" => "caCertificates",
         "tls_roots" => "tlsRoots",
-        // The embedded sandbox's (`nexotp_sandbox::embed`).
-        "rate_limits" => "rateLimits",
-        "per_second" => "perSecond",
         other => other,
     }
 }

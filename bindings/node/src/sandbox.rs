@@ -172,7 +172,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl From<InvalidArgument> for NativeError {
     fn from(e: InvalidArgument) -> Self {
-        NativeError::invalid(e.argument, e.rule)
+        // The sandbox's argument names as a Node caller writes them.
+        let argument = match e.argument {
+            "rate_limits" => "rateLimits",
+            "per_second" => "perSecond",
+            other => other,
+        };
+        NativeError::invalid(argument, e.rule)
     }
 }
 
