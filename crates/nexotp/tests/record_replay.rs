@@ -166,6 +166,14 @@ async fn a_recorded_flow_replays_with_identical_results_and_no_secrets() {
         }
         assert_eq!(&real, fake, "result {i} differs");
     }
+    eprintln!(
+        "round trip: {exchanges} exchanges recorded ({} bytes), {} served by the replay, \
+         {} unmatched, {} typed results identical",
+        text.len(),
+        replay.served(),
+        replay.unmatched().len(),
+        replayed.results.len()
+    );
     replay.shutdown().await;
     let _ = std::fs::remove_file(&out);
 }
