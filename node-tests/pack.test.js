@@ -34,6 +34,9 @@ test('npm pack → npm install into an empty project → require and import work
     'bindings/node/errors.js',
     'bindings/node/native.js',
     'bindings/node/native.d.ts',
+    'bindings/node/testing.js',
+    'bindings/node/testing.mjs',
+    'bindings/node/testing.d.ts',
     'bindings/node/nexotp.linux-x64-gnu.node',
     'package.json',
   ]) {
@@ -68,4 +71,16 @@ console.log(JSON.stringify({ n: countries.length, base: typeof NexOTPError }));`
   assert.ok(cjs.from.startsWith(installed), `loaded from the installed copy: ${cjs.from}`);
   const esm = JSON.parse(execFileSync(process.execPath, ['esm.mjs'], { cwd: project, env, encoding: 'utf8', timeout: 20000 }));
   assert.deepEqual(esm, { n: 5, base: 'function' });
+
+  // The test kit from the installed copy, with no sandbox binary anywhere in the environment.
+  fs.writeFileSync(path.join(project, 'kit.mjs'), `
+import { Sandbox } from 'nexotp/testing';
+const { Sandbox: Same } = await import('node:module').then((m) => m.createRequire(import.meta.url)('nexotp/testing'));
+const sb = await Sandbox.start({ balance: '2.00' });
+console.log(JSON.stringify({ balance: (await sb.client().account()).balance, same: Same === Sandbox }));
+await sb.close();`);
+  const kitEnv = { ...process.env };
+  delete kitEnv.NEXOTP_SANDBOX_BIN;
+  const kit = JSON.parse(execFileSync(process.execPath, ['kit.mjs'], { cwd: project, env: kitEnv, encoding: 'utf8', timeout: 20000 }));
+  assert.deepEqual(kit, { balance: '2.00', same: true });
 });

@@ -28,6 +28,8 @@ import {
   AbortError,
   Watcher,
 } from 'nexotp';
+import { Sandbox, replay, record } from 'nexotp/testing';
+import type { Faults, Recording, Replay, SandboxDelivery, SandboxOptions, SandboxRequest } from 'nexotp/testing';
 import type {
   Account,
   Country,
@@ -255,6 +257,62 @@ async function watching(client: Client, event: WebhookEvent): Promise<void> {
   void [removed, fed, size, step, closed];
 }
 
+async function testingKit(): Promise<void> {
+  const options: SandboxOptions = {
+    apiKey: 'sk_test_x', seed: 7, codeDelayMs: 100, orderTtlMs: 60_000, balance: '5.00', stock: 3,
+    faults: { errorRate: 0.1, script: [{ match: 'POST /order', fault: 'drop', times: 1 }] },
+    rateLimits: { POLL: 5, ORDER: { perSecond: 1, burst: 1, retryAfter: '0' } },
+    requestLogLimit: 100, host: '127.0.0.1', port: 0,
+  };
+  await using sandbox = await Sandbox.start(options);
+  const client: Client = sandbox.client({ maxRetries: 0 });
+  const url: string = sandbox.baseUrl;
+  const key: string = sandbox.apiKey;
+  const order = await client.createOrder({ service: 'svc_telegram', country: 'cty_us' });
+  await sandbox.forceCode(order.id, '123456');
+  await sandbox.expire(order.id);
+  await sandbox.cancel(5001);
+  await sandbox.reset();
+  await sandbox.setBalance('1.00');
+  const balance: string = await sandbox.balance();
+  const faults: Faults = { error_rate: 0.5, random: [{ rate: 0.1, fault: 'status', status: 503 }] };
+  await sandbox.setFaults(faults);
+  await sandbox.setFaults();
+  await sandbox.clearFaults();
+  const now: Faults = await sandbox.faults();
+  await sandbox.setRateLimit('POLL', 5, { burst: 1, retryAfter: '0' });
+  await sandbox.setRateLimit('POLL', null);
+  const limit = await sandbox.rateLimit('ORDER');
+  const ids: string[] = await sandbox.orderIds();
+  const requests: SandboxRequest[] = await sandbox.requests();
+  const first: string | undefined = requests[0]?.headers['x-nexotp-api-key'];
+  const deliveries: SandboxDelivery[] = await sandbox.deliveries();
+  const again: SandboxDelivery = await sandbox.replayDelivery('1');
+  const stats: Record<string, unknown> = await sandbox.stats();
+  const state: Record<string, unknown> = await sandbox.state();
+  await sandbox.clearRequests();
+  await sandbox.clearStats();
+  const closed: boolean = sandbox.closed;
+  await sandbox.close();
+  void [url, key, balance, now, limit?.per_second, ids, first, deliveries, again.replayOf, stats, state, closed, sandbox.rootUrl, sandbox.seed];
+}
+
+async function recordAndReplay(): Promise<void> {
+  const rec: Recording = await record({ upstream: 'https://example.com/wp-json/nexotp/v1/', out: 'traffic.json', timeoutMs: 5000 });
+  const n: number = await rec.exchanges();
+  const traffic = await rec.traffic();
+  await rec.client({ apiKey: 'sk_live_x' }).account();
+  await rec.close();
+  await using rp: Replay = await replay(rec.outPath, { port: 0 });
+  await rp.client().account();
+  const unmatched = await rp.unmatched();
+  const served: number = await rp.served();
+  await rp.rewind();
+  void [n, traffic.format, unmatched[0]?.path, served, rp.apiKey, rp.baseUrl, rp.closed, await rp.unused()];
+}
+
+void testingKit;
+void recordAndReplay;
 void everyCall;
 void watching;
 void errors;

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 
 import nexotp
+import nexotp.testing
 from nexotp import errors
 
 
@@ -245,6 +246,62 @@ def watching(url: str, key: str) -> None:
                     got: nexotp.WatchEvent = event
                     _ = got.code
                     break
+
+    asyncio.run(run())
+
+
+def testing_kit(tmp_dir: str) -> None:
+    """``nexotp.testing``: the sandbox in-process, its control methods, record and replay."""
+    with nexotp.testing.Sandbox(
+        api_key="sk_test_typed", seed=7, code_delay=0.05, order_ttl=60, balance=Decimal("5.00"), stock=3,
+        faults={"latency_ms": 0}, rate_limits={"POLL": 100, "ORDER": {"per_second": 50, "burst": 5}},
+        request_log_limit=100, host="127.0.0.1", port=0,
+    ) as sandbox:
+        url: str = sandbox.base_url
+        with sandbox.client(max_retries=0) as client:
+            order = client.create_order("svc_telegram", "cty_us")
+            sandbox.force_code(order.id, "123456")
+            sandbox.set_balance("4.00")
+            balance: Decimal = sandbox.balance()
+            sandbox.set_faults({"error_rate": 0.0}, latency_ms=0)
+            with sandbox.faulted(script=[{"fault": "status", "status": 503}]):
+                pass
+            sandbox.clear_faults()
+            faults: dict[str, object] = sandbox.faults()
+            sandbox.set_rate_limit("POLL", None)
+            sandbox.set_rate_limit("ORDER", 10, burst=1, retry_after="0")
+            limit: dict[str, object] | None = sandbox.rate_limit("ORDER")
+            requests: list[nexotp.testing.RecordedRequest] = sandbox.requests()
+            first = requests[0]
+            parts: list[object] = [
+                first.method, first.path, first.query, first.headers, first.body, first.bucket, first.status,
+                first.at, first.request_id, first.latency_ms, first.http_version, first.header("accept"),
+                first.to_dict(),
+            ]
+            deliveries: list[nexotp.testing.WebhookDelivery] = sandbox.deliveries()
+            ids: list[int] = sandbox.order_ids()
+            sandbox.expire(order.id)
+            stats: dict[str, object] = sandbox.stats()
+            state: dict[str, object] = sandbox.state()
+            sandbox.clear_requests()
+            sandbox.clear_stats()
+            sandbox.reset()
+        _ = [url, balance, faults, limit, parts, deliveries, ids, stats, state, sandbox.root_url, sandbox.seed]
+        traffic = f"{tmp_dir}/traffic.json"
+        with nexotp.testing.record(sandbox.base_url, traffic, timeout=10) as rec:
+            with rec.client(sandbox.api_key) as client:
+                client.account()
+            n: int = rec.exchanges()
+            _ = [n, rec.traffic(), rec.out_path]
+    with nexotp.testing.replay(traffic) as rp, rp.client() as client:
+        client.account()
+        _ = [rp.served(), rp.unused(), rp.unmatched(), rp.api_key]
+        rp.rewind()
+
+    async def run() -> None:
+        async with nexotp.testing.Sandbox() as sandbox, sandbox.async_client() as client:
+            await client.account()
+        await sandbox.aclose()
 
     asyncio.run(run())
 

@@ -718,6 +718,13 @@ module.exports = {
 delete module.exports.fromNative;
 delete module.exports.fromPayload;
 
+// What `nexotp/testing` (testing.js) shares with this module: the one addon, dispatcher and set
+// of argument checks, so its errors are these classes. Hidden from `Object.keys` and the types.
+Object.defineProperty(module.exports, Symbol.for('nexotp.internal'), {
+  enumerable: false,
+  value: { native, dispatcher, submit, call, invalid, describe, opts, str, secretStr, id, money, optMs, optU32 },
+});
+
 // Test hooks, hidden from `Object.keys` and the types: a Rust panic must become a NexOTPError.
 // The addon has them only when built with the `test-hooks` feature (never when published).
 if (typeof native._debugPanic === 'function') {

@@ -93,6 +93,90 @@ export declare class Dispatcher {
   constructor(callback: (arg: string) => void)
 }
 
+/** A record proxy (behind `record()` of `nexotp/testing`). */
+export declare class RecordServer {
+  /** An idle recorder; `start` starts the proxy. */
+  constructor()
+  /** Starts the proxy; settles with `{baseUrl, outPath}`. */
+  start(dispatcher: Dispatcher, ticket: number, options: RecordOptions): void
+  /** Stops the proxy and writes the file one last time (idempotent). */
+  close(dispatcher: Dispatcher, ticket: number): void
+  /** Whether it is running. */
+  get running(): boolean
+  /** How many exchanges were recorded so far. */
+  exchanges(): number
+  /** The recording so far (redacted), as the traffic file's JSON text. */
+  traffic(): string
+}
+
+/** A replay of a traffic file (behind `replay()` of `nexotp/testing`). */
+export declare class ReplayServer {
+  /** An idle replay server; `start` loads the file and serves it. */
+  constructor()
+  /** Loads the traffic and starts serving it; settles with `{baseUrl, apiKey}`. */
+  start(dispatcher: Dispatcher, ticket: number, options: ReplayOptions): void
+  /** Stops serving (idempotent). */
+  close(dispatcher: Dispatcher, ticket: number): void
+  /** Whether it is serving. */
+  get running(): boolean
+  /** How many requests were answered from the recording. */
+  served(): number
+  /** How many recorded exchanges were never served. */
+  unused(): number
+  /** The requests that matched nothing, as JSON text. */
+  unmatched(): string
+  /** Starts again from the first recorded answer of every request. */
+  rewind(): void
+}
+
+/** A sandbox running in this process (the native object behind `Sandbox` of `nexotp/testing`). */
+export declare class SandboxServer {
+  /** Checks the options (a bad one throws here); `start` runs the server. */
+  constructor(options?: SandboxOptions | undefined | null)
+  /** Starts the server on the runtime; settles with `{baseUrl, rootUrl, apiKey, seed}`. */
+  start(dispatcher: Dispatcher, ticket: number): void
+  /** Stops the server and its tasks (idempotent); settles when they ended. */
+  close(dispatcher: Dispatcher, ticket: number): void
+  /** Whether it is running. */
+  get running(): boolean
+  /** Back to the start: seeded world, start faults and limits, empty logs, zero counters. */
+  reset(): void
+  /** Sets the wallet balance (a decimal string). */
+  setBalance(balance: string): void
+  /** The wallet balance, a decimal string. */
+  balance(): string
+  /** Replaces the faults with their JSON form (`"{}"` clears them). */
+  setFaults(faultsJson: string): void
+  /** The faults in force, as JSON text (scripted ones as consumed so far). */
+  faults(): string
+  /** Sets (`perSecond`) or removes (absent) a bucket's rate limit. */
+  setRateLimit(bucket: string, perSecond?: number | undefined | null, burst?: number | undefined | null, retryAfter?: string | undefined | null): void
+  /** A bucket's rate limit as JSON text (`null` when it has none). */
+  rateLimit(bucket: string): string
+  /** Delivers `code` to an order now. */
+  forceCode(orderId: string, code: string): void
+  /** Expires an order now (refunded if it never got a code). */
+  expire(orderId: string): void
+  /** Cancels a pending order now (refunded). */
+  cancel(orderId: string): void
+  /** Every order's id, oldest first. */
+  orderIds(): Array<string>
+  /** The API requests received so far, oldest first (API key redacted). */
+  requests(): Array<SandboxRequest>
+  /** Forgets the request log. */
+  clearRequests(): void
+  /** The webhook deliveries so far. */
+  deliveries(): Array<SandboxDelivery>
+  /** Sends a delivery again (signed afresh); returns the new one. */
+  replayDelivery(deliveryId: string): SandboxDelivery
+  /** The counters, as JSON text (the sandbox's `GET /__sandbox/stats` form). */
+  stats(): string
+  /** Sets the counters to zero. */
+  clearStats(): void
+  /** Balance, orders, webhooks (with secrets) and transactions, as JSON text. */
+  state(): string
+}
+
 /** A cursor over all transactions (behind `iterTransactions`). */
 export declare class TransactionPager {
   /** The next page, or `null` after the last. */
@@ -348,6 +432,34 @@ export interface Reconciliation {
   webhooks: Array<Webhook>
 }
 
+/** Options of `record(...)`, type-checked by the JS layer. */
+export interface RecordOptions {
+  /** The real API's base URL (`https://...`; `http://` only on loopback). */
+  upstream: string
+  /** The traffic file to write. */
+  out: string
+  /** Host to listen on (default `127.0.0.1`). */
+  host?: string
+  /** Port (default 0: any free one). */
+  port?: number
+  /** Time allowed for one upstream exchange, in milliseconds (default 120000). */
+  timeoutMs?: number
+  /** A CA certificate (PEM) to trust for the upstream besides the built-in roots. */
+  caCertificatePem?: string
+}
+
+/** Options of `replay(...)`, type-checked by the JS layer. */
+export interface ReplayOptions {
+  /** The traffic file to serve. */
+  path?: string
+  /** Or its text. */
+  text?: string
+  /** Host to listen on (default `127.0.0.1`). */
+  host?: string
+  /** Port (default 0: any free one). */
+  port?: number
+}
+
 /** Options of `client.withOptions(...)`. */
 export interface RequestOptions {
   /** Time allowed for one attempt, in milliseconds. */
@@ -356,6 +468,91 @@ export interface RequestOptions {
   maxRetries?: number
   /** Time allowed for a whole call, in milliseconds. */
   deadlineMs?: number
+}
+
+/** One webhook delivery: an event sent to one webhook. */
+export interface SandboxDelivery {
+  /** Sequence number (from 1), as a string like every id. */
+  id: string
+  /** The webhook it was sent to. */
+  webhookId: string
+  /** The event id (`evt_...`). */
+  eventId: string
+  /** The event type, e.g. `order.code_received`. */
+  eventType: string
+  /** The order the event is about. */
+  orderId: string
+  /** Attempts made so far. */
+  attempts: number
+  /** HTTP status of the last attempt, if it got an answer. */
+  lastStatus?: number
+  /** Transport error of the last attempt, if any. */
+  lastError?: string
+  /** `pending`, `delivered` or `failed`. */
+  state: string
+  /** The JSON body sent. */
+  payload: string
+  /** The `X-NexOTP-Signature` of the last attempt. */
+  signature?: string
+  /** The delivery this one replays, if any. */
+  replayOf?: string
+}
+
+/**
+ * Options of `Sandbox.start(...)`, type-checked by the JS layer (no `Debug`: it holds the API
+ * key).
+ */
+export interface SandboxOptions {
+  /** The API key it accepts (default `sk_test_sandbox`). */
+  apiKey?: string
+  /** Seed of the catalogue, numbers, codes and random faults (default 42). */
+  seed?: number
+  /** Milliseconds from order (or resend) to code (default 2000). */
+  codeDelayMs?: number
+  /** Up to this many milliseconds more per order, seeded (default 0). */
+  codeDelaySpreadMs?: number
+  /** Milliseconds after which a pending order expires (default 20 minutes). */
+  orderTtlMs?: number
+  /** Starting balance, a decimal string (default `"25.00"`). */
+  balance?: string
+  /** Numbers per pool. */
+  stock?: number
+  /** The faults in the sandbox's JSON form, as text (the JS layer writes it). */
+  faults?: string
+  /** `{"POLL": 5, "ORDER": {"per_second": 1, "burst": 10, "retry_after": "0"}}` as text. */
+  rateLimits?: string
+  /** How many requests the log keeps (default 10000). */
+  requestLogLimit?: number
+  /** Host to listen on (default `127.0.0.1`). */
+  host?: string
+  /** Port (default 0: any free one). */
+  port?: number
+}
+
+/** One API request the sandbox received, API key redacted. */
+export interface SandboxRequest {
+  /** `GET`, `POST`, ... */
+  method: string
+  /** The path as sent (`/wp-json/nexotp/v1/order`). */
+  path: string
+  /** The query string without `?` (may be empty). */
+  query: string
+  /** Headers, names lower-case (repeated ones joined with `, `). */
+  headers: Record<string, string>
+  /** The body as text. */
+  body: string
+  /** The route's rate bucket (`GENERAL`, `ORDER`, `POLL`), if one matched. */
+  bucket?: string
+  /** The answer's status (absent when the connection was dropped). */
+  status?: number
+  /** When it arrived (ISO 8601, UTC). */
+  at: string
+  /** The answer's `X-Request-Id`. */
+  requestId?: string
+  /** Milliseconds to answer. */
+  latencyMs: number
+  /** `HTTP/1.1` or `HTTP/2.0`. */
+  httpVersion: string
 }
 
 /**

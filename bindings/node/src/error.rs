@@ -28,6 +28,9 @@ pub enum NativeError {
     },
     /// The wait was cancelled through its handle (an `AbortSignal` fired).
     Aborted,
+    /// A failure with no core error behind it (the embedded sandbox's start and control
+    /// operations): a plain `NexOTPError` with this message.
+    Failed(String),
 }
 
 impl From<Error> for NativeError {
@@ -102,6 +105,13 @@ pub fn payload(error: &NativeError) -> Map<String, Value> {
             let mut map = Map::new();
             map.insert("nexotp".into(), json!("AbortError"));
             map.insert("message".into(), json!("the operation was aborted"));
+            map.insert("retryable".into(), json!(false));
+            return map;
+        }
+        NativeError::Failed(message) => {
+            let mut map = Map::new();
+            map.insert("nexotp".into(), json!("NexOTPError"));
+            map.insert("message".into(), json!(message));
             map.insert("retryable".into(), json!(false));
             return map;
         }

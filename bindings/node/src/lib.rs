@@ -12,6 +12,8 @@
 //!   own.
 //! - Every entry point goes through [`guard::settle`] (async, see [`dispatch`]) or [`guard::call`]: a Rust panic becomes a
 //!   `NexOTPError` rejection instead of killing the process.
+//! - `sandbox.rs` (feature `sandbox`, on by default) embeds the sandbox library for
+//!   `nexotp/testing`: the same server as the `nexotp-sandbox` binary, in the Node process.
 //! - Errors cross the boundary as a napi error whose message is a small JSON document
 //!   (`{"nexotp": "<class name>", ...fields}`), see [`error`]; `errors.js` turns it into the
 //!   matching `Error` subclass.
@@ -23,6 +25,8 @@ mod dispatch;
 mod error;
 mod guard;
 mod models;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod watch;
 mod webhook;
 
@@ -34,6 +38,11 @@ pub use dispatch::Dispatcher;
 pub use models::{
     Account, Country, Order, Pool, Price, Reconciliation, Service, Transaction, TransactionPage,
     Webhook, WebhookDeleted, WebhookEvent,
+};
+#[cfg(feature = "sandbox")]
+pub use sandbox::{
+    RecordOptions, RecordServer, ReplayOptions, ReplayServer, SandboxDelivery, SandboxOptions,
+    SandboxRequest, SandboxServer,
 };
 pub use watch::Watcher;
 pub use webhook::{sign_webhook, verify_webhook};

@@ -9,7 +9,8 @@
 //! - `runtime.rs`: the process's tokio runtime, the one blocking helper, the exit gate, panics;
 //! - `bridge.rs`: asyncio futures resolved without a tokio thread touching Python;
 //! - `client.rs`: `Client`, `AsyncCore` and their iterators;
-//! - `models.rs`, `convert.rs`, `errors.rs`, `logs.rs`: conversions in and out.
+//! - `models.rs`, `convert.rs`, `errors.rs`, `logs.rs`: conversions in and out;
+//! - `sandbox.rs` (feature `sandbox`, on by default): the in-process sandbox of `nexotp.testing`.
 
 mod bridge;
 mod client;
@@ -19,6 +20,8 @@ mod jobs;
 mod logs;
 mod models;
 mod runtime;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod watch;
@@ -161,6 +164,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_runtime_info, m)?)?;
     #[cfg(feature = "test-hooks")]
     test_hooks::register(m)?;
+    #[cfg(feature = "sandbox")]
+    sandbox::register(m)?;
     m.add_function(wrap_pyfunction!(_order_status, m)?)?;
     m.add_function(wrap_pyfunction!(_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_log_level_enabled, m)?)?;

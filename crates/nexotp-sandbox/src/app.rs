@@ -4,7 +4,7 @@
 //! path skip the fault and rate-limit locks when nothing is configured.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -32,8 +32,10 @@ pub(crate) struct App {
     request_seq: AtomicU64,
     /// Wakes the lifecycle ticker when a new deadline may be earlier than the one it sleeps to.
     pub ticker: Notify,
-    /// Client for webhook deliveries.
-    pub http: reqwest::Client,
+    /// Client for webhook deliveries, built by the first one: loading the TLS root certificates
+    /// is most of a sandbox's start-up time otherwise (tens of milliseconds), and most
+    /// sandboxes (a test's) never deliver a webhook.
+    http: OnceLock<reqwest::Client>,
     /// What the console's event streams wait on and show.
     pub feed: Feed,
     runtime: tokio::runtime::Handle,
@@ -42,11 +44,6 @@ pub(crate) struct App {
 impl App {
     /// A fresh app for this configuration; must run inside a tokio runtime.
     pub fn new(config: Config) -> std::io::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .no_proxy()
-            .build()
-            .map_err(std::io::Error::other)?;
         let app = App {
             state: Mutex::new(State::new(config.state(), 0)),
             faults: Mutex::new(FaultState::new(Faults::default(), config.seed)),
@@ -57,7 +54,7 @@ impl App {
             stats: Mutex::new(SandboxStats::default()),
             request_seq: AtomicU64::new(0),
             ticker: Notify::new(),
-            http,
+            http: OnceLock::new(),
             feed: Feed::new(),
             runtime: tokio::runtime::Handle::current(),
             config,
@@ -67,6 +64,18 @@ impl App {
             app.set_rate_limit(b, app.config.rate_limits[b as usize].clone());
         }
         Ok(app)
+    }
+
+    /// The client for webhook deliveries (built on first use).
+    pub fn http(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .no_proxy()
+            .build()?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// Runs `f` on the world, then spawns the webhook deliveries it queued (after unlocking)

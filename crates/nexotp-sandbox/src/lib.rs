@@ -192,6 +192,7 @@ mod cli;
 mod config;
 mod console;
 mod control;
+pub mod embed;
 mod endpoints;
 mod faults;
 mod handle;

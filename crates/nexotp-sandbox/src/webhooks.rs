@@ -77,23 +77,27 @@ pub(crate) async fn deliver(app: Arc<App>, job: DeliveryJob) {
     for attempt in 1..=MAX_ATTEMPTS {
         let t = unix_ms_now() / 1000;
         let signature = signature_header(&job.secret, t, &job.body);
-        let result = app
-            .http
-            .post(&job.url)
-            .header("content-type", "application/json")
-            .header(
-                "user-agent",
-                concat!("nexotp-sandbox/", env!("CARGO_PKG_VERSION")),
-            )
-            .header("x-nexotp-event", job.event_type)
-            .header("x-nexotp-delivery", job.delivery_id.to_string())
-            .header("x-nexotp-signature", signature.as_str())
-            .body(job.body.clone())
-            .send()
-            .await;
+        // A client that cannot be built fails the attempt like a transport error.
+        let result = match app.http() {
+            Ok(http) => http
+                .post(&job.url)
+                .header("content-type", "application/json")
+                .header(
+                    "user-agent",
+                    concat!("nexotp-sandbox/", env!("CARGO_PKG_VERSION")),
+                )
+                .header("x-nexotp-event", job.event_type)
+                .header("x-nexotp-delivery", job.delivery_id.to_string())
+                .header("x-nexotp-signature", signature.as_str())
+                .body(job.body.clone())
+                .send()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         let (status, error) = match result {
             Ok(resp) => (Some(resp.status().as_u16()), None),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(e)),
         };
         let ok = status.is_some_and(|s| (200..300).contains(&s));
         let state = if ok {
