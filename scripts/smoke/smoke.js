@@ -13,11 +13,13 @@ const http = require('node:http');
 const path = require('node:path');
 const { createRequire } = require('node:module');
 
-// Resolve `nexotp` from the current directory (the installing project), not from this file.
-const nexotp = createRequire(path.join(process.cwd(), 'smoke.js'))('nexotp');
+// Resolve `nexotp` from the current directory (the installing project), never from this file:
+// inside the repository, `nexotp` would resolve to the repository itself.
+const projectRequire = createRequire(path.join(process.cwd(), 'smoke.js'));
+const nexotp = projectRequire('nexotp');
 
 async function main() {
-  console.log(`smoke.js: nexotp from ${require.resolve('nexotp', { paths: [process.cwd()] })} on ${process.arch}`);
+  console.log(`smoke.js: nexotp from ${projectRequire.resolve('nexotp')} on ${process.arch}`);
   const deliveries = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
