@@ -10,7 +10,7 @@
  */
 
 const util = require('node:util');
-const native = require('./native.js');
+const native = require('./platform.js').loadNative();
 const errors = require('./errors.js');
 
 const { fromNative, fromPayload, InvalidArgumentError, AbortError, OrderOutcomeUnknownError } = errors;
