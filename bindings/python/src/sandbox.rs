@@ -229,7 +229,7 @@ impl SandboxServer {
     fn start_async<'py>(py: Python<'py>, options: &SandboxOptions) -> Started<'py> {
         guard(|| {
             let start = options.builder.clone().start();
-            bridge::spawn(py, start, convert_started, None)
+            bridge::spawn(py, start, convert_started, None, None)
         })
     }
 
