@@ -11,6 +11,11 @@
 //       COUNT GET order calls at once (the sandbox is told to answer slowly, so they are all
 //       held), then prints {"peak_rss_kib": N} (VmHWM of this process); nexotp-wait makes
 //       COUNT waitForCode calls instead (polling every second, timing out after 2.5 s).
+//   node bench/node_bench.mjs --calls N --row ROW --contender NAME --base URL --order ID
+//       a fixed number of calls of one contender of one row (50 of warm-up, then N; the
+//       64-in-flight row keeps 64 in flight), then exits: `scripts/bench --explain` runs it under
+//       valgrind and strace and differences two values of N, for counts per call that do not
+//       depend on the machine's load.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -122,6 +127,26 @@ const rows = [
   ['node 64 in flight', order, 64],
   ['node list', list, 1],
 ];
+
+const fixedCalls = flag('calls');
+if (fixedCalls !== undefined) {
+  const [, contenders, inFlight] = rows.find(([name]) => name === flag('row', 'node sequential'));
+  const fn = contenders[flag('contender', 'nexotp')];
+  if (!fn) throw new Error(`${flag('contender')} is not installed`);
+  for (const calls of [50, Number(fixedCalls)]) {
+    let left = calls;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (left > 0) {
+          left--;
+          await fn();
+        }
+      }),
+    );
+  }
+  if (agent) await agent.close();
+  process.exit(0);
+}
 
 /** Runs `fn` with `inFlight` workers for `seconds`; returns requests per second. */
 async function measure(fn, inFlight, seconds) {

@@ -27,6 +27,11 @@ peer is not installed). ``python bench/python_bench.py --hold nexotp|aiohttp --b
 ID [--count 1000]`` instead makes COUNT GET order calls at once (the sandbox is told to answer
 slowly, so all are held) and prints ``{"peak_rss_kib": N}``; ``--hold nexotp-wait`` makes COUNT
 ``wait_for_code`` calls at once instead (polling every second, timing out after 2.5 s).
+
+``python bench/python_bench.py --calls N --row ROW --contender NAME --base URL --order ID`` makes
+a fixed number of calls of one contender (50 of warm-up, then N; the async rows keep 64 in
+flight) and exits: ``scripts/bench --explain`` runs it under valgrind and strace and differences
+two values of N, for counts per call that do not depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -252,6 +257,55 @@ def throughput(args: argparse.Namespace) -> dict[str, dict[str, Optional[list[fl
     return rows
 
 
+def fixed_calls(args: argparse.Namespace) -> None:
+    """`args.calls` calls (after 50 of warm-up) of one contender of one row; prints nothing."""
+    import nexotp
+
+    base, order_id = args.base, args.order
+    url = f"{base}countries" if args.row == "py list" else f"{base}order/{order_id}"
+    check = check_list if args.row == "py list" else check_order(order_id)
+    if args.row == "py async":
+        if args.contender == "nexotp":
+
+            async def nexotp_setup() -> Any:
+                aclient = nexotp.AsyncClient(KEY, base_url=base)
+                return (lambda: aclient.get_order(order_id)), aclient.close
+
+            setup: Optional[Setup] = nexotp_setup
+        else:
+            setup = async_peers(url, check, IN_FLIGHT)[args.contender]
+        if setup is None:
+            sys.exit(f"{args.contender} is not installed")
+
+        async def run() -> None:
+            call, close = await setup()
+            left = 50
+
+            async def worker() -> None:
+                nonlocal left
+                while left > 0:
+                    left -= 1
+                    await call()
+
+            await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+            left = args.calls
+            await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+            await close()
+
+        asyncio.run(run())
+        return
+    if args.contender == "nexotp":
+        client = nexotp.Client(KEY, base_url=base)
+        one: Optional[Callable[[], Any]] = (
+            client.countries if args.row == "py list" else lambda: client.get_order(order_id))
+    else:
+        one = sync_peers(url, check)[args.contender]
+    if one is None:
+        sys.exit(f"{args.contender} is not installed")
+    for _ in range(50 + args.calls):
+        one()
+
+
 def hold(args: argparse.Namespace) -> int:
     """`args.count` GET order calls at once; returns the peak RSS in KiB."""
     base, order_id, count = args.base, args.order, args.count
@@ -307,8 +361,13 @@ def main() -> None:
     parser.add_argument("--rust", help="the nexotp-bench binary (bench/rust)")
     parser.add_argument("--hold", help="nexotp, nexotp-wait or aiohttp: peak RSS instead")
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--calls", type=int, help="a fixed number of calls of --contender")
+    parser.add_argument("--row", default="py sync", help="with --calls: py sync|py async|py list")
+    parser.add_argument("--contender", default="nexotp", help="with --calls")
     args = parser.parse_args()
-    if args.hold:
+    if args.calls is not None:
+        fixed_calls(args)
+    elif args.hold:
         print(json.dumps({"peak_rss_kib": hold(args)}))
     else:
         print(json.dumps(throughput(args)))

@@ -9,6 +9,10 @@ sandbox started with ``--countries 250`` (a ~20 KB ``countries`` answer); the ta
 median of the rounds. Memory rows: a second sandbox answering every request after
 ``--hold-ms``, and one fresh process per contender holding ``--hold`` calls at once; the table
 gives its peak RSS (VmHWM).
+
+``--explain`` adds a second table: counts per call that do not depend on load (instructions,
+syscalls, context switches, allocations) for each row's nexotp and peer; see ``bench/explain.py``
+and the findings in ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -185,6 +189,12 @@ def main() -> None:
     parser.add_argument("--server-cpu", type=int, help="pin the sandbox to this CPU (taskset)")
     parser.add_argument("--client-cpu", help="the CPU the clients are pinned to (for the notes)")
     parser.add_argument("--out", default=str(ROOT / "target/bench/latest.md"))
+    parser.add_argument("--explain", action="store_true",
+                        help="also count instructions, syscalls, context switches per call")
+    parser.add_argument("--calls-low", type=int, default=200, help="--explain: fewer calls")
+    parser.add_argument("--calls-high", type=int, default=1200, help="--explain: more calls")
+    parser.add_argument("--explain-only", action="store_true",
+                        help="only the --explain table (no throughput or RSS rows)")
     args = parser.parse_args()
     if args.server_cpu is not None and shutil.which("taskset") is None:
         args.server_cpu = None
@@ -200,6 +210,15 @@ def main() -> None:
         common = ["--base", sandbox.base, "--order", order_id,
                   "--rounds", str(args.rounds), "--seconds", str(args.seconds)]
         rows: Rounds = {}
+        explained: list[str] = []
+        if args.explain or args.explain_only:
+            from explain import explain
+
+            explained = explain(python, args.node, args.rust, sandbox.base, order_id,
+                                args.calls_low, args.calls_high)
+            if args.explain_only:
+                print("\n".join(explained))
+                return
         py = run_json([python, "bench/python_bench.py", *common, "--rust", args.rust],
                       "Python and Rust rows")
         rows.update(py or {})
@@ -256,6 +275,7 @@ def main() -> None:
         "",
         *summary,
         "",
+        *([*explained, ""] if explained else []),
         "Every round:",
         "",
         *detail,

@@ -34,9 +34,12 @@ use crate::retry::{self, Attempt, Body, Decision};
 
 /// The API key header.
 pub(crate) const API_KEY_HEADER: &str = "X-NexOTP-API-Key";
-/// How long a turn on the host's connections waits, when calls are queued, for hyper to put
-/// the connection it used back in the pool (see `Transport::hand_on`).
-const TURN_SETTLE: Duration = Duration::from_millis(1);
+/// How many times a turn on the host's connections lets the runtime run its woken tasks, when
+/// calls are queued, before it is handed on: time for hyper to put the connection it used back
+/// in the pool (see `Transport::hand_on`).
+const TURN_SETTLE_YIELDS: u32 = 8;
+/// Then it waits this long, which a tokio timer rounds up to its next tick (1 ms resolution).
+const TURN_SETTLE: Duration = Duration::from_micros(1);
 /// Longest spread of the waiters released when a paused bucket reopens.
 const MAX_RELEASE_SPREAD: Duration = Duration::from_secs(1);
 
@@ -257,12 +260,25 @@ impl Transport {
     /// Gives the turn back once the attempt's answer is read whole. hyper returns an HTTP/1.1
     /// connection to the pool from a task of its own, woken as the body ended: a call handed
     /// the turn before that task ran would find no idle connection and open one more, so while
-    /// calls are queued the turn is handed on a moment later (never delaying this call).
+    /// calls are queued the turn is handed on a moment later (never delaying this call): by a
+    /// task that first lets the tasks already woken run (hyper's, when it is on this worker),
+    /// then waits for the runtime's next timer tick (when it is on another one).
+    ///
+    /// Not a fixed 1 ms sleep, as before: a sleep rounds up to the tick after next, so every
+    /// turn sat idle 1–2 ms after each answer while calls were queued; at 64 calls in flight on
+    /// the default 32 connections that held a loopback benchmark to about
+    /// 32 / (round trip + 1.5 ms). The tick is 0–1 ms away (`bench/README.md`).
     fn hand_on(&self, turn: OwnedSemaphorePermit, raw: &Raw) {
         let pooled_h1 =
             matches!(raw, Raw::Answer { version, .. } if *version < reqwest::Version::HTTP_2);
         if pooled_h1 && self.turns.available_permits() == 0 {
             tokio::spawn(async move {
+                // `yield_now` resumes only once the worker has run the tasks already woken; a
+                // few rounds cover hyper's hops from the connection's task to the task that
+                // puts the connection back in the pool.
+                for _ in 0..TURN_SETTLE_YIELDS {
+                    tokio::task::yield_now().await;
+                }
                 tokio::time::sleep(TURN_SETTLE).await;
                 drop(turn);
             });
