@@ -433,8 +433,10 @@ impl ClientBuilder {
 
     /// Most requests in flight to the API's host at once (default 32): more calls wait for a
     /// turn (within their deadline) instead of opening more connections, so 500 concurrent
-    /// calls use at most this many HTTP/1.1 connections (over HTTP/2 they share one). Between
-    /// 1 and 4096. A turn is held from sending until the whole answer is read.
+    /// calls use about this many HTTP/1.1 connections (over HTTP/2 they share one). Between
+    /// 1 and 4096. A turn is held from sending until the whole answer is read; hyper returns
+    /// the connection to its pool from its own task a moment later, so on a CPU-starved
+    /// machine a turn handed on before that can open a few more connections than the cap.
     pub fn max_connections_per_host(mut self, n: usize) -> Self {
         self.network.max_connections_per_host = Some(n);
         self

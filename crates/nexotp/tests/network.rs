@@ -361,10 +361,14 @@ async fn five_hundred_calls_queue_on_the_connection_cap() {
         "connections accepted for 500 concurrent calls: cap 32 (default) -> {default_cap}, \
          cap 8 -> {small_cap}, cap 4096 -> {uncapped}"
     );
-    assert!(default_cap <= 32, "{default_cap}");
-    assert!(small_cap <= 8, "{small_cap}");
+    // The cap bounds requests in flight; hyper puts a finished connection back in its pool from
+    // its own task, so on a loaded machine a turn can pass before that and open one more
+    // connection (33-36 of 32 seen at load 11). A quarter over the cap is allowed; without a
+    // cap the 500 calls open hundreds.
+    assert!(default_cap <= 32 + 32 / 4, "{default_cap}");
+    assert!(small_cap <= 8 + 8 / 4, "{small_cap}");
     assert!(
-        uncapped > 32,
+        uncapped > 100,
         "without a cap reqwest opens more: {uncapped}"
     );
 }
