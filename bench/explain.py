@@ -12,7 +12,11 @@ so start-up and warm-up cancel out:
   not slow the process down; ``strace -c -f`` where perf cannot count them);
 - ``vol cs``: voluntary context switches (a thread blocked: waiting for the socket, or for
   another thread's wake-up), from the ``wait4`` resource usage of the process;
-- ``cpu µs``: user + system CPU time per call (this one does depend on load; for scale);
+- ``cpu µs``: the client's CPU time per call, user space and kernel (this one depends on load;
+  for scale). Instructions count user space only: a client that does fewer of them can still
+  cost more CPU in the kernel (thread wake-ups, epoll, futexes);
+- ``server µs``: the sandbox's CPU time per call (``/proc/PID/stat``, 10 ms ticks, so coarse),
+  which shows whether the server's CPU, not the client, bounds a row;
 - for the Rust rows, ``allocs`` and ``alloc bytes``: heap allocations per call, counted by
   ``nexotp-bench``'s own global allocator.
 
@@ -50,9 +54,22 @@ def _rusage_run(argv: list[str]) -> tuple[float, float, float, str]:
     return usage.ru_nvcsw, usage.ru_nivcsw, usage.ru_utime + usage.ru_stime, errors
 
 
-def _perf_counts(argv: list[str]) -> dict[str, float]:
-    """Syscalls (perf or strace), context switches and CPU time of one run of `argv`."""
+def _process_cpu(pid: Optional[int]) -> Optional[float]:
+    """User + system CPU seconds used so far by process `pid` (Linux), if known."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _perf_counts(argv: list[str], server_pid: Optional[int]) -> dict[str, float]:
+    """Syscalls (perf or strace), context switches and CPU time of one run of `argv`, and the
+    server's CPU time meanwhile."""
     result: dict[str, float] = {}
+    server_before = _process_cpu(server_pid)
     with tempfile.NamedTemporaryFile(suffix=".txt") as out:
         if shutil.which("perf"):
             wrapped = ["perf", "stat", "-x", ",", "-o", out.name,
@@ -61,6 +78,9 @@ def _perf_counts(argv: list[str]) -> dict[str, float]:
             wrapped = ["strace", "-f", "-c", "-o", out.name, *argv]
         vol, invol, cpu, _ = _rusage_run(wrapped)
         text = Path(out.name).read_text()
+    server_after = _process_cpu(server_pid)
+    if server_before is not None and server_after is not None:
+        result["server µs"] = (server_after - server_before) * 1e6
     if wrapped[0] == "perf":
         for line in text.splitlines():
             fields = line.split(",")
@@ -88,10 +108,11 @@ def _allocs(stdout: str) -> dict[str, float]:
     return {"allocs": float(found.group(1)), "alloc bytes": float(found.group(2))} if found else {}
 
 
-def per_call(argv: Argv, low: int, high: int, rust: bool = False) -> dict[str, float]:
+def per_call(argv: Argv, low: int, high: int, rust: bool = False,
+             server_pid: Optional[int] = None) -> dict[str, float]:
     """Every count of `argv`, per call, from runs with `low` and `high` calls."""
     counts: dict[str, float] = {}
-    lo, hi = _perf_counts(argv(low)), _perf_counts(argv(high))
+    lo, hi = _perf_counts(argv(low), server_pid), _perf_counts(argv(high), server_pid)
     for name in hi:
         if name in lo:
             counts[name] = (hi[name] - lo[name]) / (high - low)
@@ -105,7 +126,8 @@ def per_call(argv: Argv, low: int, high: int, rust: bool = False) -> dict[str, f
     return counts
 
 
-COLUMNS = ["instr", "syscalls", "vol cs", "invol cs", "cpu µs", "allocs", "alloc bytes"]
+COLUMNS = ["instr", "syscalls", "vol cs", "invol cs", "cpu µs", "server µs", "allocs",
+           "alloc bytes"]
 
 
 def _fmt(name: str, value: Optional[float]) -> str:
@@ -119,7 +141,7 @@ def _fmt(name: str, value: Optional[float]) -> str:
 
 
 def explain(python: str, node: str, rust: Optional[str], base: str, order_id: str,
-            low: int, high: int) -> list[str]:
+            low: int, high: int, server_pid: Optional[int] = None) -> list[str]:
     """The per-call counts table (markdown lines) for every missed-goal row's contenders."""
     order_url = f"{base}order/{order_id}"
 
@@ -140,6 +162,8 @@ def explain(python: str, node: str, rust: Optional[str], base: str, order_id: st
         ("Node, sequential", "nexotp", js("node sequential", "nexotp"), False),
         ("Node, sequential", "undici", js("node sequential", "undici"), False),
         ("Node, 64 in flight", "nexotp", js("node 64 in flight", "nexotp"), False),
+        ("Node, 64 in flight", "nexotp, 64 connections",
+         js("node 64 in flight", "nexotp, 64 connections"), False),
         ("Node, 64 in flight", "undici", js("node 64 in flight", "undici"), False),
         ("Node, 20 KB list", "nexotp", js("node list", "nexotp"), False),
         ("Node, 20 KB list", "undici", js("node list", "undici"), False),
@@ -156,8 +180,8 @@ def explain(python: str, node: str, rust: Optional[str], base: str, order_id: st
         ]
     lines = [
         f"Per call (difference of {low} and {high} calls; `instr`: valgrind cachegrind, whole "
-        "process; `syscalls`: perf raw_syscalls; `cs`: context switches; `cpu µs` depends on "
-        "load):",
+        "process, user space; `syscalls`: perf raw_syscalls; `cs`: context switches; `cpu µs`: "
+        "the client's CPU time, `server µs`: the sandbox's (these two depend on load):",
         "",
         "| row | contender | " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---:|" * len(COLUMNS),
@@ -165,7 +189,7 @@ def explain(python: str, node: str, rust: Optional[str], base: str, order_id: st
     for row, contender, argv, is_rust in targets:
         print(f"  counting {row}: {contender} ...", file=sys.stderr, flush=True)
         try:
-            counts = per_call(argv, low, high, is_rust)
+            counts = per_call(argv, low, high, is_rust, server_pid)
         except (RuntimeError, OSError) as e:
             print(f"    failed: {e}", file=sys.stderr)
             counts = {}

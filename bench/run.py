@@ -222,7 +222,7 @@ def main() -> None:
             from explain import explain
 
             explained = explain(python, args.node, args.rust, sandbox.base, order_id,
-                                args.calls_low, args.calls_high)
+                                args.calls_low, args.calls_high, sandbox.proc.pid)
             if args.explain_only:
                 print("\n".join(explained))
                 return
