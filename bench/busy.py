@@ -5,44 +5,37 @@ is well below is waiting (on wake-ups, a connection cap or the server).
     python3 bench/busy.py [ROW,...]     # rows: node 64, py async, node seq, node list, py sync, rust
 
 Needs the release builds `scripts/bench` makes (sandbox, `.venv-bench`, the Node addon,
-`nexotp-bench`). Each contender runs 1,000 and then 7,000 calls (pinned to CPU 1, the sandbox to
+`nexotp-bench`); run it after `scripts/bench`, not after `scripts/test`, whose debug build of
+the Python module goes to the same place. Each contender runs 1,000 and then 7,000 calls (pinned to CPU 1, the sandbox to
 CPU 0, as in `scripts/bench`); every figure is the difference of the two runs over 6,000 calls,
 so start-up cancels out. CPU times come from `wait4` (client, every thread) and
 `/proc/PID/stat` (sandbox, 10 ms ticks). Set ROUNDS (default 2) for more rounds.
 """
 
 import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from explain import process_cpu, rusage_run  # noqa: E402
 from run import KEY, ROOT, Sandbox  # noqa: E402
 
 PYTHON = str(ROOT / ".venv-bench/bin/python")
 RUST = str(ROOT / "target/release/nexotp-bench")
 LOW, HIGH = 1000, 7000
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
     wanted = sys.argv[1].split(",") if len(sys.argv) > 1 else None
     sandbox = Sandbox(str(ROOT / "target/release/nexotp-sandbox"), 0, "--countries", "250")
 
-    def server_cpu() -> float:
-        fields = Path(f"/proc/{sandbox.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-
     def run(argv: list[str]) -> tuple[float, float, float]:
-        before, server, started = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(), \
-            time.perf_counter()
-        subprocess.run(["taskset", "-c", "1", *argv], check=True, capture_output=True, cwd=ROOT)
+        """(wall seconds, client CPU seconds, sandbox CPU seconds) of one run of `argv`."""
+        server, started = process_cpu(sandbox.proc.pid) or 0.0, time.perf_counter()
+        _, _, client, _ = rusage_run(["taskset", "-c", "1", *argv])
         wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        return wall, client, server_cpu() - server
+        return wall, client, (process_cpu(sandbox.proc.pid) or 0.0) - server
 
     try:
         order_id = sandbox.create_order()
@@ -76,8 +69,8 @@ def main() -> None:
                     continue
                 try:
                     low, high = run(argv(LOW)), run(argv(HIGH))
-                except subprocess.CalledProcessError as e:
-                    print(f"{row:9s} {who:24s} failed ({e.returncode})", flush=True)
+                except RuntimeError as e:
+                    print(f"{row:9s} {who:24s} failed: {str(e)[:200]}", flush=True)
                     continue
                 calls = HIGH - LOW
                 wall, client, server = (h - l for h, l in zip(high, low))

@@ -39,7 +39,7 @@ KEY = "sk_test_sandbox"
 Argv = Callable[[int], list[str]]
 
 
-def _rusage_run(argv: list[str]) -> tuple[float, float, float, str]:
+def rusage_run(argv: list[str]) -> tuple[float, float, float, str]:
     """Runs `argv`; returns (voluntary cs, involuntary cs, cpu seconds, stderr)."""
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
@@ -54,7 +54,7 @@ def _rusage_run(argv: list[str]) -> tuple[float, float, float, str]:
     return usage.ru_nvcsw, usage.ru_nivcsw, usage.ru_utime + usage.ru_stime, errors
 
 
-def _process_cpu(pid: Optional[int]) -> Optional[float]:
+def process_cpu(pid: Optional[int]) -> Optional[float]:
     """User + system CPU seconds used so far by process `pid` (Linux), if known."""
     if pid is None:
         return None
@@ -69,16 +69,16 @@ def _perf_counts(argv: list[str], server_pid: Optional[int]) -> dict[str, float]
     """Syscalls (perf or strace), context switches and CPU time of one run of `argv`, and the
     server's CPU time meanwhile."""
     result: dict[str, float] = {}
-    server_before = _process_cpu(server_pid)
+    server_before = process_cpu(server_pid)
     with tempfile.NamedTemporaryFile(suffix=".txt") as out:
         if shutil.which("perf"):
             wrapped = ["perf", "stat", "-x", ",", "-o", out.name,
                        "-e", "raw_syscalls:sys_enter", "--", *argv]
         else:
             wrapped = ["strace", "-f", "-c", "-o", out.name, *argv]
-        vol, invol, cpu, _ = _rusage_run(wrapped)
+        vol, invol, cpu, _ = rusage_run(wrapped)
         text = Path(out.name).read_text()
-    server_after = _process_cpu(server_pid)
+    server_after = process_cpu(server_pid)
     if server_before is not None and server_after is not None:
         result["server µs"] = (server_after - server_before) * 1e6
     if wrapped[0] == "perf":
@@ -97,7 +97,7 @@ def _perf_counts(argv: list[str], server_pid: Optional[int]) -> dict[str, float]
 def _instructions(argv: list[str]) -> Optional[float]:
     if shutil.which("valgrind") is None:
         return None
-    _, _, _, errors = _rusage_run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+    _, _, _, errors = rusage_run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
                                    "--cachegrind-out-file=/dev/null", *argv])
     found = re.search(r"I\s+refs:\s+([\d,]+)", errors)
     return float(found.group(1).replace(",", "")) if found else None
